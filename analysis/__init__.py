@@ -1,0 +1,1 @@
+"""qnetlab layer: analysis."""
