@@ -1,1 +1,41 @@
-"""qnetlab layer: sim_backends."""
+"""The simulated optical world and the emulators that speak each instrument's protocol.
+
+``sim_backends`` imports neither ``drivers`` nor ``instruments``: an emulator is an
+independent implementation of an instrument's protocol, so a driver test against it
+can fail. Public names:
+
+- :class:`OpticalWorld` — the one shared, seeded world with its own clock.
+- :class:`PulsedLaserModel`, :class:`FiberModel`, :class:`DetectorModel`,
+  :class:`TaggerModel` — the physics of each part.
+- :func:`emulated_timetagger_sdk` — a module object with the Swabian Time Tagger API subset.
+- :class:`ScpiLaserEmulator` — the pulsed laser's SCPI command set on a loopback socket.
+"""
+
+from sim_backends.world import OpticalWorld
+from sim_backends.sources import PulsedLaserModel
+from sim_backends.fiber import FiberModel
+from sim_backends.detectors import DetectorModel
+from sim_backends.tagger import TaggerModel
+
+__all__ = [
+    "OpticalWorld",
+    "PulsedLaserModel",
+    "FiberModel",
+    "DetectorModel",
+    "TaggerModel",
+    "emulated_timetagger_sdk",
+    "ScpiLaserEmulator",
+]
+
+
+def __getattr__(name):
+    # Emulators start sockets and threads: import them only when asked for.
+    if name == "emulated_timetagger_sdk":
+        from sim_backends.timetagger_sdk import emulated_timetagger_sdk
+
+        return emulated_timetagger_sdk
+    if name == "ScpiLaserEmulator":
+        from sim_backends.laser_emulator import ScpiLaserEmulator
+
+        return ScpiLaserEmulator
+    raise AttributeError(name)

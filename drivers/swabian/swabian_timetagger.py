@@ -1,0 +1,132 @@
+"""Driver for Swabian Instruments time taggers (Time Tagger 20 / Ultra / X).
+
+Wraps the vendor's Python SDK (``Swabian.TimeTagger`` from the ``Swabian-TimeTagger``
+package, older installs ``TimeTagger``). The SDK module is passed in, so the same class
+drives a real tagger or the emulated SDK of :mod:`sim_backends.timetagger_sdk`.
+All times are int64 picoseconds, trigger levels in volts, rates in counts per second.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+import numpy as np
+
+from drivers.errors import InstrumentError, InstrumentTimeout
+
+
+def import_vendor_sdk() -> ModuleType:
+    """The installed vendor SDK module; a clear error when it is not installed."""
+    for module in ("Swabian.TimeTagger", "TimeTagger"):
+        try:
+            return importlib.import_module(module)
+        except ImportError:
+            continue
+    raise InstrumentError(
+        "timetagger", "import", "the Swabian Time Tagger SDK is not installed (pip install 'qnetlab[swabian]')"
+    )
+
+
+class SwabianTimeTagger:
+    """One connected time tagger.
+
+    Parameters
+    ----------
+    name : instrument name used in error messages
+    serial : serial number to open ('' opens the first tagger found)
+    sdk : the SDK module (vendor or emulated); imported from the vendor package if None
+    """
+
+    def __init__(self, name: str, serial: str = "", sdk: ModuleType | None = None):
+        self.name = name
+        self._sdk = sdk if sdk is not None else import_vendor_sdk()
+        self._tagger = self._call("createTimeTagger", self._sdk.createTimeTagger, serial)
+
+    def _call(self, what: str, function: Callable, *args):
+        try:
+            return function(*args)
+        except InstrumentError:
+            raise
+        except Exception as error:  # the SDK raises RuntimeError/ValueError of its own
+            raise InstrumentError(self.name, f"{what}{args!r}", str(error)) from None
+
+    # --- settings ---------------------------------------------------------------------
+    @property
+    def serial(self) -> str:
+        return self._call("getSerial", self._tagger.getSerial)
+
+    @property
+    def model(self) -> str:
+        return self._call("getModel", self._tagger.getModel)
+
+    def channel_list(self) -> list[int]:
+        return list(self._call("getChannelList", self._tagger.getChannelList))
+
+    def set_trigger_level(self, channel: int, level_v: float) -> float:
+        """Set a channel's comparator level (V); returns the level applied."""
+        self._call("setTriggerLevel", self._tagger.setTriggerLevel, channel, float(level_v))
+        return self._call("getTriggerLevel", self._tagger.getTriggerLevel, channel)
+
+    def set_input_delay(self, channel: int, delay_ps: int) -> int:
+        """Set a channel's input delay (ps); returns the delay applied."""
+        self._call("setInputDelay", self._tagger.setInputDelay, channel, int(delay_ps))
+        return int(self._call("getInputDelay", self._tagger.getInputDelay, channel))
+
+    def set_dead_time(self, channel: int, dead_time_ps: int) -> int:
+        """Set a channel's dead time (ps); returns the (rounded) dead time applied."""
+        return int(self._call("setDeadtime", self._tagger.setDeadtime, channel, int(dead_time_ps)))
+
+    def overflows(self) -> int:
+        """Blocks of tags lost to a too-high rate since the last clear."""
+        return int(self._call("getOverflows", self._tagger.getOverflows))
+
+    # --- measurements -----------------------------------------------------------------
+    def start_count_rates(self, channels: Sequence[int], duration_ps: int):
+        """Start a ``Countrate`` measurement for ``duration_ps``; returns its handle."""
+        measurement = self._call("Countrate", self._sdk.Countrate, self._tagger, list(channels))
+        self._call("startFor", measurement.startFor, int(duration_ps))
+        return measurement
+
+    def start_correlation(self, channel_1: int, channel_2: int, binwidth_ps: int, n_bins: int, duration_ps: int):
+        """Start a ``Correlation`` (t1 − t2 histogram) for ``duration_ps``; returns its handle."""
+        measurement = self._call(
+            "Correlation", self._sdk.Correlation, self._tagger, channel_1, channel_2, int(binwidth_ps), int(n_bins)
+        )
+        self._call("startFor", measurement.startFor, int(duration_ps))
+        return measurement
+
+    def open_stream(self, channels: Sequence[int], n_max_events: int = 10_000_000):
+        """A ``TimeTagStream`` on ``channels``; call ``start``/``startFor`` and ``getData``."""
+        return self._call("TimeTagStream", self._sdk.TimeTagStream, self._tagger, int(n_max_events), list(channels))
+
+    def wait(self, measurement, timeout_s: float) -> None:
+        """Block until a measurement started with ``startFor`` has finished."""
+        if not self._call("waitUntilFinished", measurement.waitUntilFinished, int(timeout_s * 1000)):
+            measurement.stop()
+            raise InstrumentTimeout(self.name, "waitUntilFinished", f"measurement not finished after {timeout_s:g} s")
+
+    def count_rates(self, channels: Sequence[int], duration_s: float, timeout_s: float | None = None) -> np.ndarray:
+        """Average count rate of each channel over ``duration_s`` (counts/s), blocking."""
+        measurement = self.start_count_rates(channels, int(duration_s * 1e12))
+        self.wait(measurement, timeout_s if timeout_s is not None else 10 + 2 * duration_s)
+        return np.asarray(self._call("getData", measurement.getData), dtype=float)
+
+    @staticmethod
+    def progress(measurement) -> float:
+        """Simulated or real capture time so far (s)."""
+        return measurement.getCaptureDuration() * 1e-12
+
+    def close(self) -> None:
+        try:
+            self._sdk.freeTimeTagger(self._tagger)
+        finally:
+            self._tagger = None
+
+
+def sleep_until_done(measurement, poll_s: float = 0.05) -> None:
+    """Poll a measurement until it stops (for callers that cannot block in waitUntilFinished)."""
+    while measurement.isRunning():
+        time.sleep(poll_s)

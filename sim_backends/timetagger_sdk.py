@@ -1,0 +1,325 @@
+"""An emulated Swabian Time Tagger SDK over the simulated world.
+
+``emulated_timetagger_sdk(world, channels)`` returns a module object offering the
+subset of the vendor's ``Swabian.TimeTagger`` API that qnetlab's driver uses, with the
+vendor's names, argument names and units (ps, Volts, counts per second):
+``createTimeTagger``, ``freeTimeTagger``, the tagger's ``setTriggerLevel``,
+``getTriggerLevel``, ``setInputDelay``, ``getInputDelay``, ``setDeadtime``,
+``getDeadtime``, ``getSerial``, ``getModel``, ``getChannelList``, ``getOverflows``,
+``clearOverflows``, and the measurements ``Countrate``, ``Correlation`` and
+``TimeTagStream`` with ``start``, ``startFor``, ``stop``, ``clear``, ``isRunning``,
+``waitUntilFinished``, ``getCaptureDuration`` and ``getData``. A test checks each name
+against the vendor package.
+
+Measurements run in a thread that drives the world forward in slices, paced by the
+world's ``time_scale``, like the vendor SDK's asynchronous measurements.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import types
+
+import numpy as np
+
+from sim_backends.world import OpticalWorld
+
+CHANNEL_UNUSED = -134217728
+SLICE_PS = 10_000_000_000  # 10 ms of simulated time per acquisition step
+MIN_DEAD_TIME_PS = 2_000  # Time Tagger Ultra clock period
+DEAD_TIME_STEP_PS = 1  # the Ultra accepts any dead time above its minimum
+TRIGGER_RANGE_V = (-2.5, 2.5)
+
+
+class EmulatedTimeTagger:
+    """What ``createTimeTagger`` returns: the settings of one emulated tagger."""
+
+    def __init__(self, world: OpticalWorld, serial: str):
+        self._world = world
+        self._serial = serial
+        self._measurements: list[_Measurement] = []
+        self._overflows = 0
+
+    def _channel(self, channel: int):
+        try:
+            return self._world.tagger.channels[int(channel)]
+        except (KeyError, ValueError, TypeError):
+            raise RuntimeError(f"Invalid channel number {channel!r}") from None
+
+    def getSerial(self) -> str:
+        return self._serial
+
+    def getModel(self) -> str:
+        return "Time Tagger Ultra (emulated)"
+
+    def getChannelList(self, type: int = 0) -> list[int]:  # noqa: A002 - vendor name
+        return sorted(self._world.tagger.channels)
+
+    def setTriggerLevel(self, channel: int, voltage: float) -> None:
+        low, high = TRIGGER_RANGE_V
+        self._channel(channel).trigger_level_v = float(min(max(voltage, low), high))
+
+    def getTriggerLevel(self, channel: int) -> float:
+        return self._channel(channel).trigger_level_v
+
+    def setInputDelay(self, channel: int, delay: int) -> None:
+        self._channel(channel).delay_ps = int(delay)
+
+    def getInputDelay(self, channel: int) -> int:
+        return self._channel(channel).delay_ps
+
+    def setDeadtime(self, channel: int, deadtime: int) -> int:
+        applied = max(int(deadtime), MIN_DEAD_TIME_PS)
+        self._channel(channel).dead_time_ps = applied
+        return applied
+
+    def getDeadtime(self, channel: int) -> int:
+        return self._channel(channel).dead_time_ps
+
+    def getOverflows(self) -> int:
+        return self._overflows
+
+    def clearOverflows(self) -> None:
+        self._overflows = 0
+
+    def _advance(self, duration_ps: int) -> None:
+        """Run the world for one slice and hand the tags to every running measurement."""
+        timestamps, channels = self._world.acquire(duration_ps)
+        for measurement in list(self._measurements):
+            if measurement._running:
+                measurement._process(timestamps, channels, duration_ps)
+
+
+class _Measurement:
+    """Start/stop/wait behaviour shared by the emulated measurements."""
+
+    def __init__(self, tagger: EmulatedTimeTagger, channels: list[int]):
+        if not isinstance(tagger, EmulatedTimeTagger):
+            raise TypeError("tagger must come from createTimeTagger()")
+        for c in channels:
+            tagger._channel(c)
+        self._tagger = tagger
+        self._channels = [int(c) for c in channels]
+        self._lock = threading.Lock()
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._stop_request = threading.Event()
+        self._capture_ps = 0
+        self.clear()
+        tagger._measurements.append(self)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._capture_ps = 0
+            self._reset()
+
+    def start(self) -> None:
+        """Accumulate until ``stop``; the world advances only inside ``startFor``."""
+        self._running = True
+
+    def startFor(self, capture_duration: int, clear: bool = True) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("measurement is already running")
+        if clear:
+            self.clear()
+        self._stop_request.clear()
+        self._running = True
+        self._thread = threading.Thread(target=self._run_for, args=(int(capture_duration),), daemon=True)
+        self._thread.start()
+
+    def _run_for(self, duration_ps: int) -> None:
+        world = self._tagger._world
+        started = time.monotonic()
+        done = 0
+        try:
+            while done < duration_ps and not self._stop_request.is_set():
+                step = min(SLICE_PS, duration_ps - done)
+                self._tagger._advance(step)
+                done += step
+                if np.isfinite(world.time_scale):
+                    lag = done * 1e-12 / world.time_scale - (time.monotonic() - started)
+                    if lag > 0:
+                        time.sleep(lag)
+        finally:
+            self._running = False
+
+    def stop(self) -> None:
+        self._stop_request.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._running = False
+
+    def isRunning(self) -> bool:
+        return self._running
+
+    def waitUntilFinished(self, timeout: int = -1) -> bool:
+        """Wait for ``startFor`` to end; ``timeout`` in ms, −1 waits for ever."""
+        if self._thread is None:
+            return True
+        self._thread.join(None if timeout < 0 else timeout / 1000)
+        return not self._thread.is_alive()
+
+    def getCaptureDuration(self) -> int:
+        return self._capture_ps
+
+    def _process(self, timestamps, channels, duration_ps) -> None:
+        with self._lock:
+            self._accumulate(timestamps, channels)
+            self._capture_ps += duration_ps
+
+
+class Countrate(_Measurement):
+    """Average count rate per channel (counts per second)."""
+
+    def __init__(self, tagger: EmulatedTimeTagger, channels: list[int]):
+        super().__init__(tagger, channels)
+
+    def _reset(self):
+        self._counts = np.zeros(len(self._channels), dtype=np.int64)
+
+    def _accumulate(self, timestamps, channels):
+        per_channel = np.bincount(channels, minlength=max(self._channels) + 1)
+        self._counts += per_channel[self._channels]
+
+    def getData(self) -> np.ndarray:
+        with self._lock:
+            seconds = self._capture_ps * 1e-12
+            return self._counts / seconds if seconds else np.zeros(len(self._channels))
+
+    def getCountsTotal(self) -> np.ndarray:
+        with self._lock:
+            return self._counts.copy()
+
+
+class Correlation(_Measurement):
+    """Histogram of t(channel_1) − t(channel_2) in ``n_bins`` bins of ``binwidth`` ps, centred on 0."""
+
+    def __init__(
+        self,
+        tagger: EmulatedTimeTagger,
+        channel_1: int,
+        channel_2: int = CHANNEL_UNUSED,
+        binwidth: int = 1000,
+        n_bins: int = 1000,
+    ):
+        self._binwidth = int(binwidth)
+        self._n_bins = int(n_bins)
+        self._ch1 = int(channel_1)
+        self._ch2 = self._ch1 if channel_2 == CHANNEL_UNUSED else int(channel_2)
+        super().__init__(tagger, [self._ch1, self._ch2])
+
+    def _reset(self):
+        self._hist = np.zeros(self._n_bins, dtype=np.int64)
+        self._tail1 = np.empty(0, np.int64)
+        self._tail2 = np.empty(0, np.int64)
+
+    def _pairs(self, stops, starts):
+        half = self._n_bins * self._binwidth // 2
+        lo = np.searchsorted(starts, stops - half, side="right")
+        hi = np.searchsorted(starts, stops + half, side="right")
+        counts = hi - lo
+        if counts.sum() == 0:
+            return
+        stop_rep = np.repeat(stops, counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        diffs = stop_rep - starts[np.repeat(lo, counts) + offsets]
+        bins = (diffs + half) // self._binwidth
+        ok = (bins >= 0) & (bins < self._n_bins)
+        self._hist += np.bincount(bins[ok], minlength=self._n_bins)
+
+    def _accumulate(self, timestamps, channels):
+        stops = timestamps[channels == self._ch1]
+        starts = timestamps[channels == self._ch2]
+        self._pairs(stops, np.concatenate((self._tail2, starts)))  # new stops with all starts
+        self._pairs(self._tail1, starts)  # old stops with new starts
+        half = self._n_bins * self._binwidth // 2
+        end = timestamps[-1] if timestamps.size else 0
+        self._tail1 = np.concatenate((self._tail1, stops))
+        self._tail2 = np.concatenate((self._tail2, starts))
+        self._tail1 = self._tail1[self._tail1 > end - 2 * half]
+        self._tail2 = self._tail2[self._tail2 > end - 2 * half]
+
+    def getData(self) -> np.ndarray:
+        with self._lock:
+            return self._hist.copy()
+
+    def getIndex(self) -> np.ndarray:
+        """Left edge of each bin (ps)."""
+        return (np.arange(self._n_bins, dtype=np.int64) - self._n_bins // 2) * self._binwidth
+
+
+class TimeTagStreamBuffer:
+    """The tags a ``TimeTagStream`` collected since its last ``getData``."""
+
+    def __init__(self, timestamps: np.ndarray, channels: np.ndarray, overflow: bool):
+        self._timestamps = timestamps
+        self._channels = channels
+        self._overflow = overflow
+        self.size = int(timestamps.size)
+        self.hasOverflows = overflow
+
+    def getTimestamps(self) -> np.ndarray:
+        return self._timestamps
+
+    def getChannels(self) -> np.ndarray:
+        return self._channels
+
+
+class TimeTagStream(_Measurement):
+    """Raw tags of ``channels``; at most ``n_max_events`` are held between ``getData`` calls."""
+
+    def __init__(self, tagger: EmulatedTimeTagger, n_max_events: int, channels: list[int]):
+        self._n_max = int(n_max_events)
+        super().__init__(tagger, channels)
+
+    def _reset(self):
+        self._stamps: list[np.ndarray] = []
+        self._chans: list[np.ndarray] = []
+        self._held = 0
+        self._overflow = False
+
+    def _accumulate(self, timestamps, channels):
+        wanted = np.isin(channels, self._channels)
+        stamps, chans = timestamps[wanted], channels[wanted]
+        room = self._n_max - self._held
+        if stamps.size > room:
+            self._overflow = True
+            stamps, chans = stamps[:room], chans[:room]
+        self._stamps.append(stamps)
+        self._chans.append(chans)
+        self._held += stamps.size
+
+    def getData(self) -> TimeTagStreamBuffer:
+        with self._lock:
+            stamps = np.concatenate(self._stamps) if self._stamps else np.empty(0, np.int64)
+            chans = np.concatenate(self._chans) if self._chans else np.empty(0, np.int32)
+            buffer = TimeTagStreamBuffer(stamps, chans, self._overflow)
+            self._reset()
+            return buffer
+
+
+def emulated_timetagger_sdk(world: OpticalWorld, serials: tuple[str, ...] = ("SIM-0001",)) -> types.ModuleType:
+    """A module object with the vendor SDK's API subset, bound to ``world``."""
+    sdk = types.ModuleType("qnetlab_emulated_TimeTagger", "Emulated Swabian Time Tagger SDK")
+    taggers: dict[str, EmulatedTimeTagger] = {}
+
+    def createTimeTagger(serial: str = "", resolution: int = 0) -> EmulatedTimeTagger:
+        chosen = serial or serials[0]
+        if chosen not in serials:
+            raise RuntimeError(f"No Time Tagger with serial {chosen!r} found")
+        taggers.setdefault(chosen, EmulatedTimeTagger(world, chosen))
+        return taggers[chosen]
+
+    def freeTimeTagger(tagger: EmulatedTimeTagger) -> None:
+        for measurement in tagger._measurements:
+            measurement.stop()
+        tagger._measurements.clear()
+
+    sdk.createTimeTagger = createTimeTagger
+    sdk.freeTimeTagger = freeTimeTagger
+    sdk.Countrate = Countrate
+    sdk.Correlation = Correlation
+    sdk.TimeTagStream = TimeTagStream
+    sdk.CHANNEL_UNUSED = CHANNEL_UNUSED
+    return sdk
