@@ -1,0 +1,98 @@
+"""The ``qnetlab`` command line.
+
+Only light modules are imported here; each command imports the lab, the plans and the
+catalog when it runs, so ``qnetlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, runs, reports.")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="lab config file")]
+DataDirOption = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="data directory [default: $QNETLAB_DATA_DIR, else ./data]")
+]
+DEFAULT_CONFIG = Path("config/sim_lab.yaml")
+
+PLANS = ("count_rates",)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    plan: Annotated[str, typer.Argument(help=f"plan to run: {', '.join(PLANS)}")],
+    duration: Annotated[float, typer.Option("--duration", "-d", help="integration time per reading (s)")] = 1.0,
+    channels: Annotated[Optional[str], typer.Option(help="comma-separated tagger channels [default: all]")] = None,
+    num: Annotated[int, typer.Option(help="number of readings")] = 1,
+    config: ConfigOption = DEFAULT_CONFIG,
+    data_dir: DataDirOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live table or progress bar")] = False,
+) -> None:
+    """Run a plan on the lab, record it in the catalog and print its uid and results."""
+    if plan not in PLANS:
+        _fail(f"unknown plan {plan!r}; choose from {', '.join(PLANS)}")
+    try:
+        chosen = [int(c) for c in channels.split(",")] if channels else None
+    except ValueError:
+        _fail(f"--channels must be comma-separated integers, got {channels!r}")
+    from instruments import ConfigError
+    from drivers.errors import InstrumentError
+
+    try:
+        _run_count_rates(config, data_dir, duration, chosen, num, quiet)
+    except (ConfigError, InstrumentError, ValueError) as error:
+        _fail(str(error))
+
+
+def _run_count_rates(config, data_dir, duration, channels, num, quiet) -> None:
+    import plans
+    from qnetlab import session
+
+    with session.start(config, data_dir=data_dir, live_table=not quiet, progress=not quiet) as s:
+        (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=duration, channels=channels, num=num))
+        table = s.table(uid)
+    typer.echo(f"run uid: {uid}")
+    typer.echo(f"data directory: {s.data_dir}")
+    for column in table.columns:
+        if column.endswith("_rate_hz"):
+            values = table[column]
+            typer.echo(f"  {column}: {values.mean():.6g} counts/s" + (f" (mean of {len(values)})" if len(values) > 1 else ""))
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="how many of the newest runs")] = 20,
+    config: ConfigOption = DEFAULT_CONFIG,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List the newest runs in the catalog."""
+    del config  # every command takes --config; the catalog does not depend on the lab
+    from datetime import datetime
+
+    from qnetlab.catalog import open_catalog
+
+    catalog = open_catalog(data_dir)
+    uids = list(catalog.keys())[-limit:] if len(catalog) else []
+    if not uids:
+        typer.echo("no runs yet")
+        return
+    typer.echo(f"{'uid':36}  {'time':19}  {'plan':16}  status")
+    for uid in uids:
+        meta = catalog[uid].metadata
+        start, stop = meta.get("start", {}), meta.get("stop") or {}
+        when = datetime.fromtimestamp(start.get("time", 0)).strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running?')}")
+
+
+def main() -> None:
+    sys.exit(app())

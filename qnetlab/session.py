@@ -1,0 +1,93 @@
+"""An interactive session: RunEngine, lab devices and catalog, wired together.
+
+>>> from qnetlab import session
+>>> s = session.start("config/sim_lab.yaml")
+>>> import plans
+>>> uid = s.RE(plans.count_rates(s.lab.tagger, duration_s=1))
+>>> s.catalog[-1]            # the run just recorded
+>>> s.table(-1)              # its events as a pandas DataFrame
+
+The RunEngine prints a live table, shows a progress bar on timed acquisitions, and
+pauses cleanly on Ctrl-C (``RE.resume()`` / ``RE.abort()``). Every run goes to the
+catalog through bluesky's TiledWriter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_CONFIG = "config/sim_lab.yaml"
+
+
+@dataclass
+class Session:
+    """What :func:`start` returns."""
+
+    RE: object
+    lab: object
+    catalog: object
+    data_dir: Path
+    config_path: Path
+
+    def table(self, key=-1, stream: str = "primary"):
+        """A recorded run's events as a pandas DataFrame (``key``: uid or index)."""
+        from qnetlab.catalog import run_table
+
+        return run_table(self.catalog[key], stream)
+
+    def close(self) -> None:
+        """Disconnect the instruments and stop the emulators."""
+        self.lab.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def start(
+    config: str | Path = DEFAULT_CONFIG,
+    *,
+    data_dir: str | Path | None = None,
+    catalog_uri: str | None = None,
+    live_table: bool = True,
+    progress: bool = True,
+) -> Session:
+    """Start the lab of ``config`` with a RunEngine that records into the catalog.
+
+    Parameters
+    ----------
+    config : lab config file
+    data_dir : data directory (default ``$QNETLAB_DATA_DIR``, else ``./data``)
+    catalog_uri : a Tiled server URL instead of the embedded catalog
+    live_table : print a live table of each run
+    progress : show a progress bar while the RunEngine waits on long acquisitions
+    """
+    from bluesky import RunEngine
+    from bluesky.callbacks.tiled_writer import TiledWriter
+
+    from instruments import load_lab
+    from qnetlab.catalog import open_catalog, resolve_data_dir
+
+    directory = resolve_data_dir(data_dir)
+    lab = load_lab(config)
+    try:
+        catalog = open_catalog(directory, uri=catalog_uri)
+        RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
+        RE.subscribe(TiledWriter(catalog))
+        if live_table:
+            from bluesky.callbacks.best_effort import BestEffortCallback
+
+            bec = BestEffortCallback()
+            bec.disable_plots()
+            RE.subscribe(bec)
+        if progress:
+            from bluesky.utils import ProgressBarManager
+
+            RE.waiting_hook = ProgressBarManager()
+    except Exception:
+        lab.close()
+        raise
+    return Session(RE=RE, lab=lab, catalog=catalog, data_dir=directory, config_path=Path(config))
