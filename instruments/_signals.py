@@ -55,7 +55,13 @@ class DriverSignal(Signal):
             raise ReadOnlyError(f"{self.name} is read-only")
         self.check_value(value)
         self._driver_parameter()(value)
+        self._setpoint = value
         super().put(value, **kwargs)
+
+    def locate(self) -> dict:
+        """Bluesky ``Locatable``: last value set through this signal, and the instrument's value."""
+        readback = self.get()
+        return {"setpoint": getattr(self, "_setpoint", readback), "readback": readback}
 
     def describe(self):
         description = super().describe()

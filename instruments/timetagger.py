@@ -20,14 +20,10 @@ class AcquisitionStatus(DeviceStatus):
     def __init__(self, device, duration_s: float, **kwargs):
         super().__init__(device, **kwargs)
         self.duration_s = duration_s
-        self._watchers = []
         self._started = time.monotonic()
 
-    def watch(self, func) -> None:
-        """Call ``func`` with progress, as ophyd's MoveStatus does for moves."""
-        self._watchers.append(func)
-
     def report(self, elapsed_s: float) -> None:
+        """Tell the watchers (e.g. the RunEngine's progress bar) how far the acquisition is (s)."""
         remaining = max(self.duration_s - elapsed_s, 0.0)
         for watcher in list(self._watchers):
             watcher(

@@ -1,0 +1,29 @@
+"""Plain O(n·m) reference implementations of the documented definitions."""
+
+import itertools
+
+import numpy as np
+
+
+def delayed(t, c, ch, delays):
+    return [int(x) + int((delays or {}).get(ch, 0)) for x in np.asarray(t)[np.asarray(c) == ch]]
+
+
+def coincidences(t, c, channel_set, window_ps, delays=None):
+    """Number of tuples, one tag per channel, with max - min <= window_ps."""
+    lists = [delayed(t, c, ch, delays) for ch in channel_set]
+    return sum(1 for combo in itertools.product(*lists)
+               if max(combo) - min(combo) <= window_ps)
+
+
+def correlation(t, c, a, b, bin_width_ps, n_bins, delays=None, start_ps=None):
+    """Histogram of (t_b + d_b) - (t_a + d_a) over all pairs, half-open bins."""
+    if start_ps is None:
+        start_ps = -(n_bins * bin_width_ps) // 2
+    hist = np.zeros(n_bins, np.int64)
+    for ta in delayed(t, c, a, delays):
+        for tb in delayed(t, c, b, delays):
+            i = (tb - ta - start_ps) // bin_width_ps
+            if 0 <= i < n_bins:
+                hist[i] += 1
+    return hist

@@ -1,0 +1,136 @@
+"""The SCPI laser driver against its emulator, over pyvisa-py's TCPIP socket transport.
+
+Every test pins the exact bytes exchanged, so a change of protocol shows up here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
+from drivers.scpi import ScpiPulsedLaser
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def rig(make_world):
+    from sim_backends.laser_emulator import ScpiLaserEmulator
+
+    world = make_world()
+    emulator = ScpiLaserEmulator(world)
+    laser = ScpiPulsedLaser(f"laser{next(_names)}", emulator.address, timeout_s=0.3)
+    emulator.exchanges.clear()
+    yield laser, emulator, world
+    laser.close()
+    emulator.close()
+
+
+def test_address_is_a_visa_tcpip_socket(rig):
+    laser, emulator, _ = rig
+    assert laser.visa_handle.resource_name.startswith("TCPIP0::127.0.0.1::")
+    assert laser.visa_handle.resource_name.endswith("::SOCKET")
+
+
+def test_queries_pin_commands_and_replies(rig):
+    laser, emulator, _ = rig
+    assert laser.identify() == "QNETLAB,SIM-PL1550,SN0001,1.0"
+    assert laser.power_dbm() == -10.0
+    assert laser.wavelength_nm() == 1550.0
+    assert laser.rep_rate_hz() == 80e6
+    assert laser.output() is True
+    assert emulator.exchanges == [
+        (b"*IDN?", b"QNETLAB,SIM-PL1550,SN0001,1.0\n"),
+        (b"SOUR:POW?", b"-10.000\n"),
+        (b"SOUR:WAV?", b"1550.000\n"),
+        (b"SOUR:PULS:FREQ?", b"8.000000E+07\n"),
+        (b"OUTP?", b"1\n"),
+    ]
+
+
+def test_settings_pin_commands_and_change_the_world(rig):
+    laser, emulator, world = rig
+    laser.power_dbm(-12.5)
+    laser.output(False)
+    laser.wavelength_nm(1549.32)
+    assert emulator.exchanges == [
+        (b"SOUR:POW -12.500", None),
+        (b"SYST:ERR?", b'0,"No error"\n'),
+        (b"OUTP 0", None),
+        (b"SYST:ERR?", b'0,"No error"\n'),
+        (b"SOUR:WAV 1549.320", None),
+        (b"SYST:ERR?", b'0,"No error"\n'),
+    ]
+    assert world.laser.power_dbm == -12.5 and world.laser.output_on is False
+    assert world.laser.wavelength_nm == pytest.approx(1549.32)
+
+
+def test_out_of_range_is_refused_before_sending(rig):
+    laser, emulator, _ = rig
+    with pytest.raises(ValueError, match="between -20.0 and 10.0"):
+        laser.power_dbm(15)
+    assert emulator.exchanges == []
+
+
+def test_device_error_code_names_instrument_and_command(rig):
+    laser, emulator, _ = rig
+    emulator.push_error(-350, "Queue overflow")
+    with pytest.raises(DeviceError) as caught:
+        laser.output(True)
+    assert caught.value.code == -350
+    assert laser.name in str(caught.value) and "OUTP 1" in str(caught.value)
+
+
+def test_one_timeout_is_retried_after_reconnect(rig):
+    laser, emulator, _ = rig
+    emulator.inject("timeout")
+    assert laser.power_dbm() == -10.0
+    assert emulator.exchanges == [(b"SOUR:POW?", None), (b"SOUR:POW?", b"-10.000\n")]
+
+
+def test_persistent_timeout_raises_clear_error(rig):
+    laser, emulator, _ = rig
+    emulator.inject("timeout", 2)
+    with pytest.raises(InstrumentTimeout, match=r"'SOUR:POW\?': no reply within 0.3 s"):
+        laser.power_dbm()
+    assert laser.power_dbm() == -10.0  # and the link works again afterwards
+
+
+def test_garbled_reply_raises_malformed(rig):
+    laser, emulator, _ = rig
+    emulator.inject("garble", 2)
+    with pytest.raises(MalformedReply, match="SOUR:POW"):
+        laser.power_dbm()
+    assert laser.power_dbm() == -10.0
+
+
+def test_non_numeric_reply_raises_malformed(rig, monkeypatch):
+    laser, emulator, _ = rig
+    monkeypatch.setattr(emulator, "handle", lambda line: "minus ten" if line == "SOUR:POW?" else None)
+    with pytest.raises(MalformedReply, match="expected a number, got 'minus ten'"):
+        laser.power_dbm()
+
+
+def test_truncated_reply_does_not_poison_the_next_answer(rig):
+    laser, emulator, _ = rig
+    emulator.inject("truncate")
+    assert laser.power_dbm() == -10.0  # the half reply is dropped with the old link
+    assert laser.output() is True
+
+
+def test_dropped_link_during_query_reconnects(rig):
+    laser, emulator, _ = rig
+    emulator.inject("drop")
+    assert laser.power_dbm() == -10.0
+
+
+def test_dropped_link_during_setting_is_not_resent(rig):
+    laser, emulator, world = rig
+    emulator.inject("drop")
+    with pytest.raises(LinkDropped, match="SOUR:POW -11.000.*may not have been applied"):
+        laser.power_dbm(-11)
+    assert [raw for raw, _ in emulator.exchanges].count(b"SOUR:POW -11.000") == 1
+    assert world.laser.power_dbm == -10.0
+    assert laser.power_dbm() == -10.0

@@ -1,0 +1,83 @@
+"""The sim lab's devices: twins over real drivers, safety limits, the Bluesky protocols."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bluesky.protocols import Configurable, Locatable, Movable, Readable, Triggerable
+
+from drivers.errors import LimitError
+from instruments._signals import DriverSignal
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _acquire(tagger, seconds):
+    tagger.acquisition_time_s.put(seconds)
+    tagger.trigger().wait(timeout=30)
+    reading = tagger.read()
+    return {c: reading[f"{tagger.name}_ch{c}_rate_hz"]["value"] for c in tagger.channels.get()}
+
+
+def test_laser_power_through_device_changes_tagger_rate(sim_lab):
+    before = _acquire(sim_lab.tagger, 0.2)
+    sim_lab.laser.power_dbm.set(-16.0).wait(timeout=5)
+    assert sim_lab.laser.power_dbm.get() == -16.0
+    after = _acquire(sim_lab.tagger, 0.2)
+    for channel in before:
+        assert after[channel] < 0.5 * before[channel]  # 6 dB less light, well below half the rate
+    sim_lab.laser.output.set(False).wait(timeout=5)
+    dark = _acquire(sim_lab.tagger, 0.2)
+    assert all(rate < 2_000 for rate in dark.values())  # only dark counts left
+
+
+def test_safety_limit_refuses_before_sending(sim_lab):
+    emulator = sim_lab.emulators["laser"]
+    emulator.exchanges.clear()
+    with pytest.raises(LimitError, match=r"laser: 'power_dbm': 3 is outside the safe range \[-20.0, 0.0\]"):
+        sim_lab.laser.power_dbm.set(3).wait(timeout=5)
+    assert emulator.exchanges == []
+
+
+def test_progress_is_reported_while_acquiring(sim_lab):
+    tagger = sim_lab.tagger
+    tagger.acquisition_time_s.put(0.5)
+    seen = []
+    status = tagger.trigger()
+    status.watch(lambda **kw: seen.append(kw))
+    status.wait(timeout=30)
+    progress = [kw for kw in seen if "current" in kw]
+    assert progress and progress[-1]["current"] == pytest.approx(0.5) and progress[-1]["target"] == 0.5
+    assert [kw["current"] for kw in progress] == sorted(kw["current"] for kw in progress)
+
+
+def test_bad_channel_selection_is_refused(sim_lab):
+    sim_lab.tagger.channels.put((1, 7))
+    with pytest.raises(ValueError, match=r"channels \[1, 7\] are not all configured inputs \[1, 2\]"):
+        sim_lab.tagger.trigger()
+
+
+@pytest.mark.parametrize("config", sorted((REPO / "config").glob("*.yaml")), ids=lambda p: Path(p).name)
+def test_every_device_of_every_shipped_config_follows_bluesky_protocols(config):
+    from instruments import load_config, load_lab
+
+    if not all(entry.sim for entry in load_config(config).instruments.values()):
+        pytest.skip("config describes real hardware")
+    with load_lab(config) as lab:
+        for device in lab:
+            assert isinstance(device, Readable), device.name
+            description, reading = device.describe(), device.read()
+            assert set(description) == set(reading), device.name
+            for key, entry in description.items():
+                assert {"source", "dtype", "shape"} <= set(entry), key
+            assert isinstance(device, Configurable), device.name
+            assert set(device.describe_configuration()) == set(device.read_configuration())
+            if hasattr(device, "trigger"):
+                assert isinstance(device, Triggerable), device.name
+            for signal in device.component_names:
+                component = getattr(device, signal)
+                if isinstance(component, DriverSignal) and not component._read_only:
+                    assert isinstance(component, Movable) and isinstance(component, Locatable), component.name
+                    location = component.locate()
+                    assert location["readback"] == component.get(), component.name
