@@ -1,0 +1,59 @@
+"""count_rates through a RunEngine into the embedded catalog, read back by uid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import plans
+from qnetlab import session
+
+SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
+
+
+@pytest.fixture(scope="module")
+def lab_session(tmp_path_factory):
+    s = session.start(SIM_LAB, data_dir=tmp_path_factory.mktemp("data"), live_table=False, progress=False)
+    yield s
+    s.close()
+
+
+def test_run_is_recorded_and_read_back(lab_session):
+    s = lab_session
+    documents = []
+    (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=0.3, num=2), lambda name, doc: documents.append((name, doc)))
+    events = [doc for name, doc in documents if name == "event"]
+    assert len(events) == 2
+    table = s.table(uid)
+    assert list(table["tagger_ch1_rate_hz"]) == [e["data"]["tagger_ch1_rate_hz"] for e in events]
+    assert all(table["tagger_ch2_rate_hz"] > 1e4)
+    run = s.catalog[-1]
+    assert run.metadata["start"]["uid"] == uid
+    assert run.metadata["start"]["plan_args"]["duration_s"] == 0.3
+    assert run.metadata["stop"]["exit_status"] == "success"
+    config = run["primary"].metadata  # configuration of the tagger is recorded with the stream
+    assert "tagger" in str(config)
+
+
+def test_channel_subset(lab_session):
+    s = lab_session
+    (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=0.1, channels=[2]))
+    columns = set(s.table(uid).columns)
+    assert "tagger_ch2_rate_hz" in columns and "tagger_ch1_rate_hz" not in columns
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"duration_s": 0}, "duration_s must be positive"),
+        ({"duration_s": 1, "channels": [5]}, r"channels \[5\] are not inputs of tagger"),
+        ({"duration_s": 1, "num": 0}, "num must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_refused_before_running(lab_session, kwargs, message):
+    s = lab_session
+    before = len(s.catalog)
+    with pytest.raises(ValueError, match=message):
+        s.RE(plans.count_rates(s.lab.tagger, **kwargs))
+    assert len(s.catalog) == before

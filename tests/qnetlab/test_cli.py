@@ -1,0 +1,61 @@
+"""The qnetlab command line: run, runs, --help; data directory resolution."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qnetlab.catalog import resolve_data_dir
+from qnetlab.cli import app
+
+SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
+
+
+def test_run_prints_uid_that_runs_lists(data_dir):
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "count_rates", "--duration", "0.2", "--config", str(SIM_LAB), "-q"])
+    assert result.exit_code == 0, result.output
+    uid = next(line.split()[-1] for line in result.output.splitlines() if line.startswith("run uid:"))
+    assert "tagger_ch1_rate_hz:" in result.output
+    assert (data_dir / "catalog.db").exists()  # from $QNETLAB_DATA_DIR
+    listed = runner.invoke(app, ["runs", "--config", str(SIM_LAB)])
+    assert listed.exit_code == 0 and uid in listed.output and "count_rates" in listed.output
+
+
+def test_bad_config_is_reported_not_traced(tmp_path, data_dir):
+    bad = tmp_path / "lab.yaml"
+    bad.write_text("name: x\ninstruments:\n  laser: {kind: warp_drive, sim: true}\n")
+    result = CliRunner().invoke(app, ["run", "count_rates", "--config", str(bad), "-q"])
+    assert result.exit_code == 2
+    assert "lab.yaml" in result.output and "instruments.laser" in result.output and "Traceback" not in result.output
+
+
+def test_unknown_plan(data_dir):
+    result = CliRunner().invoke(app, ["run", "teleport", "--config", str(SIM_LAB)])
+    assert result.exit_code == 2 and "unknown plan 'teleport'" in result.output
+
+
+def test_data_dir_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("QNETLAB_DATA_DIR", str(tmp_path / "env"))
+    assert resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert resolve_data_dir() == tmp_path / "env"
+    monkeypatch.delenv("QNETLAB_DATA_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_data_dir() == tmp_path / "data"
+
+
+def test_help_imports_no_catalog_server_or_numba():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from qnetlab.cli import app\n"
+        "result = CliRunner().invoke(app, ['--help'])\n"
+        "assert result.exit_code == 0 and 'run' in result.output and 'runs' in result.output\n"
+        "heavy = [m for m in ('tiled.server', 'tiled.catalog', 'numba', 'bluesky', 'ophyd', 'qcodes') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
