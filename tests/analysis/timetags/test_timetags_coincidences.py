@@ -46,16 +46,17 @@ def test_empty_stream():
     assert CoincidenceCounter((1, 2, 3), 10).result() == 0
 
 
-def test_lab_stream_against_reference_and_chunks(ref):
-    t, c = lab_stream(3000, rate_hz=20e6, n_channels=4, jitter_ps=50, seed=3)
-    for channel_set, window, delays in [((1, 2), 1000, {1: 1000}), ((1, 2), 5000, None),
-                                        ((1, 2, 3), 20000, {3: 500})]:
-        expected = ref.coincidences(t, c, channel_set, window, delays)
-        assert expected > 0
-        assert count_coincidences(t, c, channel_set, window, delays) == expected
-        rng = np.random.default_rng(0)
-        cuts = np.sort(rng.integers(0, len(t), 40)).tolist()
-        assert chunked(CoincidenceCounter(channel_set, window, delays), t, c, cuts) == expected
+@pytest.mark.parametrize("n_tags, channel_set, window, delays", [
+    (2000, (1, 2), 1000, {1: 1000}), (2000, (1, 2), 5000, None),
+    (300, (1, 2, 3), 40000, {3: 500}), (300, (4, 2, 1), 60000, {1: 2000, 4: -300})])
+def test_lab_stream_against_reference_and_chunks(ref, n_tags, channel_set, window, delays):
+    t, c = lab_stream(n_tags, rate_hz=20e6, n_channels=4, jitter_ps=50, seed=3)
+    expected = ref.coincidences(t, c, channel_set, window, delays)
+    assert expected > 0
+    assert count_coincidences(t, c, channel_set, window, delays) == expected
+    rng = np.random.default_rng(0)
+    cuts = np.sort(rng.integers(0, len(t), 40)).tolist()
+    assert chunked(CoincidenceCounter(channel_set, window, delays), t, c, cuts) == expected
 
 
 def test_pair_path_equals_nfold_path():
