@@ -62,6 +62,10 @@ class LineProtocolServer:
 
     def close(self) -> None:
         self._closing.set()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
         self._sock.close()
         for client in list(self._clients):
             _quiet_close(client)
