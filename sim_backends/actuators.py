@@ -1,0 +1,86 @@
+"""Actuators of the simulated bench: the state that emulators write and the optics read.
+
+Emulators change these objects' attributes (holding ``world.lock``); the world's optics
+read them when they compute what the detectors see. Angles in degrees, voltages in volts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def waveplate_jones(retardance_waves: float, angle_deg: float) -> np.ndarray:
+    """Jones matrix (2x2 complex, SU(2)) of a waveplate with its fast axis at ``angle_deg``.
+
+    ``retardance_waves`` is the retardance in waves: 0.5 for a half-wave plate, 0.25 for
+    a quarter-wave plate. Basis (H, V).
+    """
+    delta = 2 * np.pi * retardance_waves
+    theta = np.deg2rad(angle_deg)
+    c, s = np.cos(theta), np.sin(theta)
+    rotation = np.array([[c, -s], [s, c]])
+    retarder = np.diag([np.exp(-0.5j * delta), np.exp(0.5j * delta)])
+    return rotation @ retarder @ rotation.T
+
+
+@dataclass
+class Waveplate:
+    """A waveplate in a motorized rotation mount (e.g. Thorlabs K10CR1).
+
+    Attributes
+    ----------
+    retardance_waves : 0.5 (HWP) or 0.25 (QWP)
+    angle_deg : fast-axis angle from horizontal (deg), any real number (mod 180 physically)
+    """
+
+    retardance_waves: float = 0.5
+    angle_deg: float = 0.0
+
+    def jones(self) -> np.ndarray:
+        return waveplate_jones(self.retardance_waves, self.angle_deg)
+
+
+@dataclass
+class PaddleController:
+    """A three-paddle fiber polarization controller (e.g. Thorlabs MPC320).
+
+    Each paddle is a fiber loop acting as a waveplate whose fast axis turns with the paddle.
+
+    Attributes
+    ----------
+    paddles : the three paddles, light passes paddle 1 first
+    travel_deg : (min, max) paddle angle the hardware allows (deg)
+    """
+
+    paddles: list[Waveplate] = field(
+        default_factory=lambda: [Waveplate(0.25), Waveplate(0.5), Waveplate(0.25)]
+    )
+    travel_deg: tuple[float, float] = (0.0, 170.0)
+
+    def jones(self) -> np.ndarray:
+        """Jones matrix of the three paddles in sequence."""
+        total = np.eye(2, dtype=complex)
+        for paddle in self.paddles:
+            total = paddle.jones() @ total
+        return total
+
+
+@dataclass
+class PhaseShifter:
+    """A piezo-driven phase shifter in an interferometer arm (e.g. behind a Thorlabs MDT693B).
+
+    Attributes
+    ----------
+    voltage_v : drive voltage (V)
+    v_2pi_v : voltage for a 2π phase change (V)
+    voltage_range_v : (min, max) output of the driver (V)
+    """
+
+    voltage_v: float = 0.0
+    v_2pi_v: float = 60.0
+    voltage_range_v: tuple[float, float] = (0.0, 150.0)
+
+    def phase_rad(self) -> float:
+        return 2 * np.pi * self.voltage_v / self.v_2pi_v
