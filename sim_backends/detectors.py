@@ -11,7 +11,7 @@ NEVER_PS = -(2**62)  # "last click" before the world began
 
 @dataclass
 class DetectorModel:
-    """A gated-free single-photon detector (SPAD or SNSPD, first slice).
+    """A free-running single-photon detector with fixed efficiency and dark counts.
 
     Attributes
     ----------
@@ -27,9 +27,17 @@ class DetectorModel:
     jitter_ps: float = 50.0
     last_click_ps: int = field(default=NEVER_PS, repr=False)
 
+    def detection_efficiency(self) -> float:
+        """Efficiency now (subclasses make it depend on their settings)."""
+        return self.efficiency
+
+    def dark_rate_hz(self) -> float:
+        """Dark count rate now (Hz)."""
+        return self.dark_count_hz
+
     def click_probability(self, mean_photons: float) -> float:
         """Probability that a coherent pulse of ``mean_photons`` fires the detector."""
-        return float(-np.expm1(-self.efficiency * mean_photons))
+        return float(-np.expm1(-self.detection_efficiency() * mean_photons))
 
     def clicks(
         self,
@@ -48,7 +56,7 @@ class DetectorModel:
         from sim_backends._kernels import apply_dead_time
 
         signal = _pulsed_clicks(rng, start_ps, stop_ps, period_ps, self.click_probability(mean_photons))
-        n_dark = rng.poisson(self.dark_count_hz * (stop_ps - start_ps) * 1e-12)
+        n_dark = rng.poisson(self.dark_rate_hz() * (stop_ps - start_ps) * 1e-12)
         dark = rng.integers(start_ps, stop_ps, size=n_dark, dtype=np.int64)
         times = np.concatenate((signal, dark)) if n_dark else signal
         if self.jitter_ps > 0 and times.size:
@@ -84,3 +92,87 @@ def _pulsed_clicks(
         index = np.concatenate(chunks)
         index = index[index < n_pulses]
     return np.rint((first + index) * period_ps).astype(np.int64)
+
+
+@dataclass
+class SnspdModel(DetectorModel):
+    """A superconducting nanowire detector channel behind a bias-current source.
+
+    Efficiency follows a sigmoid in bias current that saturates at ``efficiency``;
+    dark counts rise exponentially toward the switching current. At or above
+    ``switching_current_ua``, or when the detected photon rate exceeds
+    ``latch_rate_hz``, the wire latches into the resistive state and clicks no more
+    until its bias is brought below ``retrap_current_ua`` (a controller "reset").
+
+    Attributes
+    ----------
+    bias_ua : bias current (µA)
+    switching_current_ua : critical current at which the wire switches (µA)
+    bias_mid_ua, bias_width_ua : centre and width of the efficiency sigmoid (µA)
+    dark_floor_hz : background (blackbody) dark counts at any bias (Hz)
+    dark_at_switching_hz : intrinsic dark counts at the switching current (Hz)
+    dark_slope_ua : e-folding current of the intrinsic dark counts (µA)
+    latch_rate_hz : detected-photon rate above which the channel latches (Hz)
+    retrap_current_ua : bias below which a latched wire recovers (µA)
+    """
+
+    efficiency: float = 0.85
+    dark_count_hz: float = 0.0
+    dead_time_ps: int = 40_000
+    jitter_ps: float = 20.0
+    bias_ua: float = 0.0
+    switching_current_ua: float = 12.0
+    bias_mid_ua: float = 8.0
+    bias_width_ua: float = 0.6
+    dark_floor_hz: float = 20.0
+    dark_at_switching_hz: float = 1.0e5
+    dark_slope_ua: float = 0.35
+    latch_rate_hz: float = 2.0e7
+    retrap_current_ua: float = 2.0
+    latched: bool = False
+
+    def set_bias(self, bias_ua: float) -> None:
+        """Apply a bias current; switching latches, going below retrapping recovers."""
+        self.bias_ua = float(bias_ua)
+        if self.bias_ua < self.retrap_current_ua:
+            self.latched = False
+        elif self.bias_ua >= self.switching_current_ua:
+            self.latched = True
+
+    def detection_efficiency(self) -> float:
+        if self.latched or self.bias_ua <= 0:
+            return 0.0
+        return self.efficiency / (1.0 + np.exp(-(self.bias_ua - self.bias_mid_ua) / self.bias_width_ua))
+
+    def dark_rate_hz(self) -> float:
+        if self.latched or self.bias_ua <= 0:
+            return 0.0
+        intrinsic = self.dark_at_switching_hz * np.exp((self.bias_ua - self.switching_current_ua) / self.dark_slope_ua)
+        return self.dark_floor_hz + intrinsic
+
+    def expose(self, detected_rate_hz: float) -> None:
+        """Latch under too much light (called by the world with the incident click rate)."""
+        if detected_rate_hz > self.latch_rate_hz and self.bias_ua > 0:
+            self.latched = True
+
+
+@dataclass
+class SpadModel(DetectorModel):
+    """A free-running InGaAs/InP avalanche photodiode (ID Qube class).
+
+    The efficiency is a setting (the excess bias); dark counts scale with it as
+    ``dark_count_hz · (efficiency / 0.1) ** dark_exponent``. After each registered
+    click, an afterpulse follows with probability ``afterpulse_probability``, at an
+    exponentially distributed delay (mean ``afterpulse_tau_ps``) after the dead time.
+    """
+
+    efficiency: float = 0.10
+    dark_count_hz: float = 300.0
+    dead_time_ps: int = 10_000_000
+    jitter_ps: float = 100.0
+    dark_exponent: float = 2.0
+    afterpulse_probability: float = 0.0
+    afterpulse_tau_ps: float = 2_000_000.0
+
+    def dark_rate_hz(self) -> float:
+        return self.dark_count_hz * (self.efficiency / 0.1) ** self.dark_exponent
