@@ -71,12 +71,13 @@ def range_parity(kind, key, words, mask, n, a, c, b, lo, hi):
             p ^= key[i]
         return p
     x = (a * lo + c) % n
+    acc = np.uint64(0)
     for _ in range(lo, hi):
-        p ^= key[x]
+        acc ^= words[x >> 6] >> np.uint64(x & 63)
         x += a
         if x >= n:
             x -= n
-    return p
+    return np.uint8(acc & _ONE)
 
 
 @njit(cache=True)
@@ -90,15 +91,21 @@ def block_parities(kind, key, words, mask, n, k, a, c):
     nb = (n + k - 1) // k
     out = np.zeros(nb, np.uint8)
     if kind == CONTIGUOUS:
-        for i in range(n):
-            out[i // k] ^= key[i]
+        for b in range(nb):
+            p = np.uint8(0)
+            for i in range(b * k, min((b + 1) * k, n)):
+                p ^= key[i]
+            out[b] = p
         return out
     x = c % n
-    for i in range(n):
-        out[i // k] ^= key[x]
-        x += a
-        if x >= n:
-            x -= n
+    for b in range(nb):
+        acc = np.uint64(0)
+        for _ in range(b * k, min((b + 1) * k, n)):
+            acc ^= words[x >> 6] >> np.uint64(x & 63)
+            x += a
+            if x >= n:
+                x -= n
+        out[b] = np.uint8(acc & _ONE)
     return out
 
 
@@ -123,14 +130,16 @@ def block_of(kind, x, n, k, a_inv, c, mask):
 
 
 @njit(cache=True)
-def toggle_blocks(kind, positions, n, k, a_inv, c, mask, odd):
+def toggle_blocks(kind, positions, n, k, a_inv, c, mask, odd, touched):
     """Flip the odd/even state of every block holding a corrected position.
 
-    Returns the change in the number of odd blocks.
+    Writes the block of each position into ``touched`` and returns the change
+    in the number of odd blocks.
     """
     delta = 0
-    for x in positions:
-        b = block_of(kind, x, n, k, a_inv, c, mask)
+    for j in range(positions.size):
+        b = block_of(kind, positions[j], n, k, a_inv, c, mask)
+        touched[j] = b
         odd[b] ^= 1
         delta += 1 if odd[b] else -1
     return delta
