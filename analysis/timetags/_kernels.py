@@ -14,30 +14,52 @@ import numba
 import numpy as np
 
 
+BLOCK = 1 << 16      # stream indices per block of the pair kernel (L2-sized buffers)
+
+
 @numba.njit(cache=True, nogil=True)
 def pair_coincidences(t, c, a0, a1, ch_a, ch_b, shift_ps, window_ps, acc):
     """Add to ``acc[0]`` the number of (a, b) pairs, a in ``[a0, a1)``, with
-    ``|t_b - (t_a + shift_ps)| <= window_ps`` (``shift_ps = delay_a - delay_b``)."""
-    n = len(t)
+    ``|t_b - (t_a + shift_ps)| <= window_ps`` (``shift_ps = delay_a - delay_b``).
+
+    Block by block, one branch-free pass copies the anchors' keys and the b times
+    into two small buffers, then a two-pointer merge counts the pairs; b tags outside
+    the needed range only widen the buffer, they never enter a window."""
     if a0 >= a1:
         return
-    lo = np.searchsorted(t, t[a0] + shift_ps - window_ps)
-    hi = lo
-    in_window = 0          # tags of ch_b in t[lo:hi]
+    keys = np.empty(BLOCK, np.int64)
+    b_ps = np.empty(BLOCK + 4096, np.int64)
     total = 0
-    for i in range(a0, a1):
-        if c[i] != ch_a:
-            continue
-        key = t[i] + shift_ps
-        upper = key + window_ps
-        while hi < n and t[hi] <= upper:
-            in_window += c[hi] == ch_b
-            hi += 1
-        lower = key - window_ps
-        while lo < hi and t[lo] < lower:
-            in_window -= c[lo] == ch_b
-            lo += 1
-        total += in_window
+    for s0 in range(a0, a1, BLOCK):
+        s1 = min(s0 + BLOCK, a1)
+        lo_i = min(np.searchsorted(t, t[s0] + shift_ps - window_ps), s0)
+        hi_i = max(np.searchsorted(t, t[s1 - 1] + shift_ps + window_ps, side="right"), s1)
+        if hi_i - lo_i > len(b_ps):
+            b_ps = np.empty(hi_i - lo_i, np.int64)
+        nb = 0
+        for i in range(lo_i, s0):
+            b_ps[nb] = t[i]
+            nb += c[i] == ch_b
+        na = 0
+        for i in range(s0, s1):
+            ti = t[i]
+            ci = c[i]
+            keys[na] = ti + shift_ps
+            na += ci == ch_a
+            b_ps[nb] = ti
+            nb += ci == ch_b
+        for i in range(s1, hi_i):
+            b_ps[nb] = t[i]
+            nb += c[i] == ch_b
+        lo = 0
+        hi = 0
+        for k in range(na):
+            key = keys[k]
+            while hi < nb and b_ps[hi] <= key + window_ps:
+                hi += 1
+            while lo < hi and b_ps[lo] < key - window_ps:
+                lo += 1
+            total += hi - lo
     acc[0] += total
 
 

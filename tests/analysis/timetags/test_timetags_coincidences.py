@@ -59,13 +59,22 @@ def test_lab_stream_against_reference_and_chunks(ref, n_tags, channel_set, windo
     assert chunked(CoincidenceCounter(channel_set, window, delays), t, c, cuts) == expected
 
 
-def test_pair_path_equals_nfold_path():
-    t, c = lab_stream(20000, rate_hz=20e6, n_channels=4, seed=5)
-    from analysis.timetags import _kernels
+@pytest.mark.parametrize("window, delays", [(1000, {1: 300}), (0, None),
+                                             (10**6, {2: 10**9}), (50_000, {1: -10**8})])
+def test_large_stream_over_many_kernel_blocks(ref, window, delays):
+    t, c = lab_stream(400_000, rate_hz=20e6, n_channels=3, seed=5)
+    t = t // 64 * 64                       # many equal timestamps
+    expected = ref.pair_coincidences_searchsorted(t, c, 1, 2, window, delays)
+    assert expected > 0
+    assert count_coincidences(t, c, (1, 2), window, delays) == expected
+    counter = CoincidenceCounter((1, 2), window, delays)
+    assert chunked(counter, t, c, [1, 65_536, 65_537, 200_000, 333_333]) == expected
+    from analysis.timetags import _kernels   # the independent n-fold kernel agrees
     acc = np.zeros(1, np.int64)
-    chans = np.array([1, 2], np.int32)
-    _kernels.nfold_coincidences(t, c, 0, len(t), chans, np.array([300, 0]), 1000, acc)
-    assert acc[0] == count_coincidences(t, c, (1, 2), 1000, {1: 300})
+    d = delays or {}
+    _kernels.nfold_coincidences(t, c, 0, len(t), np.array([1, 2], np.int32),
+                                np.array([d.get(1, 0), d.get(2, 0)], np.int64), window, acc)
+    assert acc[0] == expected
 
 
 def test_rejects_bad_arguments():

@@ -27,3 +27,12 @@ def correlation(t, c, a, b, bin_width_ps, n_bins, delays=None, start_ps=None):
             if 0 <= i < n_bins:
                 hist[i] += 1
     return hist
+
+
+def pair_coincidences_searchsorted(t, c, a, b, window_ps, delays=None):
+    """Pairs with |(t_b + d_b) - (t_a + d_a)| <= window_ps, by binary search (large inputs)."""
+    ta = np.asarray(delayed(t, c, a, delays), np.int64)
+    tb = np.asarray(delayed(t, c, b, delays), np.int64)
+    hi = np.searchsorted(tb, ta + window_ps, side="right")
+    lo = np.searchsorted(tb, ta - window_ps, side="left")
+    return int((hi - lo).sum())
