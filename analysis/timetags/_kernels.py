@@ -67,54 +67,75 @@ def pair_coincidences(t, c, a0, a1, ch_a, ch_b, shift_ps, window_ps, acc):
 def nfold_coincidences(t, c, a0, a1, chans, delays_ps, window_ps, acc):
     """Add to ``acc[0]`` the number of tuples (one tag per channel of `chans`) whose
     delayed times span at most `window_ps`, counted once at the tuple's first tag
-    (earliest delayed time; on a tie, the channel listed first in `chans`)."""
-    n = len(t)
+    (earliest delayed time; on a tie, the channel listed first in `chans`).
+
+    Block by block, the delayed times of each channel (anchors plus the tags they can
+    reach) are copied into one small sorted buffer per channel; for every anchor on
+    channel p, two pointers per other channel q bound the partners in
+    ``[key, key + window_ps]`` (q after p in `chans`) or ``(key, key + window_ps]``
+    (q before p), and the anchor adds the product of the partner counts."""
     k = len(chans)
     if a0 >= a1:
         return
-    dmin = delays_ps.min()
-    dmax = delays_ps.max()
-    start = np.searchsorted(t, t[a0] + dmin - dmax)
-    lo = np.full((k, k), start, dtype=np.int64)
-    hi = np.full((k, k), start, dtype=np.int64)
-    cnt = np.zeros((k, k), dtype=np.int64)
+    cmin = chans.min()
+    lut = np.full(chans.max() - cmin + 1, -1, np.int64)
+    for j in range(k):
+        lut[chans[j] - cmin] = j
+    back = max(0, delays_ps.max() - delays_ps.min())       # reach, raw time
+    ahead = back + window_ps
+    size = BLOCK + 4096
+    buf = np.empty((k, size), np.int64)
+    n_in = np.zeros(k, np.int64)          # tags per channel in the buffer
+    a_lo = np.zeros(k, np.int64)          # anchors: buf[p, a_lo[p]:a_hi[p]]
+    a_hi = np.zeros(k, np.int64)
+    lo = np.zeros(k, np.int64)
+    hi = np.zeros(k, np.int64)
     total = 0
-    for i in range(a0, a1):
-        ci = c[i]
-        p = -1
-        for j in range(k):
-            if chans[j] == ci:
-                p = j
-                break
-        if p < 0:
-            continue
-        key = t[i] + delays_ps[p]
-        prod = 1
-        for q in range(k):
-            if q == p:
+    for s0 in range(a0, a1, BLOCK):
+        s1 = min(s0 + BLOCK, a1)
+        lo_i = min(np.searchsorted(t, t[s0] - back), s0)
+        hi_i = max(np.searchsorted(t, t[s1 - 1] + ahead, side="right"), s1)
+        if hi_i - lo_i > size:
+            size = hi_i - lo_i
+            buf = np.empty((k, size), np.int64)
+        n_in[:] = 0
+        for i in range(lo_i, hi_i):
+            if i == s0:
+                a_lo[:] = n_in
+            if i == s1:
+                a_hi[:] = n_in
+            x = c[i] - cmin
+            if x < 0 or x >= len(lut):
                 continue
-            cq = chans[q]
-            base = key - delays_ps[q]       # anchor time in channel q's raw frame
-            upper = base + window_ps
-            h = hi[p, q]
-            m = cnt[p, q]
-            while h < n and t[h] <= upper:
-                m += c[h] == cq
-                h += 1
-            l = lo[p, q]
-            if q < p:                       # earlier-listed channel: strictly later
-                while l < h and t[l] <= base:
-                    m -= c[l] == cq
-                    l += 1
-            else:
-                while l < h and t[l] < base:
-                    m -= c[l] == cq
-                    l += 1
-            lo[p, q] = l
-            hi[p, q] = h
-            cnt[p, q] = m
-            prod *= m
-        total += prod
+            p = lut[x]
+            if p >= 0:
+                buf[p, n_in[p]] = t[i] + delays_ps[p]
+                n_in[p] += 1
+        if hi_i == s1:
+            a_hi[:] = n_in
+        for p in range(k):
+            lo[:] = 0
+            hi[:] = 0
+            for a in range(a_lo[p], a_hi[p]):
+                key = buf[p, a]
+                prod = 1
+                for q in range(k):
+                    if q == p:
+                        continue
+                    h = hi[q]
+                    while h < n_in[q] and buf[q, h] <= key + window_ps:
+                        h += 1
+                    l = lo[q]
+                    if q < p:
+                        while l < h and buf[q, l] <= key:
+                            l += 1
+                    else:
+                        while l < h and buf[q, l] < key:
+                            l += 1
+                    lo[q] = l
+                    hi[q] = h
+                    prod *= h - l
+                total += prod
     acc[0] += total
 
 

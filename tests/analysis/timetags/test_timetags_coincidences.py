@@ -77,6 +77,20 @@ def test_large_stream_over_many_kernel_blocks(ref, window, delays):
     assert acc[0] == expected
 
 
+@pytest.mark.parametrize("channel_set, window, delays, quantum", [
+    ((1, 2, 3), 2000, {3: 300}, 64), ((3, 1, 2), 0, None, 20_000),
+    ((2, 3, 1), 10**6, {1: 10**9}, 64)])
+def test_large_stream_nfold_over_many_kernel_blocks(ref, channel_set, window, delays, quantum):
+    t, c = lab_stream(400_000, rate_hz=20e6, n_channels=3, pair_channels=((1, 2), (2, 3)),
+                      seed=6)
+    t = t // quantum * quantum             # many equal timestamps
+    expected = ref.nfold_coincidences_searchsorted(t, c, channel_set, window, delays)
+    assert expected > 0
+    assert count_coincidences(t, c, channel_set, window, delays) == expected
+    counter = CoincidenceCounter(channel_set, window, delays)
+    assert chunked(counter, t, c, [1, 65_536, 65_537, 200_000, 333_333]) == expected
+
+
 def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="distinct"):
         CoincidenceCounter((1, 1), 10)
