@@ -23,6 +23,8 @@ def _check(channel_set, window_ps, delays_ps):
     chans = np.asarray([int(ch) for ch in channel_set], dtype=np.int32)
     if len(chans) < 2 or len(set(chans.tolist())) != len(chans):
         raise ValueError(f"channel_set needs at least two distinct channels, got {channel_set!r}")
+    if int(chans.max()) - int(chans.min()) > 65535:
+        raise ValueError(f"channel_set spans more than 65535 channel numbers: {channel_set!r}")
     window_ps = int(window_ps)
     if window_ps < 0:
         raise ValueError(f"window_ps must be >= 0, got {window_ps}")

@@ -124,9 +124,15 @@ class TagFileWriter:
         Parameters
         ----------
         timestamps_ps : array of int64
-            Sorted tag times, ps, none before the last tag already written.
+            Sorted tag times, ps, >= 0 and none before the last tag already written.
         channels : array of int
             Channel of each tag.
+
+        Returns
+        -------
+        (int, int)
+            Index range ``[start, stop)`` of these tags in the file's stream (e.g. for
+            a StreamDatum's indices).
         """
         t = np.ascontiguousarray(timestamps_ps, dtype=np.int64)
         c = np.asarray(channels)
@@ -135,7 +141,7 @@ class TagFileWriter:
             raise ValueError(f"{self.path}: timestamps_ps and channels must be 1-d of equal "
                              f"length, got shapes {t.shape} and {c.shape}")
         if n == 0:
-            return
+            return self.n_tags, self.n_tags
         delta = np.empty(n, np.int64)
         delta[0] = t[0] - self.last_ps
         np.subtract(t[1:], t[:-1], out=delta[1:])
@@ -158,6 +164,7 @@ class TagFileWriter:
         self._file.flush()
         self.n_tags = start + n
         self.last_ps = int(t[-1])
+        return start, self.n_tags
 
     def flush(self):
         """Flush the file (``append`` already does)."""

@@ -1,11 +1,14 @@
+import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import h5py
 import hdf5plugin  # noqa: F401  (registers the filters for plain h5py reads)
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from analysis.timetags import TagFileWriter, iter_tags, read_tags, tag_count
 from analysis.timetags._synthetic import lab_stream
@@ -64,7 +67,8 @@ def test_append_mode_continues_and_adds_groups(tmp_path, stream):
     path = write(tmp_path / "tags.h5", t[:1000], c[:1000], [])
     with TagFileWriter(path, mode="a") as w:
         assert w.n_tags == 1000 and w.last_ps == t[999]
-        w.append(t[1000:], c[1000:])
+        assert w.append(t[1000:], c[1000:]) == (1000, len(t))
+        assert w.append(t[:0], c[:0]) == (len(t), len(t))
     with TagFileWriter(path, group="second", mode="a", channel_dtype="int16") as w:
         w.append([5, 6], [-300, 300])
     np.testing.assert_array_equal(read_tags(path)[0], t)
@@ -136,3 +140,17 @@ def test_file_module_does_not_import_numba():
             "from analysis.timetags import count_coincidences; "
             "assert 'numba' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 10**7), max_size=300), st.lists(st.integers(0, 300), max_size=5),
+       st.integers(0, 300), st.integers(0, 300))
+def test_round_trip_property(gaps, cuts, start, stop):
+    t = np.cumsum(np.asarray(gaps, np.int64))
+    c = (t % 7 - 3).astype(np.int32)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write(os.path.join(tmp, "p.h5"), t, c, sorted(min(x, len(t)) for x in cuts))
+        got_t, got_c = read_tags(path)
+        np.testing.assert_array_equal(got_t, t)
+        np.testing.assert_array_equal(got_c, c)
+        np.testing.assert_array_equal(read_tags(path, start=start, stop=stop)[0], t[start:stop])
