@@ -11,7 +11,7 @@ and an int32 channel number per tag (Swabian ``getTimestamps()``/``getChannels()
                                ``bin_edges_ps``, ``g2_normalize``
 :mod:`.accidentals`            ``expected_accidentals``, ``offset_accidentals``,
                                ``coincidence_to_accidental_ratio``
-:mod:`.stream`                 ``StreamAnalysis`` (exact chunked evaluation)
+:mod:`.stream`                 ``StreamAnalysis`` (exact chunked evaluation), ``feed``
 :mod:`.tagfile`                ``TagFileWriter``, ``read_tags``, ``iter_tags``, ``tag_count``
 =============================  ==========================================
 
@@ -28,7 +28,7 @@ _PUBLIC = {
                     "g2_normalize"],
     "accidentals": ["expected_accidentals", "offset_accidentals",
                     "coincidence_to_accidental_ratio"],
-    "stream": ["StreamAnalysis"],
+    "stream": ["StreamAnalysis", "feed"],
     "tagfile": ["TagFileWriter", "read_tags", "iter_tags", "tag_count"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}

@@ -94,3 +94,24 @@ class StreamAnalysis:
         acc = self._acc.copy()
         self._run(self._tail_t, self._tail_c, self._pending, len(self._tail_t), acc)
         return acc
+
+
+def feed(chunks, *analyses):
+    """Feed every ``(timestamps_ps, channels)`` chunk of `chunks` to each analysis.
+
+    Parameters
+    ----------
+    chunks : iterable of (array, array)
+        E.g. ``tagfile.iter_tags(paths)`` or a live tagger's buffers.
+    *analyses : objects with ``process(t, c)``
+        E.g. ``CoincidenceCounter``, ``CorrelationCounter``, ``RateCounter``.
+
+    Returns
+    -------
+    tuple
+        The analyses, for ``.result()``.
+    """
+    for t, c in chunks:
+        for analysis in analyses:
+            analysis.process(t, c)
+    return analyses

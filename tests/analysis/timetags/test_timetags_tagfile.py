@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from analysis.timetags import TagFileWriter, iter_tags, read_tags, tag_count
+from analysis.timetags import (CoincidenceCounter, CorrelationCounter, RateCounter,
+                               TagFileWriter, correlation_histogram, count_coincidences,
+                               count_tags, feed, iter_tags, read_tags, tag_count)
 from analysis.timetags._synthetic import lab_stream
 
 
@@ -154,3 +156,15 @@ def test_round_trip_property(gaps, cuts, start, stop):
         np.testing.assert_array_equal(got_t, t)
         np.testing.assert_array_equal(got_c, c)
         np.testing.assert_array_equal(read_tags(path, start=start, stop=stop)[0], t[start:stop])
+
+
+def test_reanalysis_of_a_file_equals_the_live_counts(tmp_path, stream):
+    t, c = stream
+    path = write(tmp_path / "run.h5", t, c, [100_000, 200_000])
+    coinc, corr, rates = feed(iter_tags(path, chunk_tags=30_000),
+                              CoincidenceCounter((1, 2), 500, {1: 1000}),
+                              CorrelationCounter(1, 2, 20, 200, {1: 1000}), RateCounter())
+    assert coinc.result() == count_coincidences(t, c, (1, 2), 500, {1: 1000}) > 0
+    np.testing.assert_array_equal(corr.result(),
+                                  correlation_histogram(t, c, 1, 2, 20, 200, {1: 1000}))
+    assert rates.counts() == count_tags(c)
