@@ -1,0 +1,3 @@
+"""Thorlabs instruments."""
+
+from drivers.thorlabs.thorlabs_mdt693b import ThorlabsMDT693B, ThorlabsMDT694B
