@@ -27,12 +27,15 @@ def count_tags(channels, which=None):
     dict of int to int
     """
     c = np.asarray(channels)
+    found = {}
     if len(c):
-        lo = int(c.min())
-        counts = np.bincount((c - lo).astype(np.intp, copy=False))
-        found = {int(i) + lo: int(n) for i, n in enumerate(counts) if n}
-    else:
-        found = {}
+        lo, hi = int(c.min()), int(c.max())
+        if hi - lo <= 1 << 16:
+            counts = np.bincount((c - lo).astype(np.intp, copy=False))
+            found = {int(i) + lo: int(n) for i, n in enumerate(counts) if n}
+        else:
+            values, counts = np.unique(c, return_counts=True)
+            found = {int(v): int(n) for v, n in zip(values, counts)}
     if which is None:
         return found
     return {int(q): found.get(int(q), 0) for q in which}

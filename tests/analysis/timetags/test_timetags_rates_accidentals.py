@@ -24,6 +24,7 @@ def test_counts_and_rates():
     assert counter.rates() == count_rates(t, c)
     assert RateCounter(which=[3]).process(t, c).counts() == {3: 0}
     assert count_tags(np.empty(0, np.int32)) == {}
+    assert count_tags(np.array([-5, 10**9, -5])) == {-5: 2, 10**9: 1}
     with pytest.raises(ValueError, match="duration_ps"):
         count_rates(t[:1], c[:1])
 
