@@ -46,7 +46,16 @@ class MdtPiezoEmulator(LineProtocolServer):
     read_terminator = b"\r"
     write_terminator = b">"
 
-    def __init__(self, shifter: PhaseShifter, lock, *, axis: str = "x", model: str = "MDT693B", serial: str = "SIM0001", port: int = 0):
+    def __init__(
+        self,
+        shifter: PhaseShifter,
+        lock,
+        *,
+        axis: str = "x",
+        model: str = "MDT693B",
+        serial: str = "SIM0001",
+        port: int = 0,
+    ):
         self.axes = ("x", "y", "z") if model == "MDT693B" else ("x",)
         if axis not in self.axes:
             raise ValueError(f"{model} has no axis {axis!r}; it has {self.axes}")
