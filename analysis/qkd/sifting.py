@@ -1,0 +1,158 @@
+"""Sifting of BB84 records (polarization or time-bin) by time slot and basis.
+
+Alice's record lists every slot she sent: slot index, basis, bit and intensity
+level (0 = signal mu1, 1 = weak decoy mu2, 2 = vacuum/weakest mu3).  Bob's
+record lists his detection slots: slot index, basis and bit, or a double click.
+Following the squashing model (Lim et al., PRA 89, 022307 (2014), Sec. II step 2)
+a double click is given a uniformly random bit.  Events whose bases agree are
+kept, for every intensity.
+
+Basis labels: ``"Z"`` (polarization H/V; time-bin early/late) and ``"X"``
+(polarization D/A; time-bin phase), or the codes 0 and 1; the aliases in
+``BASIS_ALIASES`` are accepted too.  Anything else is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BASIS_ALIASES", "basis_codes", "AliceRecord", "BobRecord", "SiftedBlock", "sift"]
+
+BASIS_ALIASES = {
+    "Z": 0, "X": 1, "HV": 0, "DA": 1, "H/V": 0, "D/A": 1,
+    "+": 0, "x": 1, "time": 0, "phase": 1, "early/late": 0,
+}
+
+
+def basis_codes(labels) -> np.ndarray:
+    """Map basis labels (strings or 0/1 codes) to uint8 codes 0 (Z) and 1 (X)."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind in "iub":
+        bad = ~np.isin(arr, (0, 1))
+        if bad.any():
+            raise ValueError(f"sifting: unknown basis code {arr[bad][0]!r}; expected 0 (Z) or 1 (X)")
+        return arr.astype(np.uint8)
+    uniq, inv = np.unique(arr.astype(str), return_inverse=True)
+    try:
+        codes = np.array([BASIS_ALIASES[u] for u in uniq], np.uint8)
+    except KeyError as err:
+        raise ValueError(f"sifting: unknown basis label {err.args[0]!r}; "
+                         f"known: {sorted(BASIS_ALIASES)}") from None
+    return codes[inv.reshape(arr.shape)]
+
+
+def _same_length(who: str, **arrays) -> int:
+    sizes = {k: np.asarray(v).shape[0] for k, v in arrays.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"sifting: {who} record fields have different lengths {sizes}")
+    return next(iter(sizes.values()))
+
+
+def _bits(who: str, name: str, values) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.size and not np.isin(arr, (0, 1)).all():
+        raise ValueError(f"sifting: {who} {name} must be 0 or 1")
+    return arr.astype(np.uint8)
+
+
+@dataclass(frozen=True, repr=False)
+class AliceRecord:
+    """What Alice sent: one entry per slot (arrays of equal length)."""
+
+    slot: np.ndarray
+    basis: np.ndarray
+    bit: np.ndarray
+    intensity: np.ndarray
+
+    def __post_init__(self):
+        _same_length("Alice", slot=self.slot, basis=self.basis, bit=self.bit,
+                     intensity=self.intensity)
+        object.__setattr__(self, "slot", np.asarray(self.slot, np.int64))
+        object.__setattr__(self, "basis", basis_codes(self.basis))
+        object.__setattr__(self, "bit", _bits("Alice", "bit", self.bit))
+        inten = np.asarray(self.intensity)
+        if inten.size and (inten.min() < 0 or inten.max() > 2):
+            raise ValueError("sifting: Alice intensity level must be 0 (signal), 1 (decoy) or 2 (vacuum)")
+        object.__setattr__(self, "intensity", inten.astype(np.int8))
+
+    def __repr__(self) -> str:
+        return f"AliceRecord(slots={self.slot.size})"
+
+
+@dataclass(frozen=True, repr=False)
+class BobRecord:
+    """Bob's detections: slot, basis, bit and double-click flag (equal lengths)."""
+
+    slot: np.ndarray
+    basis: np.ndarray
+    bit: np.ndarray
+    double_click: np.ndarray | None = None
+
+    def __post_init__(self):
+        dc = self.double_click
+        if dc is None:
+            dc = np.zeros(np.asarray(self.slot).shape[0], bool)
+        _same_length("Bob", slot=self.slot, basis=self.basis, bit=self.bit, double_click=dc)
+        dc = np.asarray(dc, bool)
+        bit = np.asarray(self.bit)
+        object.__setattr__(self, "slot", np.asarray(self.slot, np.int64))
+        object.__setattr__(self, "basis", basis_codes(self.basis))
+        object.__setattr__(self, "bit", _bits("Bob", "bit", np.where(dc, 0, bit)))
+        object.__setattr__(self, "double_click", dc)
+
+    def __repr__(self) -> str:
+        return f"BobRecord(detections={self.slot.size})"
+
+
+@dataclass(repr=False)
+class SiftedBlock:
+    """Events where both used the same basis (arrays of equal length)."""
+
+    alice_bit: np.ndarray
+    bob_bit: np.ndarray
+    basis: np.ndarray
+    intensity: np.ndarray
+    detections: int
+    double_clicks: int
+
+    def __repr__(self) -> str:
+        return (f"SiftedBlock(sifted={self.basis.size}, detections={self.detections}, "
+                f"double_clicks={self.double_clicks})")
+
+    def select(self, basis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(alice bits, bob bits, intensity levels) of one basis."""
+        m = self.basis == basis
+        return self.alice_bit[m], self.bob_bit[m], self.intensity[m]
+
+    def counts(self, basis: int) -> np.ndarray:
+        """Sifted events per intensity level (length 3) in one basis."""
+        return np.bincount(self.intensity[self.basis == basis], minlength=3)[:3]
+
+
+def sift(alice: AliceRecord, bob: BobRecord, rng: np.random.Generator) -> SiftedBlock:
+    """Match Bob's detections to Alice's slots and keep equal-basis events.
+
+    Raises ValueError when Bob reports a slot Alice did not send or a slot twice.
+    """
+    order = np.argsort(alice.slot, kind="stable")
+    a_slot = alice.slot[order]
+    if a_slot.size > 1 and (np.diff(a_slot) == 0).any():
+        raise ValueError("sifting: Alice's record lists a slot twice")
+    if bob.slot.size > 1 and (np.diff(np.sort(bob.slot)) == 0).any():
+        raise ValueError("sifting: Bob's record lists a slot twice")
+    pos = np.searchsorted(a_slot, bob.slot)
+    pos_c = np.minimum(pos, max(a_slot.size - 1, 0))
+    if bob.slot.size and (a_slot.size == 0 or (a_slot[pos_c] != bob.slot).any()):
+        bad = bob.slot[(a_slot.size == 0) | (a_slot[pos_c] != bob.slot)][0] if a_slot.size else bob.slot[0]
+        raise ValueError(f"sifting: Bob detected slot {int(bad)} that Alice did not send")
+    idx = order[pos_c]
+    bob_bit = bob.bit.copy()
+    n_dc = int(bob.double_click.sum())
+    if n_dc:
+        bob_bit[bob.double_click] = rng.integers(0, 2, n_dc, dtype=np.uint8)
+    keep = alice.basis[idx] == bob.basis
+    idx = idx[keep]
+    return SiftedBlock(alice.bit[idx], bob_bit[keep], alice.basis[idx], alice.intensity[idx],
+                       detections=int(bob.slot.size), double_clicks=n_dc)
