@@ -83,15 +83,18 @@ class AptEmulator(BinaryProtocolServer):
         self._lock = lock
         self._serial = int(serial)
         self._seconds_per_deg = seconds_per_deg
-        self._errors: collections.deque[tuple[int, str]] = collections.deque()
+        self._errors: collections.deque[tuple[int, str, int | None]] = collections.deque()
         self._homed: set[int] = set()
         self.identified = 0
         self.disconnects = 0
         super().__init__(port)
 
-    def push_error(self, code: int, notes: str) -> None:
-        """Answer the next message with ``HW_RICHRESPONSE`` carrying ``code`` (it then has no effect)."""
-        self._errors.append((code, notes))
+    def push_error(self, code: int, notes: str, on: int | None = None) -> None:
+        """Answer the next message (of id ``on``, if given) with ``HW_RICHRESPONSE`` carrying ``code``.
+
+        The message so answered has no effect.
+        """
+        self._errors.append((code, notes, on))
 
     # --- framing ---------------------------------------------------------------------
     def split_frame(self, buffer: bytes) -> tuple[bytes, bytes] | None:
@@ -104,8 +107,8 @@ class AptEmulator(BinaryProtocolServer):
     def handle(self, frame: bytes) -> bytes | None:
         msg_id, param1, _, dest, _ = struct.unpack_from("<HBBBB", frame)
         data = frame[6:] if dest & DATA else b""
-        if self._errors:
-            code, notes = self._errors.popleft()
+        if self._errors and self._errors[0][2] in (None, msg_id):
+            code, notes, _ = self._errors.popleft()
             return self.rich_response(msg_id, code, notes)
         channel = struct.unpack_from("<H", data)[0] if len(data) >= 2 else param1
         if msg_id == HW_REQ_INFO:
@@ -141,7 +144,7 @@ class AptEmulator(BinaryProtocolServer):
         return with_data(HW_RICHRESPONSE, struct.pack("<HH64s", about, code, notes.encode("latin-1")[:64]))
 
     def hardware_info(self) -> bytes:
-        firmware = bytes([0, 1, 0, 0])  # minor, interim, major, unused -> "0.1.0"
+        firmware = bytes([0, 0, 1, 0])  # minor, interim, major, unused -> "1.0.0"
         data = struct.pack("<l8sH4s60sHHH", self._serial, self.model, 16, firmware, b"", 1, 0, len(self.channels))
         return with_data(HW_GET_INFO, data)
 

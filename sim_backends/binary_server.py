@@ -31,7 +31,7 @@ class BinaryProtocolServer:
     def __init__(self, port: int = 0):
         self._sock = socket.create_server(("127.0.0.1", port))
         self.port = self._sock.getsockname()[1]
-        self._faults: collections.deque[str] = collections.deque()
+        self._faults: collections.deque[str | None] = collections.deque()
         self._closing = threading.Event()
         self._clients: list[socket.socket] = []
         self.exchanges: list[tuple[bytes, bytes | None]] = []  # (received, sent) for tests
@@ -43,11 +43,15 @@ class BinaryProtocolServer:
         """pyserial URL of this emulator."""
         return f"socket://127.0.0.1:{self.port}"
 
-    def inject(self, fault: str, count: int = 1) -> None:
-        """Queue ``count`` faults of one kind; each hits one following message."""
+    def inject(self, fault: str, count: int = 1, *, after: int = 0) -> None:
+        """Queue ``count`` faults of one kind; each hits one following message.
+
+        ``after`` lets that many messages pass unharmed first (e.g. the position
+        request a driver sends before a move).
+        """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose from {FAULTS}")
-        self._faults.extend([fault] * count)
+        self._faults.extend([None] * after + [fault] * count)
 
     def split_frame(self, buffer: bytes) -> tuple[bytes, bytes] | None:  # pragma: no cover - abstract
         """``(message, rest)`` when ``buffer`` starts with a whole message, else ``None``."""
