@@ -35,11 +35,11 @@ def basis_codes(labels) -> np.ndarray:
             raise ValueError(f"sifting: unknown basis code {arr[bad][0]!r}; expected 0 (Z) or 1 (X)")
         return arr.astype(np.uint8)
     uniq, inv = np.unique(arr.astype(str), return_inverse=True)
-    try:
-        codes = np.array([BASIS_ALIASES[u] for u in uniq], np.uint8)
-    except KeyError as err:
-        raise ValueError(f"sifting: unknown basis label {err.args[0]!r}; "
-                         f"known: {sorted(BASIS_ALIASES)}") from None
+    unknown = [str(u) for u in uniq if str(u) not in BASIS_ALIASES]
+    if unknown:
+        raise ValueError(f"sifting: unknown basis label {unknown[0]!r}; "
+                         f"known: {sorted(BASIS_ALIASES)}")
+    codes = np.array([BASIS_ALIASES[str(u)] for u in uniq], np.uint8)
     return codes[inv.reshape(arr.shape)]
 
 

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from analysis.qkd.privacy import new_seed, seed_bits, toeplitz_hash
+
+
+def _explicit(x, m, seed, identity):
+    n = x.size
+    if identity:
+        head, x = x[:m], x[m:]
+        n = x.size
+    s = seed_bits(seed, n + m - 1).astype(int)
+    t = np.array([[s[i - j + n - 1] for j in range(n)] for i in range(m)]).reshape(m, n)
+    y = (t @ x) % 2
+    return (y ^ head) if identity else y
+
+
+@pytest.mark.parametrize("identity", [True, False])
+@pytest.mark.parametrize("n,m", [(200, 50), (257, 256), (129, 1), (300, 150)])
+def test_matches_explicit_matrix(n, m, identity):
+    rng = np.random.default_rng(n + m)
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = new_seed(rng)
+    assert np.array_equal(toeplitz_hash(x, m, seed, identity), _explicit(x, m, seed, identity))
+
+
+def test_large_input_exact_against_blockwise_reference():
+    """1e5 bits: compare a slice of outputs with direct parities of matrix rows."""
+    rng = np.random.default_rng(5)
+    n, m = 100_000, 40_000
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = new_seed(rng)
+    y = toeplitz_hash(x, m, seed, identity=False)
+    s = seed_bits(seed, n + m - 1)
+    for i in rng.integers(0, m, 25):
+        row = s[i : i + n][::-1]  # T[i, j] = s[i - j + n - 1]
+        assert y[i] == (int(row @ x) & 1)
+
+
+def test_two_universal_collision_rate():
+    """Pr[h(x) = h(x')] = 2^-m over seeds for a fixed pair x != x' (m = 3)."""
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 2, 64, dtype=np.uint8)
+    x2 = x.copy()
+    x2[[5, 40]] ^= 1
+    trials = 2000
+    hits = sum(np.array_equal(toeplitz_hash(x, 3, s), toeplitz_hash(x2, 3, s))
+               for s in range(trials))
+    # binomial(2000, 1/8): mean 250, sd 14.8
+    assert abs(hits - trials / 8) < 5 * 14.8
+
+
+def test_seed_is_deterministic_and_output_length_checked():
+    x = np.random.default_rng(0).integers(0, 2, 1000, dtype=np.uint8)
+    assert np.array_equal(toeplitz_hash(x, 100, 42), toeplitz_hash(x, 100, 42))
+    assert not np.array_equal(toeplitz_hash(x, 100, 42), toeplitz_hash(x, 100, 43))
+    assert toeplitz_hash(x, 0, 1).size == 0
+    with pytest.raises(ValueError, match="output length"):
+        toeplitz_hash(x, 1001, 1)

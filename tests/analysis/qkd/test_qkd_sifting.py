@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from analysis.qkd.sifting import AliceRecord, BobRecord, basis_codes, sift
+
+
+def _alice(n=8):
+    return AliceRecord(np.arange(n), ["Z", "X"] * (n // 2), [0, 1] * (n // 2), [0] * n)
+
+
+def test_keeps_matching_bases_and_bits():
+    alice = AliceRecord([10, 11, 12, 13], ["Z", "X", "Z", "X"], [1, 0, 1, 1], [0, 1, 2, 0])
+    bob = BobRecord([13, 10, 12], ["X", "Z", "X"], [1, 1, 0])
+    s = sift(alice, bob, np.random.default_rng(0))
+    assert s.basis.tolist() == [1, 0]  # slots 13 (X) and 10 (Z); slot 12 bases differ
+    assert s.alice_bit.tolist() == [1, 1] and s.bob_bit.tolist() == [1, 1]
+    assert s.intensity.tolist() == [0, 0]
+    assert s.counts(0).tolist() == [1, 0, 0]
+
+
+def test_time_bin_and_polarization_labels():
+    assert basis_codes(["time", "phase", "H/V", "D/A"]).tolist() == [0, 1, 0, 1]
+    assert basis_codes(np.array([0, 1, 1])).tolist() == [0, 1, 1]
+
+
+def test_unknown_basis_label_is_an_error():
+    with pytest.raises(ValueError, match="unknown basis label 'Y'"):
+        AliceRecord([0, 1], ["Z", "Y"], [0, 1], [0, 0])
+    with pytest.raises(ValueError, match="unknown basis code 2"):
+        BobRecord([0], [2], [0])
+
+
+def test_mismatched_lengths_are_an_error():
+    with pytest.raises(ValueError, match="different lengths"):
+        AliceRecord([0, 1, 2], ["Z", "X"], [0, 1, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match="different lengths"):
+        BobRecord([0, 1], ["Z", "X"], [0])
+
+
+def test_bob_slot_not_sent_is_an_error():
+    with pytest.raises(ValueError, match="slot 99"):
+        sift(_alice(), BobRecord([1, 99], ["X", "Z"], [0, 0]), np.random.default_rng(0))
+
+
+def test_double_clicks_get_random_bits():
+    n = 4000
+    alice = AliceRecord(np.arange(n), np.zeros(n, int), np.zeros(n, int), np.zeros(n, int))
+    bob = BobRecord(np.arange(n), np.zeros(n, int), np.zeros(n, int), np.ones(n, bool))
+    s = sift(alice, bob, np.random.default_rng(1))
+    assert s.double_clicks == n
+    assert abs(s.bob_bit.mean() - 0.5) < 5 * 0.5 / np.sqrt(n)
+
+
+def test_record_reprs_hold_no_bits():
+    assert repr(_alice()) == "AliceRecord(slots=8)"
