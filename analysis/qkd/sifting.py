@@ -32,7 +32,7 @@ def basis_codes(labels) -> np.ndarray:
     if arr.dtype.kind in "iub":
         bad = ~np.isin(arr, (0, 1))
         if bad.any():
-            raise ValueError(f"sifting: unknown basis code {arr[bad][0]!r}; expected 0 (Z) or 1 (X)")
+            raise ValueError(f"sifting: unknown basis code {arr[bad][0].item()!r}; expected 0 (Z) or 1 (X)")
         return arr.astype(np.uint8)
     uniq, inv = np.unique(arr.astype(str), return_inverse=True)
     unknown = [str(u) for u in uniq if str(u) not in BASIS_ALIASES]
