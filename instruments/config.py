@@ -55,9 +55,27 @@ class InstrumentConfig(Strict):
 
     needs_address: ClassVar[bool] = True
 
+    def world_references(self) -> list[tuple[str, str, str]]:
+        """(name, world table, key path) of each world object a simulated instrument drives."""
+        refs = []
+        actuator = getattr(self, "actuator", None)
+        if isinstance(actuator, str):
+            refs.append((actuator, "actuators", "actuator"))
+        detector = getattr(self, "detector", None)
+        if isinstance(detector, str):
+            refs.append((detector, "detectors", "detector"))
+        channels = getattr(self, "channels", None)
+        if isinstance(channels, dict):
+            refs += [(d, "detectors", f"channels.{c}") for c, d in channels.items() if isinstance(d, str)]
+        return refs
+
 
 class ScpiPulsedLaserConfig(InstrumentConfig):
     kind: Literal["scpi_pulsed_laser"]
+    transmitter: str = Field("alice", description="world transmitter this laser is, when sim")
+
+    def world_references(self):
+        return [(self.transmitter, "transmitters", "transmitter")]
     power_dbm: float | None = Field(None, description="power set at start-up (dBm)")
     output: bool | None = Field(None, description="emission state set at start-up")
 
@@ -72,58 +90,228 @@ class TaggerInputConfig(Strict):
 
 
 class SwabianTimeTaggerConfig(InstrumentConfig):
+    """A time tagger; when sim, the world tagger of the same name plays it."""
+
     kind: Literal["swabian_timetagger"]
     serial: str = ""
     inputs: dict[int, TaggerInputConfig]
     needs_address: ClassVar[bool] = False  # the SDK finds the tagger by serial
 
+    def world_references(self):
+        return [(wire.detector, "detectors|syncs", f"inputs.{number}.detector") for number, wire in self.inputs.items()]
+
 
 InstrumentEntry = Annotated[ScpiPulsedLaserConfig | SwabianTimeTaggerConfig, Field(discriminator="kind")]
 
 
-class LaserPhysics(Strict):
+class TransmitterPhysics(Strict):
+    """Alice's pulsed laser and modulators (mean photon number = power / (hν·f) · 10^(−att/10))."""
+
     rep_rate_hz: Positive = 80e6
     power_dbm: float = -10.0
     wavelength_nm: Positive = 1550.0
     attenuation_db: NonNegative = 70.0
     output_on: bool = True
+    encoding: Literal["none", "polarization", "time_bin"] = "none"
+    decoy_ratio: Fraction = 0.25
+    vacuum_ratio: Fraction = 0.0
+    time_bin_separation_ps: Annotated[int, Field(gt=0)] = 2_000
 
 
 class FiberPhysics(Strict):
     length_km: NonNegative = 0.0
     loss_db_per_km: NonNegative = 0.2
+    polarization_drift_time_s: Positive = Field(float("inf"), description="τ of the SU(2) random walk (s)")
+    phase_drift_time_s: Positive = Field(float("inf"), description="τ of the phase random walk (s)")
+    initial_rotation: Literal["identity", "random"] = "identity"
+
+
+class SplitterLinkPhysics(Strict):
+    kind: Literal["splitter"]
+    transmitter: str
+    fiber: str
+    fractions: dict[str, Fraction] = Field(description="detector -> fraction of the fiber output")
+    receiver_loss_db: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        if sum(self.fractions.values()) > 1.0 + 1e-9:
+            raise ValueError(f"fractions sum to {sum(self.fractions.values()):g}, above 1")
+        return self
+
+    def detector_names(self) -> list[str]:
+        return list(self.fractions)
+
+
+class PolarizationLinkPhysics(Strict):
+    kind: Literal["polarization_bb84"]
+    transmitter: str
+    fiber: str
+    controller: str | None = Field(None, description="paddle controller actuator in front of Bob's receiver")
+    misalignment: Fraction = 0.01
+    receiver_loss_db: NonNegative = 0.0
+    detectors: dict[Literal["H", "V", "D", "A"], str]
+
+    def detector_names(self) -> list[str]:
+        return list(self.detectors.values())
+
+
+class TimeBinLinkPhysics(Strict):
+    kind: Literal["time_bin_bb84"]
+    transmitter: str
+    fiber: str
+    phase_shifter: str | None = None
+    visibility: Fraction = 0.98
+    phase_offset_rad: float = 0.0
+    receiver_loss_db: NonNegative = 0.0
+    detectors: dict[Literal["Z", "X0", "X1"], str]
+
+    def detector_names(self) -> list[str]:
+        return list(self.detectors.values())
+
+
+class AnalyzerPlates(Strict):
+    qwp: str | None = None
+    hwp: str | None = None
+
+
+class PairLinkPhysics(Strict):
+    kind: Literal["entangled_pairs"]
+    pair_rate_hz: NonNegative
+    visibility: Fraction = 0.95
+    heralding_a: Fraction = 0.2
+    heralding_b: Fraction = 0.2
+    analyzers: dict[Literal["A", "B"], AnalyzerPlates] = Field(default_factory=dict)
+    detectors: dict[Literal["A_T", "A_R", "B_T", "B_R"], str]
+    delay_b_ps: int = 0
+
+    def detector_names(self) -> list[str]:
+        return list(self.detectors.values())
+
+
+LinkPhysics = Annotated[
+    SplitterLinkPhysics | PolarizationLinkPhysics | TimeBinLinkPhysics | PairLinkPhysics, Field(discriminator="kind")
+]
+
+
+class WaveplatePhysics(Strict):
+    kind: Literal["waveplate"]
+    retardance_waves: Positive = 0.5
+    angle_deg: float = 0.0
+
+
+class PaddleControllerPhysics(Strict):
+    kind: Literal["paddle_controller"]
+    retardances_waves: tuple[Positive, Positive, Positive] = (0.25, 0.5, 0.25)
+    angles_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+class PhaseShifterPhysics(Strict):
+    kind: Literal["phase_shifter"]
+    v_2pi_v: Positive = 60.0
+    voltage_v: float = 0.0
+    voltage_range_v: tuple[float, float] = (0.0, 150.0)
+
+
+ActuatorPhysics = Annotated[WaveplatePhysics | PaddleControllerPhysics | PhaseShifterPhysics, Field(discriminator="kind")]
 
 
 class DetectorPhysics(Strict):
+    kind: Literal["generic"] = "generic"
     efficiency: Fraction = 0.2
     dark_count_hz: NonNegative = 100.0
     dead_time_ps: Annotated[int, Field(ge=0)] = 50_000
     jitter_ps: NonNegative = 50.0
 
 
+class SnspdPhysics(Strict):
+    kind: Literal["snspd"]
+    efficiency: Fraction = 0.85
+    dead_time_ps: Annotated[int, Field(ge=0)] = 40_000
+    jitter_ps: NonNegative = 20.0
+    bias_ua: NonNegative = 0.0
+    switching_current_ua: Positive = 12.0
+    bias_mid_ua: Positive = 8.0
+    bias_width_ua: Positive = 0.6
+    dark_floor_hz: NonNegative = 20.0
+    dark_at_switching_hz: NonNegative = 1.0e5
+    dark_slope_ua: Positive = 0.35
+    latch_rate_hz: Positive = 2.0e7
+    retrap_current_ua: NonNegative = 2.0
+
+
+class SpadPhysics(Strict):
+    kind: Literal["spad"]
+    efficiency: Fraction = 0.10
+    dark_count_hz: NonNegative = 300.0
+    dead_time_ps: Annotated[int, Field(ge=0)] = 10_000_000
+    jitter_ps: NonNegative = 100.0
+    dark_exponent: NonNegative = 2.0
+    afterpulse_probability: Fraction = 0.0
+    afterpulse_tau_ps: Positive = 2_000_000.0
+
+
+AnyDetectorPhysics = Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Field(discriminator="kind")]
+
+
 class TaggerPhysics(Strict):
     jitter_ps: NonNegative = 8.0
     detector_pulse_v: Positive = 1.0
+    max_rate_hz: Positive = 6.5e7
+
+
+class SyncPhysics(Strict):
+    transmitter: str
+    divider: Annotated[int, Field(gt=0)] = 1024
 
 
 class WorldConfig(Strict):
-    """Physics of the simulated bench."""
+    """Physics of the simulated bench (only used by ``sim: true`` instruments)."""
 
     seed: int = 0
     time_scale: Positive = Field(float("inf"), description="simulated seconds per real second")
-    laser: LaserPhysics = LaserPhysics()
-    fiber: FiberPhysics = FiberPhysics()
-    splitter: dict[str, Fraction] = Field(description="detector -> fraction of the fiber output")
-    detectors: dict[str, DetectorPhysics]
-    tagger: TaggerPhysics = TaggerPhysics()
+    transmitters: dict[str, TransmitterPhysics]
+    fibers: dict[str, FiberPhysics]
+    links: list[LinkPhysics]
+    actuators: dict[str, ActuatorPhysics] = Field(default_factory=dict)
+    detectors: dict[str, Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Field(discriminator="kind")]]
+    taggers: dict[str, TaggerPhysics]
+    syncs: dict[str, SyncPhysics] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_detector_kind(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("detectors"), dict):
+            data = dict(data)
+            data["detectors"] = {
+                k: ({"kind": "generic", **v} if isinstance(v, dict) and "kind" not in v else v)
+                for k, v in data["detectors"].items()
+            }
+        return data
 
     @model_validator(mode="after")
-    def _consistent(self):
-        unknown = sorted(set(self.splitter) - set(self.detectors))
-        if unknown:
-            raise ValueError(f"splitter names unknown detectors {unknown}")
-        if sum(self.splitter.values()) > 1.0 + 1e-9:
-            raise ValueError(f"splitter fractions sum to {sum(self.splitter.values()):g}, above 1")
+    def _references(self):
+        problems = []
+        for index, link in enumerate(self.links):
+            where = f"links.{index}"
+            for attr, table in (("transmitter", self.transmitters), ("fiber", self.fibers)):
+                ref = getattr(link, attr, None)
+                if ref is not None and ref not in table:
+                    problems.append(f"{where}.{attr}: {ref!r} is not one of {sorted(table)}")
+            for ref in link.detector_names():
+                if ref not in self.detectors:
+                    problems.append(f"{where}: detector {ref!r} is not one of {sorted(self.detectors)}")
+            plates = [getattr(link, "controller", None), getattr(link, "phase_shifter", None)]
+            for side in getattr(link, "analyzers", {}).values():
+                plates += [side.qwp, side.hwp]
+            for ref in filter(None, plates):
+                if ref not in self.actuators:
+                    problems.append(f"{where}: actuator {ref!r} is not one of {sorted(self.actuators)}")
+        for name, sync in self.syncs.items():
+            if sync.transmitter not in self.transmitters:
+                problems.append(f"syncs.{name}.transmitter: {sync.transmitter!r} is not a transmitter")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -137,15 +325,21 @@ class LabConfig(Strict):
         simulated = [n for n, i in self.instruments.items() if i.sim]
         if simulated and self.world is None:
             raise ValueError(f"instruments {simulated} are sim: true but the config has no world section")
-        if self.world is not None:
-            for name, entry in self.instruments.items():
-                if isinstance(entry, SwabianTimeTaggerConfig) and entry.sim:
-                    for channel, wire in entry.inputs.items():
-                        if wire.detector not in self.world.detectors:
-                            raise ValueError(
-                                f"instruments.{name}.inputs.{channel}.detector: "
-                                f"{wire.detector!r} is not a detector of the world"
-                            )
+        if self.world is None:
+            return self
+        world = self.world
+        problems = []
+        for name, entry in self.instruments.items():
+            if not entry.sim:
+                continue
+            if isinstance(entry, SwabianTimeTaggerConfig) and name not in world.taggers:
+                problems.append(f"instruments.{name}: no world.taggers entry {name!r} to simulate it")
+            for key, tables, label in entry.world_references():
+                known = set().union(*(getattr(world, t) for t in tables.split("|")))
+                if key not in known:
+                    problems.append(f"instruments.{name}.{label}: {key!r} is not one of world.{tables} {sorted(known)}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

@@ -64,25 +64,76 @@ class Lab:
 
 
 def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]):
-    """The simulated world described by the config's ``world`` section."""
-    from sim_backends import DetectorModel, FiberModel, OpticalWorld, PulsedLaserModel, TaggerModel
-    from sim_backends.tagger import TaggerChannelModel
+    """The simulated world described by the config's ``world`` section.
 
-    channels = {}
-    for tagger in taggers.values():
-        for number, wire in tagger.inputs.items():
-            channels[number] = TaggerChannelModel(
-                detector=wire.detector,
-                delay_ps=wire.delay_ps,
-                dead_time_ps=wire.dead_time_ps,
-                trigger_level_v=wire.trigger_level_v,
-            )
+    ``taggers`` are the simulated tagger instruments: their inputs wire detectors (or
+    sync outputs) to the world tagger of the same name.
+    """
+    import numpy as np
+
+    from sim_backends import OpticalWorld, TaggerChannelModel, TaggerModel, TransmitterModel, detectors, links
+    from sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
+    from sim_backends.fiber import FiberModel
+    from sim_backends.polarization import random_su2
+
+    rng = np.random.default_rng(config.seed)
+    transmitters = {}
+    for name, tx in config.transmitters.items():
+        fields = tx.model_dump(exclude={"decoy_ratio", "vacuum_ratio"})
+        transmitters[name] = TransmitterModel(**fields, level_ratios=(1.0, tx.decoy_ratio, tx.vacuum_ratio))
+    fibers = {}
+    for name, fiber in config.fibers.items():
+        fields = fiber.model_dump(exclude={"initial_rotation"})
+        rotation = random_su2(rng) if fiber.initial_rotation == "random" else np.eye(2, dtype=complex)
+        fibers[name] = FiberModel(**fields, rotation=rotation)
+    actuators = {}
+    for name, act in config.actuators.items():
+        if act.kind == "waveplate":
+            actuators[name] = Waveplate(act.retardance_waves, act.angle_deg)
+        elif act.kind == "paddle_controller":
+            paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg)]
+            actuators[name] = PaddleController(paddles=paddles)
+        else:
+            actuators[name] = PhaseShifter(act.voltage_v, act.v_2pi_v, tuple(act.voltage_range_v))
+    detector_classes = {"generic": detectors.DetectorModel, "snspd": detectors.SnspdModel, "spad": detectors.SpadModel}
+    world_detectors = {
+        name: detector_classes[d.kind](**d.model_dump(exclude={"kind", "bias_ua"}))
+        for name, d in config.detectors.items()
+    }
+    for name, d in config.detectors.items():
+        if d.kind == "snspd":
+            world_detectors[name].set_bias(d.bias_ua)
+    world_links = []
+    for link in config.links:
+        fields = link.model_dump(exclude={"kind"})
+        if link.kind == "splitter":
+            fractions = fields.pop("fractions")
+            world_links.append(links.SplitterLink(detectors={d: d for d in fractions}, fractions=fractions, **fields))
+        elif link.kind == "polarization_bb84":
+            fields["controller"] = fields["controller"] or ""
+            world_links.append(links.PolarizationBB84Link(**fields))
+        elif link.kind == "time_bin_bb84":
+            fields["phase_shifter"] = fields["phase_shifter"] or ""
+            world_links.append(links.TimeBinBB84Link(**fields))
+        else:
+            fields["analyzers"] = {side: {k: v for k, v in plates.items() if v} for side, plates in fields["analyzers"].items()}
+            world_links.append(links.EntangledPairLink(**fields))
+    world_taggers = {}
+    for name, physics in config.taggers.items():
+        wiring = taggers.get(name)
+        channels = {
+            number: TaggerChannelModel(wire.detector, wire.delay_ps, wire.dead_time_ps, wire.trigger_level_v)
+            for number, wire in (wiring.inputs.items() if wiring else [])
+        }
+        world_taggers[name] = TaggerModel(channels=channels, **physics.model_dump())
     return OpticalWorld(
-        laser=PulsedLaserModel(**config.laser.model_dump()),
-        fiber=FiberModel(**config.fiber.model_dump()),
-        splitter=dict(config.splitter),
-        detectors={name: DetectorModel(**d.model_dump()) for name, d in config.detectors.items()},
-        tagger=TaggerModel(channels=channels, **config.tagger.model_dump()),
+        transmitters=transmitters,
+        fibers=fibers,
+        links=world_links,
+        detectors=world_detectors,
+        taggers=world_taggers,
+        actuators=actuators,
+        syncs={name: links.SyncOutput(s.transmitter, s.divider) for name, s in config.syncs.items()},
         seed=config.seed,
         time_scale=config.time_scale,
     )
@@ -100,7 +151,7 @@ def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
     if entry.sim:
         from sim_backends.laser_emulator import ScpiLaserEmulator
 
-        emulator = ScpiLaserEmulator(lab.world)
+        emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
         lab.emulators[name] = emulator
         address = emulator.address
     device = PulsedLaser(ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=_limits(entry))
@@ -119,7 +170,7 @@ def _tagger(name: str, entry: SwabianTimeTaggerConfig, lab: Lab):
     if entry.sim:
         from sim_backends.timetagger_sdk import emulated_timetagger_sdk
 
-        sdk = emulated_timetagger_sdk(lab.world, serials=(entry.serial or "SIM-0001",))
+        sdk = emulated_timetagger_sdk(lab.world, serials={entry.serial or "SIM-0001": name})
         lab.emulators[name] = sdk
     driver = SwabianTimeTagger(name, serial=entry.serial, sdk=sdk)
     return TimeTagger(driver, name=name, inputs=entry.inputs)

@@ -5,23 +5,29 @@ independent implementation of an instrument's protocol, so a driver test against
 can fail. Public names:
 
 - :class:`OpticalWorld` — the one shared, seeded world with its own clock.
-- :class:`PulsedLaserModel`, :class:`FiberModel`, :class:`DetectorModel`,
-  :class:`TaggerModel` — the physics of each part.
+- :class:`TransmitterModel`, :class:`FiberModel`, :class:`DetectorModel`,
+  :class:`SnspdModel`, :class:`SpadModel`, :class:`TaggerModel` — the physics of each part;
+  links (:mod:`sim_backends.links`) join them into optical paths.
 - :func:`emulated_timetagger_sdk` — a module object with the Swabian Time Tagger API subset.
 - :class:`ScpiLaserEmulator` — the pulsed laser's SCPI command set on a loopback socket.
 """
 
 from sim_backends.world import OpticalWorld
 from sim_backends.sources import PulsedLaserModel
+from sim_backends.transmitter import TransmitterModel
 from sim_backends.fiber import FiberModel
-from sim_backends.detectors import DetectorModel
-from sim_backends.tagger import TaggerModel
+from sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
+from sim_backends.tagger import TaggerChannelModel, TaggerModel
 
 __all__ = [
     "OpticalWorld",
     "PulsedLaserModel",
+    "TransmitterModel",
     "FiberModel",
     "DetectorModel",
+    "SnspdModel",
+    "SpadModel",
+    "TaggerChannelModel",
     "TaggerModel",
     "emulated_timetagger_sdk",
     "ScpiLaserEmulator",

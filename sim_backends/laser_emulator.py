@@ -1,41 +1,53 @@
-"""SCPI emulator of the pulsed laser, bound to the world's :class:`PulsedLaserModel`.
+"""SCPI emulator of Alice's pulsed transmitter, acting on a :class:`TransmitterModel`.
 
 Command set (SCPI-1999 tree; see ``drivers/scpi/scpi_pulsed_laser.py`` for the provenance):
 
-=========================  =====================================  ==================
-command                    meaning                                reply
-=========================  =====================================  ==================
-``*IDN?``                  identification                         ``QNETLAB,SIM-PL...``
-``*RST`` / ``*CLS``        reset settings / clear error queue     —
-``SOUR:POW <dBm>``         average output power (dBm)             —
-``SOUR:POW?``              average output power                   ``-10.000``
-``SOUR:WAV <nm>``          centre wavelength (nm)                 —
-``SOUR:WAV?``              centre wavelength                      ``1550.000``
-``SOUR:PULS:FREQ?``        repetition rate (Hz)                   ``8.000000E+07``
-``OUTP <0|1|ON|OFF>``      emission on/off                        —
-``OUTP?``                  emission state                         ``0`` or ``1``
-``SYST:ERR?``              oldest error in the queue              ``0,"No error"``
-=========================  =====================================  ==================
+==============================  ==========================================  ==================
+command                         meaning                                     reply
+==============================  ==========================================  ==================
+``*IDN?``                       identification                              ``QNETLAB,SIM-PL...``
+``*RST`` / ``*CLS``             reset settings / clear error queue          —
+``SOUR:POW <dBm>`` / ``?``      average output power (dBm)                  ``-10.000``
+``SOUR:WAV <nm>`` / ``?``       centre wavelength (nm)                      ``1550.000``
+``SOUR:PULS:FREQ?``             repetition rate (Hz)                        ``8.000000E+07``
+``OUTP <0|1>`` / ``OUTP?``      emission on/off                             ``0`` or ``1``
+``SOUR:ENC <NONE|POL|TBIN>``    encoding (which modulator/link is used)     ``POL``
+``SOUR:PATT:DATA <hex>`` / ``?`` pattern memory, one hex digit per slot:     ``05A3...``
+                                bit | basis<<1 | level<<2 (level 0 signal,
+                                1 decoy, 2 vacuum)
+``SOUR:PATT:LENG?``             slots in the pattern memory                 ``8192``
+``SOUR:PATT:STAT <0|1>`` / ``?`` run the pattern (else plain signal pulses)  ``1``
+``SOUR:PATT:LEV <d>,<v>`` / ``?`` decoy and vacuum mean photon number        ``0.2500,0.0000``
+                                relative to the signal level
+``SYST:ERR?``                   oldest error in the queue                   ``0,"No error"``
+==============================  ==========================================  ==================
 """
 
 from __future__ import annotations
 
 import collections
+import threading
+
+import numpy as np
 
 from sim_backends.socket_server import LineProtocolServer
-from sim_backends.world import OpticalWorld
+from sim_backends.transmitter import TransmitterModel
 
 POWER_RANGE_DBM = (-20.0, 10.0)
 WAVELENGTH_RANGE_NM = (1500.0, 1600.0)
+MAX_PATTERN_SLOTS = 1 << 20
+ENCODINGS = {"NONE": "none", "POL": "polarization", "TBIN": "time_bin"}
+VALID_CODES = frozenset("0123456789AB")
 
 
 class ScpiLaserEmulator(LineProtocolServer):
-    """The laser's SCPI command set on a loopback socket, acting on ``world.laser``."""
+    """The transmitter's SCPI command set on a loopback socket."""
 
     name = "laser"
 
-    def __init__(self, world: OpticalWorld, serial: str = "SN0001", port: int = 0):
-        self._world = world
+    def __init__(self, transmitter: TransmitterModel, lock: threading.RLock, serial: str = "SN0001", port: int = 0):
+        self._tx = transmitter
+        self._lock = lock
         self._serial = serial
         self._errors: collections.deque[str] = collections.deque()
         super().__init__(port)
@@ -44,54 +56,91 @@ class ScpiLaserEmulator(LineProtocolServer):
         """Put a device error into the SCPI error queue (fault injection)."""
         self._errors.append(f'{code},"{message}"')
 
+    def _error(self, code: int, message: str) -> None:
+        self._errors.append(f'{code},"{message}"')
+
     def handle(self, line: str) -> str | None:
         command, _, argument = line.strip().partition(" ")
         command = command.upper()
-        laser = self._world.laser
-        if command == "*IDN?":
-            return f"QNETLAB,SIM-PL{laser.wavelength_nm:.0f},{self._serial},1.0"
-        if command == "*RST":
-            with self._world.lock:
-                laser.output_on, laser.power_dbm = False, -10.0
-            return None
-        if command == "*CLS":
-            self._errors.clear()
-            return None
-        if command == "SYST:ERR?":
-            return self._errors.popleft() if self._errors else '0,"No error"'
-        if command == "SOUR:POW?":
-            return f"{laser.power_dbm:.3f}"
-        if command == "SOUR:WAV?":
-            return f"{laser.wavelength_nm:.3f}"
-        if command == "SOUR:PULS:FREQ?":
-            return f"{laser.rep_rate_hz:.6E}"
-        if command == "OUTP?":
-            return "1" if laser.output_on else "0"
-        if command == "SOUR:POW":
-            self._set_number(argument, POWER_RANGE_DBM, "power_dbm")
-            return None
-        if command == "SOUR:WAV":
-            self._set_number(argument, WAVELENGTH_RANGE_NM, "wavelength_nm")
-            return None
-        if command == "OUTP":
-            state = {"1": True, "ON": True, "0": False, "OFF": False}.get(argument.strip().upper())
-            if state is None:
-                self._errors.append('-224,"Illegal parameter value"')
-            else:
-                with self._world.lock:
-                    laser.output_on = state
-            return None
-        self._errors.append('-113,"Undefined header"')
+        argument = argument.strip()
+        tx = self._tx
+        queries = {
+            "*IDN?": lambda: f"QNETLAB,SIM-PL{tx.wavelength_nm:.0f},{self._serial},1.0",
+            "SYST:ERR?": lambda: self._errors.popleft() if self._errors else '0,"No error"',
+            "SOUR:POW?": lambda: f"{tx.power_dbm:.3f}",
+            "SOUR:WAV?": lambda: f"{tx.wavelength_nm:.3f}",
+            "SOUR:PULS:FREQ?": lambda: f"{tx.rep_rate_hz:.6E}",
+            "OUTP?": lambda: "1" if tx.output_on else "0",
+            "SOUR:ENC?": lambda: {v: k for k, v in ENCODINGS.items()}[tx.encoding],
+            "SOUR:PATT:DATA?": lambda: "".join("0123456789AB"[c] for c in tx.pattern),
+            "SOUR:PATT:LENG?": lambda: str(tx.pattern.size),
+            "SOUR:PATT:STAT?": lambda: "1" if tx.pattern_on else "0",
+            "SOUR:PATT:LEV?": lambda: f"{tx.level_ratios[1]:.4f},{tx.level_ratios[2]:.4f}",
+        }
+        if command in queries:
+            return queries[command]()
+        setters = {
+            "*RST": self._reset,
+            "*CLS": lambda _: self._errors.clear(),
+            "SOUR:POW": lambda a: self._set_number(a, POWER_RANGE_DBM, "power_dbm"),
+            "SOUR:WAV": lambda a: self._set_number(a, WAVELENGTH_RANGE_NM, "wavelength_nm"),
+            "OUTP": lambda a: self._set_flag(a, "output_on"),
+            "SOUR:PATT:STAT": lambda a: self._set_flag(a, "pattern_on"),
+            "SOUR:ENC": self._set_encoding,
+            "SOUR:PATT:DATA": self._set_pattern,
+            "SOUR:PATT:LEV": self._set_levels,
+        }
+        if command in setters:
+            setters[command](argument)
+        else:
+            self._error(-113, "Undefined header")
         return None
+
+    def _reset(self, _argument: str) -> None:
+        with self._lock:
+            self._tx.output_on, self._tx.power_dbm, self._tx.pattern_on = False, -10.0, False
 
     def _set_number(self, argument: str, limits: tuple[float, float], attribute: str) -> None:
         try:
             value = float(argument)
         except ValueError:
-            self._errors.append('-104,"Data type error"')
-            return
+            return self._error(-104, "Data type error")
         if not limits[0] <= value <= limits[1]:
-            self._errors.append('-222,"Data out of range"')
-            return
-        with self._world.lock:
-            setattr(self._world.laser, attribute, value)
+            return self._error(-222, "Data out of range")
+        with self._lock:
+            setattr(self._tx, attribute, value)
+
+    def _set_flag(self, argument: str, attribute: str) -> None:
+        state = {"1": True, "ON": True, "0": False, "OFF": False}.get(argument.upper())
+        if state is None:
+            return self._error(-224, "Illegal parameter value")
+        with self._lock:
+            setattr(self._tx, attribute, state)
+
+    def _set_encoding(self, argument: str) -> None:
+        encoding = ENCODINGS.get(argument.upper())
+        if encoding is None:
+            return self._error(-224, "Illegal parameter value")
+        with self._lock:
+            self._tx.encoding = encoding
+
+    def _set_pattern(self, argument: str) -> None:
+        text = argument.upper()
+        if not text or len(text) > MAX_PATTERN_SLOTS:
+            return self._error(-223, "Too much data" if text else "Missing parameter")
+        if not VALID_CODES.issuperset(text):
+            return self._error(-224, "Illegal parameter value")
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        values = np.where(codes >= ord("A"), codes - ord("A") + 10, codes - ord("0")).astype(np.uint8)
+        with self._lock:
+            self._tx.pattern = values
+
+    def _set_levels(self, argument: str) -> None:
+        try:
+            decoy, vacuum = (float(x) for x in argument.split(","))
+        except ValueError:
+            return self._error(-104, "Data type error")
+        if not (0.0 <= vacuum <= decoy <= 1.0):
+            return self._error(-222, "Data out of range")
+        with self._lock:
+            self._tx.level_ratios = (1.0, decoy, vacuum)

@@ -8,14 +8,16 @@ import numpy as np
 
 from sim_backends.detectors import NEVER_PS
 
+HOLDBACK_GUARD_PS = 2_000  # far beyond any jitter: tags this close to a slice end wait for the next
+
 
 @dataclass
 class TaggerChannelModel:
-    """One tagger input wired to one detector.
+    """One tagger input wired to one detector (or to a marker output such as Alice's sync).
 
     Attributes
     ----------
-    detector : name of the detector whose output pulses feed this input
+    detector : name of the detector (or marker) whose output pulses feed this input
     delay_ps : input delay added to every tag (ps), as set by ``setInputDelay``
     dead_time_ps : the input's own dead time (ps), as set by ``setDeadtime``
     trigger_level_v : comparator threshold (V); pulses below it are not tagged
@@ -37,41 +39,56 @@ class TaggerModel:
     channels : tagger input number -> channel model
     jitter_ps : rms timing jitter of each input (ps)
     detector_pulse_v : amplitude of the detectors' output pulses (V)
+    max_rate_hz : sustained tag rate the link to the computer carries; above it, the
+        rest of the slice is lost and an overflow is counted, as on real taggers
+    overflows : overflow events since the last clear
     """
 
     channels: dict[int, TaggerChannelModel]
     jitter_ps: float = 8.0
     detector_pulse_v: float = 1.0
+    max_rate_hz: float = 6.5e7
+    overflows: int = 0
+    _held: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
-    def tag(
-        self, rng: np.random.Generator, clicks: dict[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Merge the detectors' clicks into one time-ordered tag stream.
+    def tag(self, clicks: dict[str, np.ndarray], start_ps: int, stop_ps: int, flush: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Turn the detectors' clicks of one slice into the tag stream.
 
-        Returns ``(timestamps_ps int64, channels int32)`` sorted by time.
+        ``clicks`` maps detector names to sorted click times (already including this
+        tagger's jitter). Returns ``(timestamps_ps int64, channels int32)`` sorted by time.
+        Tags that a later slice could still precede are held back unless ``flush``.
         """
-        from sim_backends._kernels import apply_dead_time
+        from sim_backends._kernels import apply_dead_time, merge_streams
 
-        stamps, chans = [], []
+        streams = []
         for number, channel in self.channels.items():
             times = clicks.get(channel.detector)
             if times is None or times.size == 0:
                 continue
             if not 0.0 < channel.trigger_level_v < self.detector_pulse_v:
-                continue  # comparator never crosses: the input sees nothing
+                continue  # the comparator never fires: this input sees nothing
             times = times + channel.delay_ps
-            if self.jitter_ps > 0:
-                times = times + np.rint(rng.normal(0.0, self.jitter_ps, size=times.size)).astype(np.int64)
-                times.sort(kind="stable")
             keep = apply_dead_time(times, int(channel.dead_time_ps), int(channel.last_tag_ps))
             times = times[keep]
             if times.size:
                 channel.last_tag_ps = int(times[-1])
-            stamps.append(times)
-            chans.append(np.full(times.size, number, dtype=np.int32))
-        if not stamps:
+                streams.append((times, np.full(times.size, number, dtype=np.int32)))
+        if self._held is not None:
+            streams.append(self._held)
+            self._held = None
+        while len(streams) > 1:  # merge the two shortest first (Huffman order): least copying
+            streams.sort(key=lambda stream: stream[0].size)
+            streams = [merge_streams(*streams[0], *streams[1]), *streams[2:]]
+        if not streams:
             return np.empty(0, np.int64), np.empty(0, np.int32)
-        timestamps = np.concatenate(stamps)
-        channels = np.concatenate(chans)
-        order = np.argsort(timestamps, kind="stable")
-        return timestamps[order], channels[order]
+        timestamps, channels = streams[0]
+        budget = int(self.max_rate_hz * (stop_ps - start_ps) * 1e-12)
+        if timestamps.size > budget:
+            self.overflows += 1
+            timestamps, channels = timestamps[:budget], channels[:budget]
+        if not flush and timestamps.size:
+            cutoff = stop_ps + min(c.delay_ps for c in self.channels.values()) - HOLDBACK_GUARD_PS
+            split = int(np.searchsorted(timestamps, cutoff))
+            self._held = (timestamps[split:], channels[split:])
+            timestamps, channels = timestamps[:split], channels[:split]
+        return timestamps, channels

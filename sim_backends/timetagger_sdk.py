@@ -35,15 +35,16 @@ TRIGGER_RANGE_V = (-2.5, 2.5)
 class EmulatedTimeTagger:
     """What ``createTimeTagger`` returns: the settings of one emulated tagger."""
 
-    def __init__(self, world: OpticalWorld, serial: str):
+    def __init__(self, world: OpticalWorld, serial: str, tagger: str):
         self._world = world
         self._serial = serial
+        self._model = world.taggers[tagger]
+        self._tagger_name = tagger
         self._measurements: list[_Measurement] = []
-        self._overflows = 0
 
     def _channel(self, channel: int):
         try:
-            return self._world.tagger.channels[int(channel)]
+            return self._model.channels[int(channel)]
         except (KeyError, ValueError, TypeError):
             raise RuntimeError(f"Invalid channel number {channel!r}") from None
 
@@ -54,7 +55,7 @@ class EmulatedTimeTagger:
         return "Time Tagger Ultra (emulated)"
 
     def getChannelList(self, type: int = 0) -> list[int]:  # noqa: A002 - vendor name
-        return sorted(self._world.tagger.channels)
+        return sorted(self._model.channels)
 
     def setTriggerLevel(self, channel: int, voltage: float) -> None:
         low, high = TRIGGER_RANGE_V
@@ -78,14 +79,14 @@ class EmulatedTimeTagger:
         return self._channel(channel).dead_time_ps
 
     def getOverflows(self) -> int:
-        return self._overflows
+        return self._model.overflows
 
     def clearOverflows(self) -> None:
-        self._overflows = 0
+        self._model.overflows = 0
 
-    def _advance(self, duration_ps: int) -> None:
+    def _advance(self, duration_ps: int, flush: bool) -> None:
         """Run the world for one slice and hand the tags to every running measurement."""
-        timestamps, channels = self._world.acquire(duration_ps)
+        timestamps, channels = self._world.acquire(duration_ps, self._tagger_name, flush=flush)
         for measurement in list(self._measurements):
             if measurement._running:
                 measurement._process(timestamps, channels, duration_ps)
@@ -135,7 +136,7 @@ class _Measurement:
         try:
             while done < duration_ps and not self._stop_request.is_set():
                 step = min(SLICE_PS, duration_ps - done)
-                self._tagger._advance(step)
+                self._tagger._advance(step, flush=done + step >= duration_ps)
                 done += step
                 if np.isfinite(world.time_scale):
                     lag = done * 1e-12 / world.time_scale - (time.monotonic() - started)
@@ -299,16 +300,21 @@ class TimeTagStream(_Measurement):
             return buffer
 
 
-def emulated_timetagger_sdk(world: OpticalWorld, serials: tuple[str, ...] = ("SIM-0001",)) -> types.ModuleType:
-    """A module object with the vendor SDK's API subset, bound to ``world``."""
+def emulated_timetagger_sdk(world: OpticalWorld, serials: dict[str, str] | None = None) -> types.ModuleType:
+    """A module object with the vendor SDK's API subset, bound to ``world``.
+
+    ``serials`` maps each emulated tagger's serial number to the world's tagger model
+    name; by default the world's only tagger answers to ``SIM-0001``.
+    """
+    serials = serials or {"SIM-0001": next(iter(world.taggers))}
     sdk = types.ModuleType("qnetlab_emulated_TimeTagger", "Emulated Swabian Time Tagger SDK")
     taggers: dict[str, EmulatedTimeTagger] = {}
 
     def createTimeTagger(serial: str = "", resolution: int = 0) -> EmulatedTimeTagger:
-        chosen = serial or serials[0]
+        chosen = serial or next(iter(serials))
         if chosen not in serials:
             raise RuntimeError(f"No Time Tagger with serial {chosen!r} found")
-        taggers.setdefault(chosen, EmulatedTimeTagger(world, chosen))
+        taggers.setdefault(chosen, EmulatedTimeTagger(world, chosen, serials[chosen]))
         return taggers[chosen]
 
     def freeTimeTagger(tagger: EmulatedTimeTagger) -> None:

@@ -20,7 +20,7 @@ def rig(make_world):
     from sim_backends.laser_emulator import ScpiLaserEmulator
 
     world = make_world()
-    emulator = ScpiLaserEmulator(world)
+    emulator = ScpiLaserEmulator(world.laser, world.lock)
     laser = ScpiPulsedLaser(f"laser{next(_names)}", emulator.address, timeout_s=0.3)
     emulator.exchanges.clear()
     yield laser, emulator, world

@@ -39,8 +39,8 @@ def test_missing_address_of_a_real_instrument(tmp_path):
 
 
 def test_value_out_of_range(tmp_path):
-    path = _write(tmp_path, lambda c: c["world"]["detectors"]["spad_a"].update(efficiency=1.7))
-    with pytest.raises(ConfigError, match=r"world\.detectors\.spad_a\.efficiency: Input should be less than or equal to 1"):
+    path = _write(tmp_path, lambda c: c["world"]["detectors"]["ent_a_t"].update(efficiency=1.7))
+    with pytest.raises(ConfigError, match=r"world\.detectors\.ent_a_t\.spad\.efficiency: Input should be less than or equal to 1"):
         load_config(path)
 
 
@@ -52,7 +52,7 @@ def test_misspelt_key(tmp_path):
 
 def test_tagger_wired_to_missing_detector(tmp_path):
     path = _write(tmp_path, lambda c: c["instruments"]["tagger"]["inputs"][1].update(detector="nope"))
-    with pytest.raises(ConfigError, match=r"instruments\.tagger\.inputs\.1\.detector: 'nope' is not a detector"):
+    with pytest.raises(ConfigError, match=r"instruments\.tagger\.inputs\.1\.detector: 'nope' is not one of world\.detectors\|syncs"):
         load_config(path)
 
 
@@ -63,3 +63,15 @@ def test_not_yaml_and_missing_file(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_link_naming_a_missing_actuator(tmp_path):
+    path = _write(tmp_path, lambda c: c["world"]["links"][0].update(controller="ghost_pc"))
+    with pytest.raises(ConfigError, match=r"world: .*links\.0: actuator 'ghost_pc' is not one of"):
+        load_config(path)
+
+
+def test_unknown_link_kind(tmp_path):
+    path = _write(tmp_path, lambda c: c["world"]["links"][1].update(kind="wormhole"))
+    with pytest.raises(ConfigError, match=r"world\.links\.1: Input tag 'wormhole' found using 'kind' does not match"):
+        load_config(path)

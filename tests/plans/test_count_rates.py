@@ -47,7 +47,7 @@ def test_channel_subset(lab_session):
     ("kwargs", "message"),
     [
         ({"duration_s": 0}, "duration_s must be positive"),
-        ({"duration_s": 1, "channels": [5]}, r"channels \[5\] are not inputs of tagger"),
+        ({"duration_s": 1, "channels": [99]}, r"channels \[99\] are not inputs of tagger"),
         ({"duration_s": 1, "num": 0}, "num must be at least 1"),
     ],
 )

@@ -1,0 +1,263 @@
+"""Optical links: what each detector of a receiver is sent, given the world's state now.
+
+A link turns a source and the actuators along its path into photon arrival times at its
+detectors (before detector efficiency losses are applied, which happen here too because a
+coherent pulse splits into independent Poisson modes: each detector fires independently
+with p = 1 − exp(−η·μ_d)). Dark counts, jitter and dead time are the detector's business.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim_backends.polarization import BB84_STATES, analyzer_probabilities
+from sim_backends.transmitter import decode_slots
+
+GROUP_DELAY_PS_PER_KM = 4_895_000  # n_g = 1.4676 (SMF-28 at 1550 nm)
+
+
+@dataclass
+class PulsedLink:
+    """Base of the links fed by Alice's pulsed transmitter through a fiber."""
+
+    transmitter: str
+    fiber: str
+    detectors: dict[str, str]
+    receiver_loss_db: float = 0.0
+    encoding = "none"
+
+    def modes(self, world) -> list[tuple[str, int, np.ndarray]]:  # pragma: no cover - abstract
+        """(detector, time offset ps, mean photons by pattern code[16]) per spatial/temporal mode."""
+        raise NotImplementedError
+
+    def channel_transmission(self, world) -> float:
+        return world.fibers[self.fiber].transmission() * 10 ** (-self.receiver_loss_db / 10)
+
+    def delay_ps(self, world) -> int:
+        return int(round(world.fibers[self.fiber].length_km * GROUP_DELAY_PS_PER_KM))
+
+    def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
+        source = world.transmitters[self.transmitter]
+        if source.encoding != self.encoding or not source.output_on:
+            return {}
+        period = source.period_ps
+        delay = self.delay_ps(world)
+        first_slot = math.ceil((start_ps - delay) / period)
+        n_slots = math.ceil((stop_ps - delay) / period) - first_slot
+        pattern = source.active_pattern()
+        present = source.codes_in_use()
+        out: dict[str, list[np.ndarray]] = {}
+        for detector, offset_ps, mu_by_code in self.modes(world):
+            efficiency = world.detectors[detector].detection_efficiency()
+            p_by_code = -np.expm1(-efficiency * mu_by_code)
+            p_max = float(p_by_code[present].max())
+            out.setdefault(detector, []).extend(
+                _bernoulli_slots(world.rng, first_slot, n_slots, p_by_code, p_max, pattern, period, delay + offset_ps)
+            )
+        return {d: (t[0] if len(t) == 1 else np.sort(np.concatenate(t))) for d, t in out.items()}
+
+
+def _bernoulli_slots(rng, first_slot, n_slots, p_by_code, p_max, pattern, period, offset_ps) -> list[np.ndarray]:
+    """Click times of one mode, drawing the random numbers in vectorized batches."""
+    from sim_backends._kernels import pulsed_clicks
+
+    if p_max <= 0.0 or n_slots <= 0:
+        return []
+    parts = []
+    while n_slots > 0:
+        expected = n_slots * p_max
+        size = int(expected + 5 * math.sqrt(expected) + 64)
+        times, done = pulsed_clicks(
+            first_slot, n_slots, p_by_code, p_max, pattern, period, offset_ps,
+            rng.standard_exponential(size, dtype=np.float32), rng.random(size, dtype=np.float32),
+        )
+        parts.append(times)
+        first_slot, n_slots = first_slot + done, n_slots - done
+    return parts
+
+
+@dataclass
+class SplitterLink(PulsedLink):
+    """Unencoded pulses split onto detectors by fixed fractions (``detectors``: role -> name)."""
+
+    fractions: dict[str, float] | None = None
+
+    def modes(self, world):
+        mu = world.transmitters[self.transmitter].mean_photons_by_code() * self.channel_transmission(world)
+        return [(name, 0, mu * self.fractions[role]) for role, name in self.detectors.items()]
+
+
+@dataclass
+class PolarizationBB84Link(PulsedLink):
+    """Polarization BB84: fiber rotation, Bob's paddle controller, passive BB84 receiver.
+
+    ``detectors`` maps roles H, V, D, A to detector names. Bob's 50:50 splitter sends
+    half the light to a Z analyzer (H/V) and half to an X analyzer (D/A); each analyzer
+    leaks ``misalignment`` of the light to the wrong port (the QBER floor).
+    """
+
+    controller: str = ""
+    misalignment: float = 0.01
+    encoding = "polarization"
+
+    def rotation(self, world) -> np.ndarray:
+        """Jones matrix from Alice's output to Bob's analyzers."""
+        fiber = world.fibers[self.fiber].rotation
+        controller = world.actuators[self.controller].jones() if self.controller else np.eye(2)
+        return controller @ fiber
+
+    def modes(self, world):
+        source = world.transmitters[self.transmitter]
+        mu = source.mean_photons_by_code() * self.channel_transmission(world) * 0.5
+        rotation = self.rotation(world)
+        basis, bit, _ = decode_slots(np.arange(16, dtype=np.uint8))
+        fractions = {role: np.zeros(16) for role in "HVDA"}
+        for code in range(16):
+            state = rotation @ BB84_STATES[(int(basis[code]), int(bit[code]))]
+            for role, p in analyzer_probabilities(state, self.misalignment).items():
+                fractions[role][code] = p
+        return [(self.detectors[role], 0, mu * fractions[role]) for role in "HVDA" if role in self.detectors]
+
+
+@dataclass
+class TimeBinBB84Link(PulsedLink):
+    """Time-bin BB84: Z basis by arrival time, X basis through an unbalanced interferometer.
+
+    Alice sends |early> (Z0), |late> (Z1) or (|early> ± |late>)/√2 (X0, X1).
+    Bob's 50:50 splitter sends half to detector Z (the arrival time is the bit) and half
+    into a Mach-Zehnder with an arm difference equal to the bin separation, whose phase
+    φ = piezo + fiber drift + ``phase_offset_rad``; its outputs X0/X1 see three time
+    positions, the middle one interfering: (1 ± V·cos φ)/4 of the light for an X0 state.
+    """
+
+    phase_shifter: str = ""
+    visibility: float = 0.98
+    phase_offset_rad: float = 0.0
+    encoding = "time_bin"
+
+    def phase_rad(self, world) -> float:
+        piezo = world.actuators[self.phase_shifter].phase_rad() if self.phase_shifter else 0.0
+        return piezo + world.fibers[self.fiber].phase_rad + self.phase_offset_rad
+
+    def modes(self, world):
+        source = world.transmitters[self.transmitter]
+        mu = source.mean_photons_by_code() * self.channel_transmission(world) * 0.5
+        sep = source.time_bin_separation_ps
+        basis, bit, _ = decode_slots(np.arange(16, dtype=np.uint8))
+        z_basis = basis == 0
+        early = np.where(z_basis, 1.0 - bit, 0.5)  # |a_early|²
+        late = 1.0 - early
+        sign = np.where(z_basis, 0.0, np.where(bit == 0, 1.0, -1.0))  # Re(a_late* a_early)/|.|
+        coherence = sign * np.sqrt(early * late)  # Re(a_l* a_e) for the X states, 0 for Z
+        cos_phi = math.cos(self.phase_rad(world))
+        v = self.visibility
+        modes = [
+            (self.detectors["Z"], 0, mu * early),
+            (self.detectors["Z"], sep, mu * late),
+        ]
+        for role, port in (("X0", 1.0), ("X1", -1.0)):
+            middle = (early + late + port * 2 * v * coherence * cos_phi) / 4
+            modes += [
+                (self.detectors[role], 0, mu * early / 4),
+                (self.detectors[role], sep, mu * middle),
+                (self.detectors[role], 2 * sep, mu * late / 4),
+            ]
+        return modes
+
+
+@dataclass
+class EntangledPairLink:
+    """A CW SPDC source of polarization-entangled pairs and two analyzers.
+
+    The pairs are emitted at Poisson times at ``pair_rate_hz`` (so multi-pair emission
+    within any window comes with the statistics) in the Werner state
+    V·|Φ+><Φ+| + (1 − V)·I/4. Each side has a quarter-wave then a half-wave plate
+    (actuator names in ``analyzers``: side -> {"qwp": ..., "hwp": ...}) before a
+    polarizing splitter whose transmitted (T) and reflected (R) ports feed the detectors
+    ``detectors``: {"A_T", "A_R", "B_T", "B_R"} -> name. Photon A reaches its analyzer with
+    probability ``heralding_a`` (coupling and optics), B with ``heralding_b``; the
+    detectors' efficiencies come on top.
+    """
+
+    pair_rate_hz: float
+    visibility: float
+    heralding_a: float
+    heralding_b: float
+    analyzers: dict[str, dict[str, str]]
+    detectors: dict[str, str]
+    delay_b_ps: int = 0
+    on: bool = True
+
+    def projectors(self, world, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """States projected on by the T and R ports of one side's analyzer."""
+        plates = self.analyzers.get(side, {})
+        unitary = np.eye(2, dtype=complex)
+        for name in (plates.get("qwp"), plates.get("hwp")):
+            if name:
+                unitary = world.actuators[name].jones() @ unitary
+        return unitary.conj().T @ np.array([1, 0]), unitary.conj().T @ np.array([0, 1])
+
+    def joint_probabilities(self, world) -> np.ndarray:
+        """P(a, b) for a, b in (T, R), flattened as TT, TR, RT, RR."""
+        phi_plus = np.array([1, 0, 0, 1], dtype=complex) / np.sqrt(2)
+        probabilities = []
+        for a in self.projectors(world, "A"):
+            for b in self.projectors(world, "B"):
+                overlap = np.vdot(np.kron(a, b), phi_plus)
+                probabilities.append(self.visibility * abs(overlap) ** 2 + (1 - self.visibility) / 4)
+        p = np.array(probabilities)
+        return p / p.sum()
+
+    def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
+        """Detected photons of the pairs emitted in [start, stop).
+
+        Only pairs with a photon detected on at least one side are drawn: with
+        h = heralding × best detector efficiency per side, such pairs come at rate
+        R·(1 − (1 − h_A)(1 − h_B)); which sides fired, which ports, and the per-port
+        efficiency (relative to the best) are then drawn for those pairs alone.
+        """
+        if not self.on or self.pair_rate_hz <= 0:
+            return {}
+        rng = world.rng
+        eff = {role: world.detectors[name].detection_efficiency() for role, name in self.detectors.items()}
+        h_a = self.heralding_a * max(eff.get("A_T", 0.0), eff.get("A_R", 0.0))
+        h_b = self.heralding_b * max(eff.get("B_T", 0.0), eff.get("B_R", 0.0))
+        p_any = 1 - (1 - h_a) * (1 - h_b)
+        if p_any <= 0:
+            return {}
+        n_pairs = rng.poisson(self.pair_rate_hz * p_any * (stop_ps - start_ps) * 1e-12)
+        times = np.sort(rng.integers(start_ps, stop_ps, size=n_pairs, dtype=np.int64))
+        which = rng.choice(3, size=n_pairs, p=np.array([h_a * (1 - h_b), (1 - h_a) * h_b, h_a * h_b]) / p_any)
+        fired = {"A": which != 1, "B": which != 0}
+        outcome = np.minimum(np.searchsorted(np.cumsum(self.joint_probabilities(world)), rng.random(n_pairs), side="right"), 3)
+        ports = {"A": outcome // 2, "B": outcome % 2}  # 0 = T, 1 = R
+        best = {"A": h_a / self.heralding_a if self.heralding_a else 0.0, "B": h_b / self.heralding_b if self.heralding_b else 0.0}
+        out = {}
+        for side, delay in (("A", 0), ("B", self.delay_b_ps)):
+            for index, port in enumerate("TR"):
+                role = f"{side}_{port}"
+                if role not in self.detectors or best[side] <= 0:
+                    continue
+                keep = fired[side] & (ports[side] == index)
+                if eff[role] < best[side]:
+                    keep &= rng.random(n_pairs) < eff[role] / best[side]
+                out[self.detectors[role]] = times[keep] + delay
+        return out
+
+
+@dataclass
+class SyncOutput:
+    """Alice's sync output: one marker per pattern repetition (or every ``divider`` pulses)."""
+
+    transmitter: str
+    divider: int = 1024
+
+    def arrivals(self, world, start_ps: int, stop_ps: int) -> np.ndarray:
+        source = world.transmitters[self.transmitter]
+        period = source.period_ps * (source.active_pattern().size if source.pattern_on else self.divider)
+        first = math.ceil(start_ps / period)
+        last = math.ceil(stop_ps / period)
+        return np.rint(np.arange(first, last, dtype=np.float64) * period).astype(np.int64)
