@@ -1,0 +1,68 @@
+import math
+
+import numpy as np
+import pytest
+
+from analysis.qkd.decoy import (Intensities, e1_upper_ma2005, single_photon_events_lower,
+                                vacuum_events_lower, y1_lower_ma2005)
+from analysis.qkd.keyrate import (GYS, LIM2014, asymptotic_rate, finite_key_length,
+                                  lim2014_optimized_rate, ma2005_gain_error, max_distance_km,
+                                  optimal_mu, repeaterless_bound)
+
+
+def test_ma2005_gys_optimal_mu_and_maximal_distance():
+    """Ma et al. 2005 with the GYS parameters: mu_opt about 0.48, L_max about 140 km."""
+    assert optimal_mu(GYS, 50.0) == pytest.approx(0.48, abs=0.01)
+    assert optimal_mu(GYS, 120.0) == pytest.approx(0.47, abs=0.02)
+    assert 138.0 < max_distance_km(GYS) < 144.0
+    # a practical weak decoy nu = 0.05 with vacuum comes within a few km
+    assert max_distance_km(GYS) - 5.0 < max_distance_km(GYS, nu=0.05) < max_distance_km(GYS)
+
+
+def test_rate_below_repeaterless_bound_at_every_distance():
+    for d in np.arange(0.0, 145.0, 5.0):
+        eta = GYS.eta_bob * 10 ** (-GYS.alpha_db_km * d / 10)
+        r = asymptotic_rate(GYS, d, optimal_mu(GYS, d))
+        assert r < repeaterless_bound(eta)
+        assert asymptotic_rate(GYS, d, 0.48, nu=0.1) <= r + 1e-15
+
+
+def test_ma2005_bounds_hold_on_the_model():
+    mu, nu, d = 0.48, 0.1, 60.0
+    eta = GYS.eta_bob * 10 ** (-GYS.alpha_db_km * d / 10)
+    q_mu, _ = ma2005_gain_error(GYS, d, mu)
+    q_nu, e_nu = ma2005_gain_error(GYS, d, nu)
+    y1 = GYS.y0 + eta - GYS.y0 * eta
+    e1 = (0.5 * GYS.y0 + GYS.e_detector * eta) / y1
+    y1_l = y1_lower_ma2005(mu, nu, float(q_mu), float(q_nu), GYS.y0)
+    assert 0.9 * y1 < y1_l <= y1
+    assert e1 <= e1_upper_ma2005(nu, float(q_nu), float(e_nu), GYS.y0, y1_l) < 1.2 * e1
+
+
+def test_lim2014_bounds_hold_for_expected_counts():
+    it = Intensities((0.5, 0.1, 2e-4), (0.6, 0.3, 0.1))
+    y0, eta = 1e-6, 1e-2
+    n_pulses = 1e10
+    mu = np.array(it.mu)
+    p = np.array(it.p)
+    counts = n_pulses * p * (1 - (1 - y0) * np.exp(-eta * mu))
+    true_s0 = n_pulses * sum(p * np.exp(-mu)) * y0
+    true_s1 = n_pulses * sum(p * mu * np.exp(-mu)) * (y0 + eta)
+    s0 = vacuum_events_lower(counts, it, 1e-10)
+    s1 = single_photon_events_lower(counts, it, 1e-10)
+    assert 0 <= s0 <= true_s0 and 0.8 * true_s1 < s1 <= true_s1
+
+
+def test_finite_key_grows_toward_asymptotic_and_vanishes_for_small_blocks():
+    rates = {nx: lim2014_optimized_rate(LIM2014, nx, 50.0)[0]
+             for nx in (1e3, 1e5, 1e7, 1e9, math.inf)}
+    # Lim et al. Fig. 1 shows no block below 1e4; with Eqs. (1)-(5) as printed no key at 1e3
+    assert rates[1e3] == 0.0
+    assert 0 < rates[1e5] < rates[1e7] < rates[1e9] < rates[math.inf]
+    assert rates[1e9] > 0.5 * rates[math.inf]
+
+
+def test_finite_key_length_reports_reason():
+    it = Intensities((0.5, 0.1, 2e-4), (0.6, 0.3, 0.1))
+    fk = finite_key_length([600, 200, 10], [300, 100, 5], [3, 1, 1], it, lambda_ec=100)
+    assert fk.length == 0 and fk.reason
