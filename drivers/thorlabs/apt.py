@@ -72,12 +72,11 @@ MESSAGE_IDS = {
     "MGMSG_MOT_GET_STATUSUPDATE": 0x0481,
     "MGMSG_MOT_REQ_USTATUSUPDATE": 0x0490,
     "MGMSG_MOT_GET_USTATUSUPDATE": 0x0491,
-    "MGMSG_MOT_GET_DCSTATUSUPDATE": 0x0491,  # same id, DC-servo name in the document
     "MGMSG_POL_SET_PARAMS": 0x0530,
     "MGMSG_POL_REQ_PARAMS": 0x0531,
     "MGMSG_POL_GET_PARAMS": 0x0532,
 }
-MESSAGE_NAMES = {number: name for name, number in reversed(MESSAGE_IDS.items())}
+MESSAGE_NAMES = {number: name for name, number in MESSAGE_IDS.items()}
 ID = MESSAGE_IDS  # short alias for the drivers
 
 
@@ -158,7 +157,9 @@ class AptInstrument(Instrument):
 
     # --- transport -------------------------------------------------------------------
     def _open(self) -> None:
-        """Open the port with the FTDI settings of the document: 115200 baud, 8N1, RTS/CTS."""
+        """Open the port as Thorlabs' FTDI set-up recipe says: 115200 baud, 8N1, RTS/CTS flow
+        control, buffers purged between two 50 ms dwells, RTS set (a socket ignores the lines)."""
+        real_port = not self.address.startswith("socket://")
         try:
             port = serial.serial_for_url(
                 self.address,
@@ -170,16 +171,13 @@ class AptInstrument(Instrument):
                 timeout=self.timeout_s,
                 write_timeout=self.timeout_s,
             )
+            time.sleep(0.05 if real_port else 0)
+            port.reset_input_buffer()
+            port.reset_output_buffer()
+            time.sleep(0.05 if real_port else 0)
+            port.rts = True
         except (*TRANSPORT_ERRORS, ValueError) as error:
             raise InstrumentError(self.name, "connect", f"cannot open {self.address}: {error}") from None
-        real_port = not self.address.startswith("socket://")
-        if real_port:
-            time.sleep(0.05)  # the document's pre-purge dwell
-        port.reset_input_buffer()
-        port.reset_output_buffer()
-        if real_port:
-            time.sleep(0.05)  # post-purge dwell
-        port.rts = True  # ignored by the socket transport
         self._port = port
 
     def _reconnect(self, command: str) -> None:

@@ -58,11 +58,11 @@ class ThorlabsK10CR1(AptInstrument):
 
     def __init__(self, name: str, address: str, **kwargs):
         super().__init__(name, address, **kwargs)
-        self._speed_deg_s = self.velocity_deg_s_now()
+        self._speed_deg_s = self.read_velocity_deg_s()
         self.angle_deg = self.add_parameter(
             "angle_deg", unit="deg", label="rotation angle", get_cmd=self.position_deg, set_cmd=self.move_to, vals=Numbers(*self.angle_range_deg)
         )
-        self.velocity_deg_s = self.add_parameter("velocity_deg_s", unit="deg/s", get_cmd=self.velocity_deg_s_now, set_cmd=False)
+        self.velocity_deg_s = self.add_parameter("velocity_deg_s", unit="deg/s", get_cmd=self.read_velocity_deg_s, set_cmd=False)
 
     def position_deg(self) -> float:
         """Angle (deg) from ``MGMSG_MOT_REQ_POSCOUNTER``."""
@@ -83,7 +83,7 @@ class ThorlabsK10CR1(AptInstrument):
         self.move(request("MGMSG_MOT_MOVE_HOME", CHANNEL), "MGMSG_MOT_MOVE_HOMED", CHANNEL, self._move_timeout(360.0))
         return self.position_deg()
 
-    def velocity_deg_s_now(self) -> float:
+    def read_velocity_deg_s(self) -> float:
         """Maximum velocity of moves (deg/s), from ``MGMSG_MOT_REQ_VELPARAMS``."""
         reply = self.query(request("MGMSG_MOT_REQ_VELPARAMS", CHANNEL), "MGMSG_MOT_GET_VELPARAMS", channel=CHANNEL)
         if len(reply.data) != 14:

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
+from drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
 from drivers.thorlabs import ThorlabsK10CR1
 
 _names = itertools.count()
@@ -162,3 +162,13 @@ def test_device_error_on_move_names_instrument_and_message(rig):
     assert reply == h("81 00 44 00 81 50" "53 04 2a 00") + b"stage not homed".ljust(64, b"\0")
     assert plate.angle_deg == 0.0
     assert mount.angle_deg() == 0.0  # a device error leaves the link in step: no reconnect needed
+
+
+def test_unreachable_address_names_instrument_and_address():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(InstrumentError, match=rf"k10cr1_x: 'connect': cannot open socket://127.0.0.1:{port}"):
+        ThorlabsK10CR1("k10cr1_x", f"socket://127.0.0.1:{port}", timeout_s=0.2)

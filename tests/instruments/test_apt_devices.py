@@ -85,6 +85,19 @@ def test_three_paddles_move_together_without_mixing_replies(paddles):
         assert paddle.angle_deg == pytest.approx(angle, abs=MPC_STEP_DEG / 2)
 
 
+def test_a_plan_moves_paddles_and_waveplate(paddles, mount):
+    from bluesky import RunEngine
+    from bluesky import plan_stubs as bps
+
+    device, _, controller = paddles
+    mount_device, _, plate = mount
+    RE = RunEngine({}, call_returns_result=True)
+    RE(bps.mv(device.paddle1_deg, 30.0, device.paddle2_deg, 50.0, mount_device, -22.5))
+    assert controller.paddles[0].angle_deg == pytest.approx(30.0, abs=MPC_STEP_DEG / 2)
+    assert controller.paddles[1].angle_deg == pytest.approx(50.0, abs=MPC_STEP_DEG / 2)
+    assert plate.angle_deg == pytest.approx(-22.5, abs=1e-5)
+
+
 def test_paddle_limit_names_the_limit_and_sends_nothing(paddles):
     device, emulator, controller = paddles
     with pytest.raises(LimitError, match=rf"{device.name}: 'paddle2_deg': 165.0 is outside the safe range \[10.0, 160.0\]"):
