@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+ChannelNumber = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
@@ -101,7 +102,62 @@ class SwabianTimeTaggerConfig(InstrumentConfig):
         return [(wire.detector, "detectors|syncs", f"inputs.{number}.detector") for number, wire in self.inputs.items()]
 
 
-InstrumentEntry = Annotated[ScpiPulsedLaserConfig | SwabianTimeTaggerConfig, Field(discriminator="kind")]
+class ThorlabsMdt693bConfig(InstrumentConfig):
+    """A Thorlabs MDT693B/MDT694B piezo controller, one axis in use."""
+
+    kind: Literal["thorlabs_mdt693b"]
+    model: Literal["MDT693B", "MDT694B"] = "MDT693B"
+    axis: Literal["x", "y", "z"] = "x"
+    actuator: str | None = Field(None, description="world phase shifter on that axis; required when sim")
+    voltage_v: float | None = Field(None, description="voltage set at start-up (V)")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.sim and not self.actuator:
+            raise ValueError("actuator (a phase shifter of the world) is required when sim is true")
+        if self.model == "MDT694B" and self.axis != "x":
+            raise ValueError(f"the MDT694B has only axis x, not {self.axis!r}")
+        return self
+
+
+class ScpiSnspdControllerConfig(InstrumentConfig):
+    """An SNSPD bias controller (qnetlab's SCPI-style command set)."""
+
+    kind: Literal["scpi_snspd_controller"]
+    channels: dict[ChannelNumber, str] = Field(description="channel -> detector it biases (a world detector when sim)")
+    bias_ua: dict[ChannelNumber, float] = Field(default_factory=dict, description="bias set at start-up (µA)")
+
+    @model_validator(mode="after")
+    def _known_channels(self):
+        unknown = sorted(set(self.bias_ua) - set(self.channels))
+        if unknown:
+            raise ValueError(f"bias_ua names channels {unknown} that are not in channels {sorted(self.channels)}")
+        return self
+
+
+class ScpiFreeRunningSpadConfig(InstrumentConfig):
+    """A free-running SPAD (qnetlab's SCPI-style command set)."""
+
+    kind: Literal["scpi_free_running_spad"]
+    detector: str | None = Field(None, description="world detector (a SPAD) it is; required when sim")
+    efficiency: float | None = Field(None, description="efficiency setting at start-up (fraction)")
+    dead_time_us: float | None = Field(None, description="dead time at start-up (µs)")
+
+    @model_validator(mode="after")
+    def _detector_when_sim(self):
+        if self.sim and not self.detector:
+            raise ValueError("detector (a SPAD of the world) is required when sim is true")
+        return self
+
+
+InstrumentEntry = Annotated[
+    ScpiPulsedLaserConfig
+    | SwabianTimeTaggerConfig
+    | ThorlabsMdt693bConfig
+    | ScpiSnspdControllerConfig
+    | ScpiFreeRunningSpadConfig,
+    Field(discriminator="kind"),
+]
 
 
 class TransmitterPhysics(Strict):

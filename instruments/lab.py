@@ -14,8 +14,11 @@ from pathlib import Path
 
 from instruments.config import (
     LabConfig,
+    ScpiFreeRunningSpadConfig,
     ScpiPulsedLaserConfig,
+    ScpiSnspdControllerConfig,
     SwabianTimeTaggerConfig,
+    ThorlabsMdt693bConfig,
     WorldConfig,
     load_config,
 )
@@ -176,9 +179,23 @@ def _tagger(name: str, entry: SwabianTimeTaggerConfig, lab: Lab):
     return TimeTagger(driver, name=name, inputs=entry.inputs)
 
 
+def _builder(module: str) -> Callable:
+    """The ``build`` function of a device module, imported when first needed."""
+
+    def build(name, entry, lab):
+        import importlib
+
+        return importlib.import_module(f"instruments.{module}").build(name, entry, lab)
+
+    return build
+
+
 BUILDERS: dict[type, Callable] = {
     ScpiPulsedLaserConfig: _laser,
     SwabianTimeTaggerConfig: _tagger,
+    ThorlabsMdt693bConfig: _builder("piezo"),
+    ScpiSnspdControllerConfig: _builder("snspd"),
+    ScpiFreeRunningSpadConfig: _builder("spad"),
 }
 
 

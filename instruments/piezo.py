@@ -13,7 +13,7 @@ from ophyd import Device
 from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import ConfigError, InstrumentConfig
+from instruments.config import ConfigError, InstrumentConfig, ThorlabsMdt693bConfig
 
 
 class Piezo(Device):
@@ -45,24 +45,6 @@ class Piezo(Device):
 
     def close(self) -> None:
         self.driver.close()
-
-
-class ThorlabsMdt693bConfig(InstrumentConfig):
-    """A Thorlabs MDT693B/MDT694B piezo controller, one axis in use."""
-
-    kind: Literal["thorlabs_mdt693b"]
-    model: Literal["MDT693B", "MDT694B"] = "MDT693B"
-    axis: Literal["x", "y", "z"] = "x"
-    actuator: str | None = Field(None, description="world phase shifter on that axis; required when sim")
-    voltage_v: float | None = Field(None, description="voltage set at start-up (V)")
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        if self.sim and not self.actuator:
-            raise ValueError("actuator (a phase shifter of the world) is required when sim is true")
-        if self.model == "MDT694B" and self.axis != "x":
-            raise ValueError(f"the MDT694B has only axis x, not {self.axis!r}")
-        return self
 
 
 def build(name: str, entry: ThorlabsMdt693bConfig, lab) -> Piezo:

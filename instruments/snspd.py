@@ -15,9 +15,8 @@ from ophyd import Device
 from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import ConfigError, InstrumentConfig
+from instruments.config import ConfigError, InstrumentConfig, ScpiSnspdControllerConfig
 
-ChannelNumber = Annotated[int, Field(ge=1)]
 
 
 class SnspdChannel(Device):
@@ -88,21 +87,6 @@ def _controller_class(channels: tuple[int, ...]) -> type[SnspdController]:
 def snspd_controller(driver, *, name: str, channels, safe_limits: dict | None = None) -> SnspdController:
     """An :class:`SnspdController` with one sub-device ``ch<n>`` per channel number in ``channels``."""
     return _controller_class(tuple(sorted(channels)))(driver, name=name, safe_limits=safe_limits)
-
-
-class ScpiSnspdControllerConfig(InstrumentConfig):
-    """An SNSPD bias controller (qnetlab's SCPI-style command set)."""
-
-    kind: Literal["scpi_snspd_controller"]
-    channels: dict[ChannelNumber, str] = Field(description="channel -> detector it biases (a world detector when sim)")
-    bias_ua: dict[ChannelNumber, float] = Field(default_factory=dict, description="bias set at start-up (µA)")
-
-    @model_validator(mode="after")
-    def _known_channels(self):
-        unknown = sorted(set(self.bias_ua) - set(self.channels))
-        if unknown:
-            raise ValueError(f"bias_ua names channels {unknown} that are not in channels {sorted(self.channels)}")
-        return self
 
 
 def build(name: str, entry: ScpiSnspdControllerConfig, lab) -> SnspdController:

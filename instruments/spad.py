@@ -9,7 +9,7 @@ from ophyd import Device
 from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import ConfigError, InstrumentConfig
+from instruments.config import ConfigError, InstrumentConfig, ScpiFreeRunningSpadConfig
 
 
 class Spad(Device):
@@ -31,21 +31,6 @@ class Spad(Device):
 
     def close(self) -> None:
         self.driver.close()
-
-
-class ScpiFreeRunningSpadConfig(InstrumentConfig):
-    """A free-running SPAD (qnetlab's SCPI-style command set)."""
-
-    kind: Literal["scpi_free_running_spad"]
-    detector: str | None = Field(None, description="world detector (a SPAD) it is; required when sim")
-    efficiency: float | None = Field(None, description="efficiency setting at start-up (fraction)")
-    dead_time_us: float | None = Field(None, description="dead time at start-up (µs)")
-
-    @model_validator(mode="after")
-    def _detector_when_sim(self):
-        if self.sim and not self.detector:
-            raise ValueError("detector (a SPAD of the world) is required when sim is true")
-        return self
 
 
 def build(name: str, entry: ScpiFreeRunningSpadConfig, lab) -> Spad:
