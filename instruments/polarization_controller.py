@@ -52,9 +52,13 @@ class ThorlabsMpc320Config(InstrumentConfig):
     """A Thorlabs MPC320 motorized polarization controller (APT over USB serial)."""
 
     kind: Literal["thorlabs_mpc320"]
-    serial_number: str = Field("", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin")
+    serial_number: str = Field(
+        "", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin"
+    )
     actuator: str | None = Field(None, description="name of the world's paddle controller this device turns (sim only)")
-    velocity_pct: int | None = Field(None, ge=10, le=100, description="paddle velocity set at start-up (% of 400 deg/s)")
+    velocity_pct: int | None = Field(
+        None, ge=10, le=100, description="paddle velocity set at start-up (% of 400 deg/s)"
+    )
 
     @model_validator(mode="after")
     def _actuator_when_sim(self):

@@ -87,7 +87,9 @@ class ThorlabsK10cr1Config(InstrumentConfig):
     """A Thorlabs K10CR1 rotation mount (APT over USB serial)."""
 
     kind: Literal["thorlabs_k10cr1"]
-    serial_number: str = Field("", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin")
+    serial_number: str = Field(
+        "", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin"
+    )
     actuator: str | None = Field(None, description="name of the world's waveplate this mount turns (sim only)")
     home_on_start: bool = Field(False, description="home the mount when the lab starts")
 

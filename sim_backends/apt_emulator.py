@@ -123,7 +123,13 @@ class AptEmulator(BinaryProtocolServer):
             return self.set_pol_params(data)
         if msg_id == POL_REQ_PARAMS:
             return self.pol_params()
-        if msg_id not in (MOT_MOVE_ABSOLUTE, MOT_MOVE_HOME, MOT_REQ_POSCOUNTER, MOT_REQ_USTATUSUPDATE, MOT_REQ_VELPARAMS):
+        if msg_id not in (
+            MOT_MOVE_ABSOLUTE,
+            MOT_MOVE_HOME,
+            MOT_REQ_POSCOUNTER,
+            MOT_REQ_USTATUSUPDATE,
+            MOT_REQ_VELPARAMS,
+        ):
             return None
         if channel not in self.channels:
             return self.rich_response(msg_id, ERROR_BAD_CHANNEL, f"no channel {channel}")
@@ -151,7 +157,9 @@ class AptEmulator(BinaryProtocolServer):
     def move_absolute(self, channel: int, target: int) -> bytes:
         low, high = self.travel_counts()
         if not low <= target <= high:
-            return self.rich_response(MOT_MOVE_ABSOLUTE, ERROR_OUT_OF_TRAVEL, f"position {target} outside travel {low}..{high}")
+            return self.rich_response(
+                MOT_MOVE_ABSOLUTE, ERROR_OUT_OF_TRAVEL, f"position {target} outside travel {low}..{high}"
+            )
         self._travel(channel, target)
         return self.move_completed(channel)
 
@@ -228,7 +236,6 @@ class AptPaddleControllerEmulator(AptEmulator):
         _, velocity, home, *jogs = struct.unpack("<6H", data)
         if 10 <= velocity <= 100:  # a device ignores a velocity outside its range
             self._pol = {"velocity": velocity, "home": home, "jogs": tuple(jogs)}
-        return None
 
     def pol_params(self) -> bytes:
         pol = self._pol

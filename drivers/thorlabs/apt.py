@@ -231,11 +231,15 @@ class AptInstrument(Instrument):
         if msg_id not in MESSAGE_NAMES:
             raise MalformedReply(self.name, command, f"unknown message id 0x{msg_id:04X} (header {header.hex(' ')})")
         if dest & ~DATA_FLAG != HOST:
-            raise MalformedReply(self.name, command, f"reply addressed to 0x{dest:02X}, not the host (header {header.hex(' ')})")
+            raise MalformedReply(
+                self.name, command, f"reply addressed to 0x{dest:02X}, not the host (header {header.hex(' ')})"
+            )
         if not dest & DATA_FLAG:
             return AptMessage(msg_id, header[2], header[3], dest=HOST, source=source)
         if length > MAX_DATA_BYTES:
-            raise MalformedReply(self.name, command, f"data packet of {length} bytes announced (header {header.hex(' ')})")
+            raise MalformedReply(
+                self.name, command, f"data packet of {length} bytes announced (header {header.hex(' ')})"
+            )
         return AptMessage(msg_id, data=self._read_exact(length, command, deadline), dest=HOST, source=source)
 
     def _await(self, command: str, match: Callable[[AptMessage], bool], deadline: float) -> AptMessage:
@@ -326,7 +330,7 @@ class AptInstrument(Instrument):
         if len(reply.data) != 84:
             raise MalformedReply(self.name, "MGMSG_HW_REQ_INFO", f"expected 84 data bytes, got {len(reply.data)}")
         serial_number, model, hw_type, minor, interim, major, _ = struct.unpack_from("<l8sH4B", reply.data)
-        hw_version, mod_state, channels = struct.unpack_from("<HHH", reply.data, 78)
+        hw_version, _, channels = struct.unpack_from("<HHH", reply.data, 78)  # version, mod state, channels
         return {
             "serial_number": serial_number,
             "model": model.split(b"\0")[0].decode("latin-1"),
@@ -338,7 +342,12 @@ class AptInstrument(Instrument):
 
     def get_idn(self) -> dict[str, str | None]:
         info = getattr(self, "info", None) or self.hardware_info()
-        return {"vendor": "Thorlabs", "model": info["model"], "serial": str(info["serial_number"]), "firmware": info["firmware"]}
+        return {
+            "vendor": "Thorlabs",
+            "model": info["model"],
+            "serial": str(info["serial_number"]),
+            "firmware": info["firmware"],
+        }
 
     def identify(self, channel: int = 1) -> None:
         """``MGMSG_MOD_IDENTIFY``: flash the front-panel LED."""
@@ -358,5 +367,7 @@ class AptInstrument(Instrument):
     def _position_from(self, reply: AptMessage, command: str) -> int:
         """Position (counts) from a reply whose data starts with WORD channel, LONG position."""
         if len(reply.data) < 6:
-            raise MalformedReply(self.name, command, f"{reply.name} carries {len(reply.data)} data bytes, expected >= 6")
+            raise MalformedReply(
+                self.name, command, f"{reply.name} carries {len(reply.data)} data bytes, expected >= 6"
+            )
         return struct.unpack_from("<Hl", reply.data)[1]

@@ -60,9 +60,16 @@ class ThorlabsK10CR1(AptInstrument):
         super().__init__(name, address, **kwargs)
         self._speed_deg_s = self.read_velocity_deg_s()
         self.angle_deg = self.add_parameter(
-            "angle_deg", unit="deg", label="rotation angle", get_cmd=self.position_deg, set_cmd=self.move_to, vals=Numbers(*self.angle_range_deg)
+            "angle_deg",
+            unit="deg",
+            label="rotation angle",
+            get_cmd=self.position_deg,
+            set_cmd=self.move_to,
+            vals=Numbers(*self.angle_range_deg),
         )
-        self.velocity_deg_s = self.add_parameter("velocity_deg_s", unit="deg/s", get_cmd=self.read_velocity_deg_s, set_cmd=False)
+        self.velocity_deg_s = self.add_parameter(
+            "velocity_deg_s", unit="deg/s", get_cmd=self.read_velocity_deg_s, set_cmd=False
+        )
 
     def position_deg(self) -> float:
         """Angle (deg) from ``MGMSG_MOT_REQ_POSCOUNTER``."""

@@ -78,7 +78,11 @@ class ThorlabsMPC320(AptInstrument):
                 vals=Numbers(*self.travel_deg),
             )
         self.velocity_pct = self.add_parameter(
-            "velocity_pct", unit="%", get_cmd=lambda: self.pol_params()["velocity_pct"], set_cmd=self._set_velocity, vals=Ints(10, 100)
+            "velocity_pct",
+            unit="%",
+            get_cmd=lambda: self.pol_params()["velocity_pct"],
+            set_cmd=self._set_velocity,
+            vals=Ints(10, 100),
         )
 
     def _bit(self, paddle: int) -> int:
@@ -98,7 +102,9 @@ class ThorlabsMPC320(AptInstrument):
         bit = self._bit(paddle)
         low, high = self.travel_deg
         if not low <= angle_deg <= high:
-            raise LimitError(self.name, f"paddle{paddle}_deg", f"{angle_deg} deg is outside the paddle travel [{low}, {high}] deg")
+            raise LimitError(
+                self.name, f"paddle{paddle}_deg", f"{angle_deg} deg is outside the paddle travel [{low}, {high}] deg"
+            )
         start = self.paddle_deg(paddle)
         message = with_data("MGMSG_MOT_MOVE_ABSOLUTE", "Hl", bit, self.to_counts(angle_deg))
         self.move(message, "MGMSG_MOT_MOVE_COMPLETED", bit, self._move_timeout(abs(angle_deg - start)))
@@ -129,7 +135,13 @@ class ThorlabsMPC320(AptInstrument):
     def _set_velocity(self, velocity_pct: int) -> None:
         """Change the velocity (10-100 %), keeping the other polarizer parameters; read back."""
         params = self.pol_params()
-        self.send(with_data("MGMSG_POL_SET_PARAMS", POL_PARAMS, 0, int(velocity_pct), params["home_counts"], *params["jog_counts"]))
+        self.send(
+            with_data(
+                "MGMSG_POL_SET_PARAMS", POL_PARAMS, 0, int(velocity_pct), params["home_counts"], *params["jog_counts"]
+            )
+        )
         applied = self.pol_params()["velocity_pct"]
         if applied != int(velocity_pct):
-            raise InstrumentError(self.name, "MGMSG_POL_SET_PARAMS", f"velocity reads back {applied} %, not {velocity_pct} %")
+            raise InstrumentError(
+                self.name, "MGMSG_POL_SET_PARAMS", f"velocity reads back {applied} %, not {velocity_pct} %"
+            )

@@ -18,7 +18,7 @@ h = bytes.fromhex
 
 REQ_POS = h("11 04 01 00 50 01")
 REQ_VEL = h("14 04 01 00 50 01")
-GET_VEL = h("15 04 0e 00 81 50" "01 00" "00 00 00 00" "ac 3a 00 00" "52 55 5e 04")  # accel 10 deg/s², max 10 deg/s
+GET_VEL = h("15 04 0e 00 81 50  01 00  00 00 00 00  ac 3a 00 00  52 55 5e 04")  # accel 10 deg/s², max 10 deg/s
 AT_0 = h("00 00 00 00")
 AT_22_5 = h("f8 df 2e 00")  # 3071992 counts
 AT_M30 = h("0a 80 c1 ff")  # -4095990 counts
@@ -53,7 +53,13 @@ def test_connect_reads_identity_and_velocity():
     emulator = AptRotationMountEmulator(Waveplate(), threading.RLock(), serial="55000001")
     mount = ThorlabsK10CR1(f"k10cr1_{next(_names)}", emulator.url, timeout_s=0.2, serial_number="55000001")
     try:
-        info_reply = h("06 00 54 00 81 50" "c1 3b 47 03") + b"K10CR1\0\0" + h("10 00 00 00 01 00") + bytes(60) + h("01 00 00 00 01 00")
+        info_reply = (
+            h("06 00 54 00 81 50  c1 3b 47 03")
+            + b"K10CR1\0\0"
+            + h("10 00 00 00 01 00")
+            + bytes(60)
+            + h("01 00 00 00 01 00")
+        )
         assert emulator.exchanges == [(h("05 00 00 00 50 01"), info_reply), (REQ_VEL, GET_VEL)]
         assert mount.info["model"] == "K10CR1" and mount.info["serial_number"] == 55000001
         assert mount.velocity_deg_s() == pytest.approx(10.0, rel=1e-6)
@@ -74,7 +80,7 @@ def test_move_pins_bytes_and_returns_position_from_move_completed(rig):
     assert mount.move_to(22.5) == pytest.approx(3071992 / 136533)
     assert emulator.exchanges == [
         (REQ_POS, get_pos(AT_0)),
-        (h("53 04 06 00 d0 01" "01 00") + AT_22_5, completed(AT_22_5)),
+        (h("53 04 06 00 d0 01  01 00") + AT_22_5, completed(AT_22_5)),
     ]
     assert plate.angle_deg == pytest.approx(22.5, abs=1e-5)
 
@@ -125,7 +131,7 @@ def test_garbled_reply_raises_malformed_then_recovers(rig):
 
 
 def test_truncated_move_completion_raises_and_resynchronises(rig):
-    mount, emulator, plate = rig
+    mount, emulator, _ = rig
     emulator.inject("truncate", after=1)
     # timeout: 0.2 s + 2 x 1 deg / (10 deg/s)
     with pytest.raises(InstrumentTimeout, match="no MGMSG_MOT_MOVE_COMPLETED within 0.4 s; the move is not resent"):
@@ -155,11 +161,14 @@ def test_dropped_link_during_query_reconnects(rig):
 def test_device_error_on_move_names_instrument_and_message(rig):
     mount, emulator, plate = rig
     emulator.push_error(42, "stage not homed", on=0x0453)
-    with pytest.raises(DeviceError, match=rf"{mount.name}: 'MGMSG_MOT_MOVE_ABSOLUTE': device error 42 \(about MGMSG_MOT_MOVE_ABSOLUTE\): stage not homed") as caught:
+    with pytest.raises(
+        DeviceError,
+        match=rf"{mount.name}: 'MGMSG_MOT_MOVE_ABSOLUTE': device error 42 \(about MGMSG_MOT_MOVE_ABSOLUTE\): stage not homed",
+    ) as caught:
         mount.move_to(10.0)
     assert caught.value.code == 42
-    move, reply = emulator.exchanges[1]
-    assert reply == h("81 00 44 00 81 50" "53 04 2a 00") + b"stage not homed".ljust(64, b"\0")
+    _, reply = emulator.exchanges[1]
+    assert reply == h("81 00 44 00 81 50  53 04 2a 00") + b"stage not homed".ljust(64, b"\0")
     assert plate.angle_deg == 0.0
     assert mount.angle_deg() == 0.0  # a device error leaves the link in step: no reconnect needed
 

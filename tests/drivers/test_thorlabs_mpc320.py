@@ -20,7 +20,7 @@ h = bytes.fromhex
 
 REQ_INFO = h("05 00 00 00 50 01")
 REQ_POL = h("31 05 00 00 50 01")
-GET_POL_50 = h("32 05 0c 00 81 50" "00 00 32 00 00 00 0a 00 0a 00 0a 00")  # velocity 50 %, home 0, jogs 10
+GET_POL_50 = h("32 05 0c 00 81 50  00 00 32 00 00 00 0a 00 0a 00 0a 00")  # velocity 50 %, home 0, jogs 10
 
 
 def req_status(bit: int) -> bytes:
@@ -101,7 +101,7 @@ def test_move_pins_bytes_blocks_until_completed_and_turns_the_paddle(rig):
     assert mpc.move_paddle(2, 45.0) == pytest.approx(363 * 170 / 1370)
     assert emulator.exchanges == [
         (req_status(0x02), get_status(0x02, ZERO)),
-        (h("53 04 06 00 d0 01" "02 00 6b 01 00 00"), h("64 04 02 00 01 50")),
+        (h("53 04 06 00 d0 01  02 00 6b 01 00 00"), h("64 04 02 00 01 50")),
         (req_status(0x02), get_status(0x02, AT_45)),
     ]
     assert controller.paddles[1].angle_deg == pytest.approx(363 * 170 / 1370)
@@ -145,8 +145,8 @@ def test_device_refuses_position_outside_travel_with_rich_response(rig):
     assert caught.value.code == 101
     assert "MGMSG_MOT_MOVE_ABSOLUTE" in str(caught.value) and "outside travel 0..1370" in str(caught.value)
     sent, reply = emulator.exchanges[0]
-    assert sent == h("53 04 06 00 d0 01" "01 00 5b 05 00 00")
-    assert reply[:10] == h("81 00 44 00 81 50" "53 04 65 00")  # RICHRESPONSE: about 0x0453, code 101
+    assert sent == h("53 04 06 00 d0 01  01 00 5b 05 00 00")
+    assert reply[:10] == h("81 00 44 00 81 50  53 04 65 00")  # RICHRESPONSE: about 0x0453, code 101
     assert controller.paddles[0].angle_deg == 0.0
 
 
@@ -165,10 +165,10 @@ def test_home_pins_bytes(rig):
 def test_velocity_is_read_modified_written_and_read_back(rig):
     mpc, emulator, _ = rig
     mpc.velocity_pct(80)
-    get_pol_80 = h("32 05 0c 00 81 50" "00 00 50 00 00 00 0a 00 0a 00 0a 00")
+    get_pol_80 = h("32 05 0c 00 81 50  00 00 50 00 00 00 0a 00 0a 00 0a 00")
     assert emulator.exchanges == [
         (REQ_POL, GET_POL_50),
-        (h("30 05 0c 00 d0 01" "00 00 50 00 00 00 0a 00 0a 00 0a 00"), None),
+        (h("30 05 0c 00 d0 01  00 00 50 00 00 00 0a 00 0a 00 0a 00"), None),
         (REQ_POL, get_pol_80),
     ]
     with pytest.raises(ValueError):
@@ -187,7 +187,7 @@ def test_identify_and_disconnect_send_header_only_messages(rig):
 def test_status_chatter_before_the_reply_is_skipped(rig, monkeypatch):
     mpc, emulator, _ = rig
     handle = emulator.handle
-    chatter = h("81 04 0e 00 81 50" "01 00 00 00 00 00 00 00 00 00 00 00 00 00")  # GET_STATUSUPDATE
+    chatter = h("81 04 0e 00 81 50  01 00 00 00 00 00 00 00 00 00 00 00 00 00")  # GET_STATUSUPDATE
     monkeypatch.setattr(emulator, "handle", lambda frame: chatter + handle(frame))
     assert mpc.paddle1_deg() == 0.0
 
@@ -202,7 +202,9 @@ def test_one_timeout_is_retried_after_reconnect(rig):
 def test_persistent_timeout_names_instrument_and_message(rig):
     mpc, emulator, _ = rig
     emulator.inject("timeout", 2)
-    with pytest.raises(InstrumentTimeout, match=rf"{mpc.name}: 'MGMSG_MOT_REQ_USTATUSUPDATE': no complete reply within 0.2 s"):
+    with pytest.raises(
+        InstrumentTimeout, match=rf"{mpc.name}: 'MGMSG_MOT_REQ_USTATUSUPDATE': no complete reply within 0.2 s"
+    ):
         mpc.paddle1_deg()
     assert mpc.paddle1_deg() == 0.0  # the link works again
 
@@ -243,7 +245,7 @@ def test_dropped_link_during_move_is_not_resent(rig):
     emulator.inject("drop", after=1)  # the position request passes, the link drops on the move
     with pytest.raises(LinkDropped, match="'MGMSG_MOT_MOVE_ABSOLUTE': link failed during the move.*not resent"):
         mpc.move_paddle(1, 45.0)
-    move = h("53 04 06 00 d0 01" "01 00 6b 01 00 00")
+    move = h("53 04 06 00 d0 01  01 00 6b 01 00 00")
     assert emulator.exchanges == [(req_status(0x01), get_status(0x01, ZERO)), (move, None)]
     assert controller.paddles[0].angle_deg == 0.0
     assert mpc.paddle1_deg() == 0.0  # reconnected
@@ -253,9 +255,12 @@ def test_move_without_completion_times_out_and_is_not_resent(rig):
     mpc, emulator, controller = rig
     emulator.inject("timeout", after=1)  # the move happens, its MOVE_COMPLETED is lost
     # timeout: 0.2 s + 2 x 45.04 deg / (50 % of 400 deg/s)
-    with pytest.raises(InstrumentTimeout, match=r"'MGMSG_MOT_MOVE_ABSOLUTE': no MGMSG_MOT_MOVE_COMPLETED within 0.65 s; the move is not resent"):
+    with pytest.raises(
+        InstrumentTimeout,
+        match=r"'MGMSG_MOT_MOVE_ABSOLUTE': no MGMSG_MOT_MOVE_COMPLETED within 0.65 s; the move is not resent",
+    ):
         mpc.move_paddle(3, 45.0)
-    move = h("53 04 06 00 d0 01" "04 00 6b 01 00 00")
+    move = h("53 04 06 00 d0 01  04 00 6b 01 00 00")
     assert emulator.exchanges == [(req_status(0x04), get_status(0x04, ZERO)), (move, None)]
     assert controller.paddles[2].angle_deg == pytest.approx(363 * 170 / 1370)
     assert mpc.paddle3_deg() == pytest.approx(363 * 170 / 1370)
@@ -264,7 +269,9 @@ def test_move_without_completion_times_out_and_is_not_resent(rig):
 def test_queued_device_error_names_instrument_and_message(rig):
     mpc, emulator, controller = rig
     emulator.push_error(7, "motor overload")
-    with pytest.raises(DeviceError, match=rf"{mpc.name}: 'MGMSG_MOT_REQ_USTATUSUPDATE': device error 7 .*motor overload") as caught:
+    with pytest.raises(
+        DeviceError, match=rf"{mpc.name}: 'MGMSG_MOT_REQ_USTATUSUPDATE': device error 7 .*motor overload"
+    ) as caught:
         mpc.move_paddle(1, 45.0)
     assert caught.value.code == 7
     assert len(emulator.exchanges) == 1  # a device error is an answer: no retry, no move sent

@@ -50,7 +50,9 @@ def mount():
     plate = Waveplate(0.5)
     emulator = AptRotationMountEmulator(plate, threading.RLock())
     name = f"hwp{next(_names)}"
-    device = RotationMount(ThorlabsK10CR1(name, emulator.url, timeout_s=0.2), name=name, safe_limits={"angle_deg": (-90.0, 90.0)})
+    device = RotationMount(
+        ThorlabsK10CR1(name, emulator.url, timeout_s=0.2), name=name, safe_limits={"angle_deg": (-90.0, 90.0)}
+    )
     emulator.exchanges.clear()
     yield device, emulator, plate
     device.close()
@@ -100,7 +102,9 @@ def test_a_plan_moves_paddles_and_waveplate(paddles, mount):
 
 def test_paddle_limit_names_the_limit_and_sends_nothing(paddles):
     device, emulator, controller = paddles
-    with pytest.raises(LimitError, match=rf"{device.name}: 'paddle2_deg': 165.0 is outside the safe range \[10.0, 160.0\]"):
+    with pytest.raises(
+        LimitError, match=rf"{device.name}: 'paddle2_deg': 165.0 is outside the safe range \[10.0, 160.0\]"
+    ):
         device.paddle2_deg.set(165.0)
     assert emulator.exchanges == []
     assert controller.paddles[1].angle_deg == 0.0
@@ -136,14 +140,18 @@ def test_rotation_mount_set_turns_the_waveplate(mount):
 
 def test_rotation_mount_limit_names_the_limit_and_sends_nothing(mount):
     device, emulator, plate = mount
-    with pytest.raises(LimitError, match=rf"{device.name}: 'angle_deg': 120.0 is outside the safe range \[-90.0, 90.0\]"):
+    with pytest.raises(
+        LimitError, match=rf"{device.name}: 'angle_deg': 120.0 is outside the safe range \[-90.0, 90.0\]"
+    ):
         device.set(120.0)
     assert emulator.exchanges == []
     assert plate.angle_deg == 0.0
 
 
 def _stand_in_lab():
-    world = SimpleNamespace(actuators={"fiber_pc": PaddleController(), "hwp_alice": Waveplate(0.5)}, lock=threading.RLock())
+    world = SimpleNamespace(
+        actuators={"fiber_pc": PaddleController(), "hwp_alice": Waveplate(0.5)}, lock=threading.RLock()
+    )
     return SimpleNamespace(world=world, emulators={})
 
 
@@ -151,9 +159,18 @@ def test_builders_start_twins_on_the_world_actuators():
     lab = _stand_in_lab()
     name_pc, name_hwp = f"polctl{next(_names)}", f"hwp{next(_names)}"
     pc_entry = ThorlabsMpc320Config.model_validate(
-        {"kind": "thorlabs_mpc320", "sim": True, "actuator": "fiber_pc", "serial_number": "38000042", "velocity_pct": 80, "limits": {"paddle1_deg": {"max": 90}}}
+        {
+            "kind": "thorlabs_mpc320",
+            "sim": True,
+            "actuator": "fiber_pc",
+            "serial_number": "38000042",
+            "velocity_pct": 80,
+            "limits": {"paddle1_deg": {"max": 90}},
+        }
     )
-    hwp_entry = ThorlabsK10cr1Config.model_validate({"kind": "thorlabs_k10cr1", "sim": True, "actuator": "hwp_alice", "home_on_start": True})
+    hwp_entry = ThorlabsK10cr1Config.model_validate(
+        {"kind": "thorlabs_k10cr1", "sim": True, "actuator": "hwp_alice", "home_on_start": True}
+    )
     pc = build_polarization_controller(name_pc, pc_entry, lab)
     hwp = build_rotation_mount(name_hwp, hwp_entry, lab)
     try:
