@@ -61,27 +61,61 @@ def _halves_parity(words, mask, b, lo, hi):
 
 
 @njit(cache=True)
-def range_parity(kind, key, words, mask, n, a, c, b, lo, hi):
-    """Parity of order-space range ``[lo, hi)`` of block ``b`` of one pass."""
-    if kind == HALVES:
-        return _halves_parity(words, mask, b, lo, hi)
-    p = np.uint8(0)
-    if kind == CONTIGUOUS:
-        for i in range(lo, hi):
-            p ^= key[i]
-        return p
-    x = (a * lo + c) % n
-    acc = np.uint64(0)
-    for _ in range(lo, hi):
-        acc ^= words[x >> 6] >> np.uint64(x & 63)
-        x += a
-        if x >= n:
-            x -= n
-    return np.uint8(acc & _ONE)
+def _fen_query(fen, i):
+    """XOR of flip marks at order positions [0, i) (Fenwick tree; empty = no flips)."""
+    acc = np.uint8(0)
+    if fen.size == 0:
+        return acc
+    while i > 0:
+        acc ^= fen[i]
+        i -= i & -i
+    return acc
 
 
 @njit(cache=True)
-def block_parities(kind, key, words, mask, n, k, a, c):
+def _fen_toggle(fen, i):
+    i += 1
+    while i < fen.size:
+        fen[i] ^= 1
+        i += i & -i
+
+
+@njit(cache=True)
+def parity_halves(words, mask, pref, fen, b, lo, hi):
+    """Range parity in a HALVES pass (bit-packed key and mask)."""
+    return _halves_parity(words, mask, b, lo, hi)
+
+
+@njit(cache=True)
+def parity_ordered(words, mask, pref, fen, b, lo, hi):
+    """Range parity in a CONTIGUOUS/AFFINE pass: prefix parities ``pref`` taken
+    when the pass was opened, plus a Fenwick tree ``fen`` of the bits flipped since."""
+    return pref[hi] ^ pref[lo] ^ _fen_query(fen, hi) ^ _fen_query(fen, lo)
+
+
+@njit(cache=True)
+def prefix_parities(kind, key, words, n, a, c):
+    """Prefix parities of the key in a pass's order (CONTIGUOUS/AFFINE), uint8 n+1."""
+    pref = np.zeros(n + 1, np.uint8)
+    if kind == CONTIGUOUS:
+        acc = np.uint8(0)
+        for i in range(n):
+            acc ^= key[i]
+            pref[i + 1] = acc
+        return pref
+    x = c % n
+    acc64 = np.uint64(0)
+    for i in range(n):
+        acc64 ^= words[x >> 6] >> np.uint64(x & 63)
+        pref[i + 1] = np.uint8(acc64 & _ONE)
+        x += a
+        if x >= n:
+            x -= n
+    return pref
+
+
+@njit(cache=True)
+def block_parities(kind, words, mask, pref, n, k):
     """Parities of all top-level blocks of a pass (uint8 array)."""
     if kind == HALVES:
         out = np.zeros(2, np.uint8)
@@ -90,31 +124,24 @@ def block_parities(kind, key, words, mask, n, k, a, c):
         return out
     nb = (n + k - 1) // k
     out = np.zeros(nb, np.uint8)
-    if kind == CONTIGUOUS:
-        for b in range(nb):
-            p = np.uint8(0)
-            for i in range(b * k, min((b + 1) * k, n)):
-                p ^= key[i]
-            out[b] = p
-        return out
-    x = c % n
     for b in range(nb):
-        acc = np.uint64(0)
-        for _ in range(b * k, min((b + 1) * k, n)):
-            acc ^= words[x >> 6] >> np.uint64(x & 63)
-            x += a
-            if x >= n:
-                x -= n
-        out[b] = np.uint8(acc & _ONE)
+        out[b] = pref[min((b + 1) * k, n)] ^ pref[b * k]
     return out
 
 
-@njit(cache=True)
-def answer_requests(kind, key, words, mask, n, a, c, blk, lo, hi):
+@njit(inline="always")
+def _parity(halves, words, mask, pref, fen, b, lo, hi):
+    if halves:
+        return parity_halves(words, mask, pref, fen, b, lo, hi)
+    return parity_ordered(words, mask, pref, fen, b, lo, hi)
+
+
+@njit(inline="always")
+def _answer(halves, words, mask, pref, fen, blk, lo, hi):
     """Alice's side: parities of the requested ranges."""
     out = np.empty(blk.size, np.uint8)
     for j in range(blk.size):
-        out[j] = range_parity(kind, key, words, mask, n, a, c, blk[j], lo[j], hi[j])
+        out[j] = _parity(halves, words, mask, pref, fen, blk[j], lo[j], hi[j])
     return out
 
 
@@ -130,19 +157,39 @@ def block_of(kind, x, n, k, a_inv, c, mask):
 
 
 @njit(cache=True)
-def toggle_blocks(kind, positions, n, k, a_inv, c, mask, odd, touched):
+def toggle_blocks(kind, positions, n, k, a_inv, c, mask, odd, touched, fen):
     """Flip the odd/even state of every block holding a corrected position.
 
-    Writes the block of each position into ``touched`` and returns the change
-    in the number of odd blocks.
+    Also marks the flip in the pass's Fenwick tree, writes the block of each
+    position into ``touched`` and returns the change in the number of odd blocks.
     """
     delta = 0
     for j in range(positions.size):
-        b = block_of(kind, positions[j], n, k, a_inv, c, mask)
+        x = positions[j]
+        if kind == CONTIGUOUS:
+            _fen_toggle(fen, x)
+        elif kind == AFFINE:
+            _fen_toggle(fen, (a_inv * ((x - c) % n)) % n)
+        b = block_of(kind, x, n, k, a_inv, c, mask)
         touched[j] = b
         odd[b] ^= 1
         delta += 1 if odd[b] else -1
     return delta
+
+
+@njit(cache=True)
+def odd_candidates(touched, odd, mark):
+    """Distinct blocks in ``touched`` that are odd now (``mark``: zeroed scratch)."""
+    out = np.empty(touched.size, np.int64)
+    m = 0
+    for b in touched:
+        if odd[b] and not mark[b]:
+            mark[b] = 1
+            out[m] = b
+            m += 1
+    for j in range(m):
+        mark[out[j]] = 0
+    return out[:m]
 
 
 @njit(cache=True)
@@ -152,8 +199,8 @@ def flip_bits(positions, key, words):
         words[x >> 6] ^= _ONE << np.uint64(x & 63)
 
 
-@njit(cache=True)
-def advance_searches(kind, key, words, mask, n, a, c, cache,
+@njit(inline="always")
+def _advance(halves, kind, words, mask, pref, fen, n, a, c, cache,
                      blk, lo, hi, node, pending, found, answers,
                      req_blk, req_lo, req_hi):
     """Bob's side of one round of parallel binary searches.
@@ -186,7 +233,7 @@ def advance_searches(kind, key, words, mask, n, a, c, cache,
                 pending[j] = True
                 break
             cache[b, left + 1] = cache[b, node[j]] ^ la
-            if range_parity(kind, key, words, mask, n, a, c, b, lo[j], mid) != la:
+            if _parity(halves, words, mask, pref, fen, b, lo[j], mid) != la:
                 hi[j] = mid
                 node[j] = left
             else:
@@ -199,3 +246,37 @@ def advance_searches(kind, key, words, mask, n, a, c, cache,
             else:
                 found[j] = i
     return r_out
+
+
+# One compiled kernel per pass layout: the layout is a constant inside each, so
+# the parity branch folds away (a runtime branch there cost 40 ns per parity).
+
+@njit(cache=True)
+def answer_ordered(words, mask, pref, fen, blk, lo, hi):
+    return _answer(False, words, mask, pref, fen, blk, lo, hi)
+
+
+@njit(cache=True)
+def answer_halves(words, mask, pref, fen, blk, lo, hi):
+    return _answer(True, words, mask, pref, fen, blk, lo, hi)
+
+
+@njit(cache=True)
+def advance_ordered(kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi, node, pending,
+                    found, answers, req_blk, req_lo, req_hi):
+    return _advance(False, kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi,
+                    node, pending, found, answers, req_blk, req_lo, req_hi)
+
+
+@njit(cache=True)
+def advance_halves(kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi, node, pending,
+                   found, answers, req_blk, req_lo, req_hi):
+    return _advance(True, kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi,
+                    node, pending, found, answers, req_blk, req_lo, req_hi)
+
+
+def kernels(kind):
+    """(answer, advance) kernels for a pass kind."""
+    if kind == HALVES:
+        return answer_halves, advance_halves
+    return answer_ordered, advance_ordered

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 _EMPTY_MASK = np.zeros(1, np.uint64)
+_EMPTY_U8 = np.zeros(0, np.uint8)
 
 
 def block_sizes(qber: float, n: int, passes: int = 14) -> list[int]:
@@ -84,8 +85,7 @@ def block_sizes(qber: float, n: int, passes: int = 14) -> list[int]:
     return (sizes + [max(n // 2, 1)] * passes)[:passes]
 
 
-@dataclass(frozen=True)
-class PassSpec:
+class PassSpec(NamedTuple):
     """Public description of one pass (Bob -> Alice)."""
 
     index: int
@@ -96,8 +96,7 @@ class PassSpec:
     seed: int = 0
 
 
-@dataclass(frozen=True)
-class ParityRequest:
+class ParityRequest(NamedTuple):
     """Ranges ``[lo, hi)`` of blocks ``block`` of pass ``pass_index`` (Bob -> Alice)."""
 
     pass_index: int
@@ -106,15 +105,13 @@ class ParityRequest:
     hi: np.ndarray
 
 
-@dataclass(frozen=True)
-class ParityBatch:
+class ParityBatch(NamedTuple):
     """Several ParityRequests sent in one round trip (Bob -> Alice)."""
 
     requests: tuple[ParityRequest, ...]
 
 
-@dataclass(frozen=True)
-class ParityReply:
+class ParityReply(NamedTuple):
     """Alice's parities, one bit (uint8 0/1) per block or requested range."""
 
     parities: np.ndarray
@@ -189,8 +186,10 @@ class CascadeAlice:
         n = self._key.size
         if isinstance(msg, PassSpec):
             g = _PassGeometry(msg, n)
+            g.pref = (_EMPTY_U8 if g.kind == _k.HALVES
+                      else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c))
             self._passes[msg.index] = g
-            par = _k.block_parities(g.kind, self._key, self._words, g.mask, n, g.k, g.a, g.c)
+            par = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
         elif isinstance(msg, ParityRequest):
             par = self._answer(msg)
         elif isinstance(msg, ParityBatch):
@@ -203,9 +202,9 @@ class CascadeAlice:
 
     def _answer(self, req: ParityRequest) -> np.ndarray:
         g = self._passes[req.pass_index]
-        return _k.answer_requests(g.kind, self._key, self._words, g.mask, self._key.size,
-                                  g.a, g.c, np.asarray(req.block, np.int64),
-                                  np.asarray(req.lo, np.int64), np.asarray(req.hi, np.int64))
+        return _k.kernels(g.kind)[0](self._words, g.mask, g.pref, _EMPTY_U8,
+                                  np.asarray(req.block, np.int64), np.asarray(req.lo, np.int64),
+                                  np.asarray(req.hi, np.int64))
 
 
 @dataclass
@@ -298,7 +297,13 @@ class CascadeBob:
             spec = self._spec(p, k)
             g = _PassGeometry(spec, n)
             alice = self._ask(send, spec).astype(np.uint8)
-            bob = _k.block_parities(g.kind, self._key, self._words, g.mask, n, g.k, g.a, g.c)
+            if g.kind == _k.HALVES:
+                g.pref, g.fen = _EMPTY_U8, _EMPTY_U8
+            else:
+                g.pref = _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
+                g.fen = np.zeros(n + 1, np.uint8)
+            g.mark = np.zeros(g.n_blocks, np.uint8)
+            bob = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
             o = (alice ^ bob).astype(np.uint8)
             geos.append(g)
             odd.append(o)
@@ -318,16 +323,16 @@ class CascadeBob:
                         tree = 2 * (1 << max(geos[q].root_len - 1, 0).bit_length())
                         caches[q] = np.full((geos[q].n_blocks, tree), -1, np.int8)
                         caches[q][:, 1] = roots[q]
-                    cand = np.unique(np.concatenate(touched[q]))
+                    cand = touched[q][0] if len(touched[q]) == 1 else np.concatenate(touched[q])
                     touched[q] = []
-                    jobs.append((q, cand[odd[q][cand] == 1]))
+                    jobs.append((q, _k.odd_candidates(cand, odd[q], geos[q].mark)))
                 found = self._search(send, jobs, geos, caches)
                 _k.flip_bits(found, self._key, self._words)
                 self.corrected += found.size
                 for i, gi in enumerate(geos):
                     t = np.empty(found.size, np.int64)
                     n_odd[i] += _k.toggle_blocks(gi.kind, found, n, gi.k, gi.a_inv, gi.c,
-                                                 gi.mask, odd[i], t)
+                                                 gi.mask, odd[i], t, gi.fen)
                     touched[i].append(t)
         return CascadeStats(n, self.leaked_bits, self.round_trips, self.corrected, self.sizes)
 
@@ -338,36 +343,36 @@ class CascadeBob:
         return reply.parities
 
     def _search(self, send, jobs, geos, caches) -> np.ndarray:
-        """Binary searches in the odd blocks of several passes; unique error positions."""
-        n = self._key.size
+        """Binary searches in the odd blocks of one or more passes; unique error positions."""
+        n, words = self._key.size, self._words
         states = []
         for q, blocks in jobs:
             m = blocks.size
-            blk = blocks.astype(np.int64)
-            lo, hi = geos[q].root(blk)
-            states.append([q, blk, lo, hi, np.ones(m, np.int64), np.zeros(m, np.bool_),
-                           np.full(m, -1, np.int64), np.zeros(0, np.uint8),
-                           np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), 0])
+            g = geos[q]
+            lo, hi = g.root(blocks)
+            states.append((q, _k.kernels(g.kind)[1],
+                           (g.kind, words, g.mask, g.pref, g.fen, n, g.a, g.c, caches[q]),
+                           (blocks.astype(np.int64), lo, hi, np.ones(m, np.int64),
+                            np.zeros(m, np.bool_), np.full(m, -1, np.int64)),
+                           (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64))))
+        answers = [np.zeros(0, np.uint8)] * len(states)
         while True:
             requests = []
-            for st in states:
-                q, blk, lo, hi, node, pending, found, answers, rb, rl, rh, _ = st
-                g = geos[q]
-                r = _k.advance_searches(g.kind, self._key, self._words, g.mask, n, g.a, g.c,
-                                        caches[q], blk, lo, hi, node, pending, found, answers,
-                                        rb, rl, rh)
-                st[11] = r
-                if r:
-                    requests.append(ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy()))
-            if not requests:
+            for (q, advance, fixed, search, (rb, rl, rh)), ans in zip(states, answers):
+                r = advance(*fixed, *search, ans, rb, rl, rh)
+                requests.append(ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy())
+                                if r else None)
+            live = [r for r in requests if r is not None]
+            if not live:
                 break
-            msg = requests[0] if len(requests) == 1 else ParityBatch(tuple(requests))
-            answers = self._ask(send, msg)
+            reply = self._ask(send, live[0] if len(live) == 1 else ParityBatch(tuple(live)))
             start = 0
-            for st in states:
-                st[7] = answers[start : start + st[11]]
-                start += st[11]
-        return np.unique(np.concatenate([st[6] for st in states]))
+            for j, req in enumerate(requests):
+                r = 0 if req is None else req.lo.size
+                answers[j] = reply[start : start + r]
+                start += r
+        found = [st[3][5] for st in states]
+        return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
 
 
 def reconcile(alice_key: np.ndarray, bob_key: np.ndarray, qber: float,
