@@ -136,18 +136,25 @@ def sift(alice: AliceRecord, bob: BobRecord, rng: np.random.Generator) -> Sifted
 
     Raises ValueError when Bob reports a slot Alice did not send or a slot twice.
     """
-    order = np.argsort(alice.slot, kind="stable")
-    a_slot = alice.slot[order]
-    if a_slot.size > 1 and (np.diff(a_slot) == 0).any():
+    a_slot = alice.slot
+    steps = np.diff(a_slot)
+    if steps.size and (steps == 0).any():
         raise ValueError("sifting: Alice's record lists a slot twice")
     if bob.slot.size > 1 and (np.diff(np.sort(bob.slot)) == 0).any():
         raise ValueError("sifting: Bob's record lists a slot twice")
-    pos = np.searchsorted(a_slot, bob.slot)
-    pos_c = np.minimum(pos, max(a_slot.size - 1, 0))
-    if bob.slot.size and (a_slot.size == 0 or (a_slot[pos_c] != bob.slot).any()):
-        bad = bob.slot[(a_slot.size == 0) | (a_slot[pos_c] != bob.slot)][0] if a_slot.size else bob.slot[0]
-        raise ValueError(f"sifting: Bob detected slot {int(bad)} that Alice did not send")
-    idx = order[pos_c]
+    if a_slot.size and (steps == 1).all():  # every slot of a contiguous range: index directly
+        idx = bob.slot - a_slot[0]
+        bad = (idx < 0) | (idx >= a_slot.size)
+        if bad.any():
+            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
+    else:
+        order = np.argsort(a_slot, kind="stable")
+        a_sorted = a_slot[order]
+        pos = np.minimum(np.searchsorted(a_sorted, bob.slot), max(a_sorted.size - 1, 0))
+        bad = (a_sorted[pos] != bob.slot) if a_sorted.size else np.ones(bob.slot.size, bool)
+        if bad.any():
+            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
+        idx = order[pos]
     bob_bit = bob.bit.copy()
     n_dc = int(bob.double_click.sum())
     if n_dc:

@@ -57,3 +57,14 @@ def test_seed_is_deterministic_and_output_length_checked():
     assert toeplitz_hash(x, 0, 1).size == 0
     with pytest.raises(ValueError, match="output length"):
         toeplitz_hash(x, 1001, 1)
+
+
+def test_scipy_and_fftw_paths_agree(monkeypatch):
+    from analysis.qkd import privacy
+
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 2, 5000, dtype=np.uint8)
+    with_default = toeplitz_hash(x, 2000, 77)
+    size = privacy._fft_len(x.size - 2000 + 2000 - 1)
+    monkeypatch.setitem(privacy._PLANS, size, None)  # None selects scipy.fft
+    assert np.array_equal(toeplitz_hash(x, 2000, 77), with_default)
