@@ -184,10 +184,13 @@ class CascadeAlice:
     def handle(self, msg: PassSpec | ParityRequest | ParityBatch) -> ParityReply:
         """Answer one message from Bob."""
         n = self._key.size
-        if isinstance(msg, PassSpec):
+        if type(msg) is ParityRequest:
+            par = self._answer(msg)
+        elif isinstance(msg, PassSpec):
             g = _PassGeometry(msg, n)
             g.pref = (_EMPTY_U8 if g.kind == _k.HALVES
                       else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c))
+            g.answer = _k.kernels(g.kind)[0]
             self._passes[msg.index] = g
             par = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
         elif isinstance(msg, ParityRequest):
@@ -202,7 +205,7 @@ class CascadeAlice:
 
     def _answer(self, req: ParityRequest) -> np.ndarray:
         g = self._passes[req.pass_index]
-        return _k.kernels(g.kind)[0](self._words, g.mask, g.pref, _EMPTY_U8,
+        return g.answer(self._words, g.mask, g.pref, _EMPTY_U8,
                                   np.asarray(req.block, np.int64), np.asarray(req.lo, np.int64),
                                   np.asarray(req.hi, np.int64))
 
@@ -269,15 +272,19 @@ class CascadeBob:
         return PassSpec(index, _k.AFFINE, k, *self._affine(n, k, self.sizes[0]))
 
     def _affine(self, n: int, k: int, k_prev: int) -> tuple[int, int]:
-        """Multiplier a (gcd(a, n) = 1) keeping bits of one earlier block apart."""
+        """Multiplier a (gcd(a, n) = 1) keeping bits of one earlier block apart.
+
+        Screens d = 1 .. min(k, n / (2 k_prev)) - 1 (beyond that no a can keep
+        every pair apart) for |a d mod n| >= k_prev; keeps the best of 16 draws.
+        """
         best, best_score = 1, -1
-        d = np.arange(1, min(k, n), dtype=np.int64)
-        for _ in range(64):
+        d = np.arange(1, max(2, min(k, n // (2 * k_prev))), dtype=np.int64)
+        for _ in range(16):
             a = int(self._rng.integers(n // 4, 3 * n // 4 + 1)) if n > 8 else 1
             if math.gcd(a, n) != 1:
                 continue
             r = (a * d) % n
-            score = int(np.minimum(r, n - r).min()) if d.size else n
+            score = int(np.minimum(r, n - r).min())
             if score > best_score:
                 best, best_score = a, score
             if score >= k_prev:
@@ -355,6 +362,15 @@ class CascadeBob:
                            (blocks.astype(np.int64), lo, hi, np.ones(m, np.int64),
                             np.zeros(m, np.bool_), np.full(m, -1, np.int64)),
                            (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64))))
+        if len(states) == 1:  # the usual case, kept tight: one round trip per tree level
+            q, advance, fixed, search, (rb, rl, rh) = states[0]
+            args = fixed + search
+            ans = np.zeros(0, np.uint8)
+            while True:
+                r = advance(*args, ans, rb, rl, rh)
+                if not r:
+                    return search[5]
+                ans = self._ask(send, ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy()))
         answers = [np.zeros(0, np.uint8)] * len(states)
         while True:
             requests = []
