@@ -72,7 +72,7 @@ def test_error_free_key_leaks_only_block_parities():
 
 
 def test_block_sizes_follow_qber():
-    assert block_sizes(0.01, 10**6)[:3] == [128, 1024, 16384]
+    assert block_sizes(0.01, 10**6)[:3] == [128, 512, 16384]
     assert block_sizes(0.05, 10**6)[:3] == [16, 128, 2048]
     assert len(block_sizes(0.02, 10**5)) == 14
 
