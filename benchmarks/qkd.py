@@ -1,6 +1,9 @@
 """Speed and efficiency of QKD post-processing (analysis.qkd); run by hand.
 
-    python benchmarks/qkd.py [--quick]
+    python benchmarks/qkd.py [--quick] [--wisdom PATH]
+
+``--wisdom PATH`` keeps FFTW's planning knowledge in a file, so the measured
+FFTW plans cost their ~25 s only on the first run.
 
 Prints one ``<figure>: <number> <unit>`` line per figure:
 * reconciliation (Cascade) rate in sifted bits per second on one core, the
@@ -22,6 +25,7 @@ from analysis.qkd import cascade, privacy, verification
 from analysis.qkd.estimation import binary_entropy
 
 QUICK = "--quick" in sys.argv
+WISDOM = sys.argv[sys.argv.index("--wisdom") + 1] if "--wisdom" in sys.argv else None
 BLOCKS = 5 if QUICK else 20
 
 
@@ -76,7 +80,7 @@ def privacy_amplification():
         privacy._PLANS.update(saved)
         line(f"privacy_amplification_fftw_estimate{tag}", _pa_rate(n, m), "bit/s")
         t0 = time.perf_counter()
-        privacy.prepare(n, m, effort="FFTW_MEASURE")
+        privacy.prepare(n, m, effort="FFTW_MEASURE", wisdom_file=WISDOM)
         line(f"fftw_measure_planning{tag}", time.perf_counter() - t0, "s (once per length)")
         line(f"privacy_amplification{tag}", _pa_rate(n, m), "bit/s")
 

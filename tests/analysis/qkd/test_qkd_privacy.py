@@ -68,3 +68,15 @@ def test_scipy_and_fftw_paths_agree(monkeypatch):
     size = privacy._fft_len(x.size - 2000 + 2000 - 1)
     monkeypatch.setitem(privacy._PLANS, size, None)  # None selects scipy.fft
     assert np.array_equal(toeplitz_hash(x, 2000, 77), with_default)
+
+
+def test_prepare_with_wisdom_file(tmp_path):
+    pytest.importorskip("pyfftw")
+    from analysis.qkd import privacy
+
+    wisdom = tmp_path / "fftw.wisdom"
+    privacy.prepare(3000, 1000, effort="FFTW_MEASURE", wisdom_file=wisdom)
+    assert wisdom.stat().st_size > 0
+    privacy.prepare(3000, 1000, effort="FFTW_MEASURE", wisdom_file=wisdom)  # reads it back
+    x = np.random.default_rng(0).integers(0, 2, 3000, dtype=np.uint8)
+    assert np.array_equal(toeplitz_hash(x, 1000, 5), _explicit(x, 1000, 5, True))
