@@ -55,6 +55,19 @@ def reconciliation():
             line(f"efficiency_max_qber_{q}{label}", float(np.max(effs)))
             line(f"failure_rate_qber_{q}{label}", fails / BLOCKS)
             line(f"round_trips_qber_{q}{label}", trips / BLOCKS, "per block")
+        # reference: "Demystifying" option 7 schedule (k1 = 2^ceil(log2 1/Q), k2 = 4 k1, n/2)
+        n = 10**6
+        k1 = 2 ** int(np.ceil(np.log2(1 / q)))
+        effs, seconds = [], 0.0
+        for _ in range(5):
+            a = rng.integers(0, 2, n, dtype=np.uint8)
+            err = rng.random(n) < q
+            t0 = time.perf_counter()
+            _, st = cascade.reconcile(a, a ^ err, q, rng, sizes=[k1, 4 * k1] + [n // 2] * 12)
+            seconds += time.perf_counter() - t0
+            effs.append(st.leaked_bits / (n * binary_entropy(err.mean())))
+        line(f"reconciliation_qber_{q}_option7_reference", 5 * n / seconds, "bit/s")
+        line(f"efficiency_qber_{q}_option7_reference", float(np.mean(effs)))
 
 
 def _pa_rate(n, m, reps=5):
