@@ -75,7 +75,7 @@ def _pa_rate(n, m, reps=5):
     x = rng.integers(0, 2, n, dtype=np.uint8)
     privacy.toeplitz_hash(x, m, 1)
     t0 = time.perf_counter()
-    for i in range(reps):
+    for _ in range(reps):
         privacy.toeplitz_hash(x, m, privacy.new_seed(rng))
     return n * reps / (time.perf_counter() - t0)
 

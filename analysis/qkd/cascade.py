@@ -377,7 +377,7 @@ class CascadeBob:
         answers = [np.zeros(0, np.uint8)] * len(states)
         while True:
             requests = []
-            for (q, advance, fixed, search, (rb, rl, rh)), ans in zip(states, answers):
+            for (q, advance, fixed, search, (rb, rl, rh)), ans in zip(states, answers, strict=True):
                 r = advance(*fixed, *search, ans, rb, rl, rh)
                 requests.append(ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy())
                                 if r else None)

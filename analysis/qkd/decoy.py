@@ -33,14 +33,15 @@ class Intensities:
     def __post_init__(self):
         m1, m2, m3 = self.mu
         if not (m1 > m2 + m3 and m2 > m3 >= 0):
-            raise ValueError(f"decoy: intensities {self.mu} must satisfy mu1 > mu2 + mu3, mu2 > mu3 >= 0")
+            raise ValueError(f"decoy: intensities {self.mu} must satisfy "
+                             "mu1 > mu2 + mu3, mu2 > mu3 >= 0")
         if min(self.p) <= 0 or abs(sum(self.p) - 1) > 1e-9:
             raise ValueError(f"decoy: probabilities {self.p} must be positive and sum to 1")
 
 
 def tau(n: int, it: Intensities) -> float:
     """Probability that Alice sends an n-photon state, tau_n (Lim, after Eq. (2))."""
-    return sum(p * math.exp(-k) * k**n / math.factorial(n) for k, p in zip(it.mu, it.p))
+    return sum(p * math.exp(-k) * k**n / math.factorial(n) for k, p in zip(it.mu, it.p, strict=True))
 
 
 def hoeffding_delta(total: float, eps_sec: float) -> float:

@@ -32,7 +32,8 @@ def basis_codes(labels) -> np.ndarray:
     if arr.dtype.kind in "iub":
         bad = ~np.isin(arr, (0, 1))
         if bad.any():
-            raise ValueError(f"sifting: unknown basis code {arr[bad][0].item()!r}; expected 0 (Z) or 1 (X)")
+            raise ValueError(f"sifting: unknown basis code {arr[bad][0].item()!r}; "
+                             "expected 0 (Z) or 1 (X)")
         return arr.astype(np.uint8)
     uniq, inv = np.unique(arr.astype(str), return_inverse=True)
     unknown = [str(u) for u in uniq if str(u) not in BASIS_ALIASES]
@@ -74,7 +75,8 @@ class AliceRecord:
         object.__setattr__(self, "bit", _bits("Alice", "bit", self.bit))
         inten = np.asarray(self.intensity)
         if inten.size and (inten.min() < 0 or inten.max() > 2):
-            raise ValueError("sifting: Alice intensity level must be 0 (signal), 1 (decoy) or 2 (vacuum)")
+            raise ValueError("sifting: Alice intensity level must be 0 (signal), 1 (decoy) "
+                             "or 2 (vacuum)")
         object.__setattr__(self, "intensity", inten.astype(np.int8))
 
     def __repr__(self) -> str:
@@ -146,14 +148,16 @@ def sift(alice: AliceRecord, bob: BobRecord, rng: np.random.Generator) -> Sifted
         idx = bob.slot - a_slot[0]
         bad = (idx < 0) | (idx >= a_slot.size)
         if bad.any():
-            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
+            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} "
+                             "that Alice did not send")
     else:
         order = np.argsort(a_slot, kind="stable")
         a_sorted = a_slot[order]
         pos = np.minimum(np.searchsorted(a_sorted, bob.slot), max(a_sorted.size - 1, 0))
         bad = (a_sorted[pos] != bob.slot) if a_sorted.size else np.ones(bob.slot.size, bool)
         if bad.any():
-            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
+            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} "
+                             "that Alice did not send")
         idx = order[pos]
     bob_bit = bob.bit.copy()
     n_dc = int(bob.double_click.sum())

@@ -65,7 +65,8 @@ def test_unsorted_and_gapped_alice_slots_match_the_same_events():
     s = sift(alice, bob, rng)
     assert s.basis.size == 300 and np.array_equal(s.alice_bit, s.bob_bit)
     perm = rng.permutation(slots.size)
-    shuffled = AliceRecord(slots[perm], alice.basis[perm], alice.bit[perm], np.zeros(slots.size, int))
+    shuffled = AliceRecord(slots[perm], alice.basis[perm], alice.bit[perm],
+                           np.zeros(slots.size, int))
     s2 = sift(shuffled, bob, rng)
     assert np.array_equal(s2.alice_bit, s.alice_bit)
     with pytest.raises(ValueError, match="slot 1 that Alice did not send"):
