@@ -41,7 +41,8 @@ class Intensities:
 
 def tau(n: int, it: Intensities) -> float:
     """Probability that Alice sends an n-photon state, tau_n (Lim, after Eq. (2))."""
-    return sum(p * math.exp(-k) * k**n / math.factorial(n) for k, p in zip(it.mu, it.p, strict=True))
+    pairs = zip(it.mu, it.p, strict=True)
+    return sum(p * math.exp(-k) * k**n / math.factorial(n) for k, p in pairs)
 
 
 def hoeffding_delta(total: float, eps_sec: float) -> float:
@@ -52,7 +53,7 @@ def hoeffding_delta(total: float, eps_sec: float) -> float:
 def _pm(counts, it: Intensities, eps_sec: float):
     counts = np.asarray(counts, float)
     d = hoeffding_delta(counts.sum(), eps_sec)
-    scale = np.array([math.exp(k) / p for k, p in zip(it.mu, it.p)])
+    scale = np.array([math.exp(k) / p for k, p in zip(it.mu, it.p, strict=True)])
     return scale * (counts - d), scale * (counts + d)
 
 
