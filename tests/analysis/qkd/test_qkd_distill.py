@@ -59,3 +59,16 @@ def test_package_import_is_cheap():
     code = ("import sys, analysis.qkd; "
             "assert 'numba' not in sys.modules and 'scipy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_failed_verification_discards_block(tmp_path, monkeypatch):
+    """One Cascade pass leaves errors: the tag differs and nothing is stored."""
+    from analysis.qkd import cascade
+
+    monkeypatch.setattr(cascade, "block_sizes", lambda q, n, passes=14: [8])
+    rng = np.random.default_rng(7)
+    alice, bob = bb84_records(3_000_000, rng, mu=MU, p=P, q_x=0.75, eta=0.2, e_mis=0.03)
+    res = distill_block(alice, bob, PARAMS, KeyStore(tmp_path), rng)
+    assert not res.accepted and res.reason.startswith("verification failed")
+    assert res.verification_bits == 50 and res.key_id is None
+    assert os.listdir(tmp_path) == []
