@@ -81,6 +81,10 @@ def _pa_rate(n, m, reps=5):
 
 
 def privacy_amplification():
+    try:
+        import pyfftw  # noqa: F401
+    except ImportError:
+        print("pyfftw: not installed, the fftw_* figures below use scipy.fft", flush=True)
     for n in (10**6, 10**5):
         m = n // 2
         tag = "" if n == 10**6 else "_n1e5"
