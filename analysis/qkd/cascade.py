@@ -244,10 +244,18 @@ class CascadeBob:
         with the smallest blocks, as serial Cascade does.  True: the odd blocks
         of all passes at once; measured: about 1 % more leakage and no fewer
         round trips, so it is off (docs/qkd.md).
+    max_batch : int, optional
+        At most this many blocks of a pass after the first are searched in one
+        cascade step (a random choice among the odd ones); the rest wait until
+        the errors found have cascaded through the smaller blocks, which often
+        makes them even for free, as in serial Cascade.  Default
+        max(128, n // 4000); 0 searches all at once (fewer round trips, up to
+        0.6 % more leakage).
     """
 
     def __init__(self, key: np.ndarray, qber: float, rng: np.random.Generator,
-                 passes: int = 14, sizes: list[int] | None = None, concurrent: bool = False):
+                 passes: int = 14, sizes: list[int] | None = None, concurrent: bool = False,
+                 max_batch: int | None = None):
         self._key = np.array(key, dtype=np.uint8, copy=True)
         self._words = _pack(self._key)
         self._rng = rng
@@ -257,6 +265,7 @@ class CascadeBob:
         self.corrected = 0
         self.leaked_bits = 0
         self.concurrent = concurrent
+        self.max_batch = max(128, n // 4000) if max_batch is None else max_batch
 
     def __repr__(self) -> str:
         return f"CascadeBob(n={self._key.size}, sizes={self.sizes[:3]}...)"
@@ -335,7 +344,12 @@ class CascadeBob:
                         caches[q][:, 1] = roots[q]
                     cand = touched[q][0] if len(touched[q]) == 1 else np.concatenate(touched[q])
                     touched[q] = []
-                    jobs.append((q, _k.odd_candidates(cand, odd[q], geos[q].mark)))
+                    blocks = _k.odd_candidates(cand, odd[q], geos[q].mark)
+                    if q > 0 and 0 < self.max_batch < blocks.size:
+                        sel = self._rng.permutation(blocks.size)
+                        touched[q].append(blocks[sel[self.max_batch :]])
+                        blocks = np.sort(blocks[sel[: self.max_batch]])
+                    jobs.append((q, blocks))
                 found = self._search(send, jobs, geos, caches)
                 _k.flip_bits(found, self._key, self._words)
                 self.corrected += found.size
