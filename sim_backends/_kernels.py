@@ -57,9 +57,10 @@ def pulsed_clicks(first_slot, n_slots, p_by_code, p_max, pattern, period_ps, off
     n = 0
     k = -1
     for i in range(exp_draws.size):
-        k += 1 + int(exp_draws[i] / rate)
-        if k >= n_slots:
+        gap = exp_draws[i] / rate  # float: a tiny p_max makes it far larger than any int64
+        if k + 1 + gap >= n_slots:
             return out[:n], n_slots
+        k += 1 + int(gap)
         slot = first_slot + k
         p = p_by_code[pattern[slot % size]]
         if p < p_max and uniforms[i] * p_max >= p:

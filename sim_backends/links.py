@@ -57,7 +57,7 @@ class PulsedLink:
             out.setdefault(detector, []).extend(
                 _bernoulli_slots(world.rng, first_slot, n_slots, p_by_code, p_max, pattern, period, delay + offset_ps)
             )
-        return {d: (t[0] if len(t) == 1 else np.sort(np.concatenate(t))) for d, t in out.items()}
+        return {d: (t[0] if len(t) == 1 else np.sort(np.concatenate(t))) for d, t in out.items() if t}
 
 
 def _bernoulli_slots(rng, first_slot, n_slots, p_by_code, p_max, pattern, period, offset_ps) -> list[np.ndarray]:
