@@ -158,12 +158,6 @@ class _PassGeometry:
             self.n_blocks = (n + self.k - 1) // self.k
             self.root_len = self.k
 
-    def root(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.kind == _k.HALVES:
-            return np.zeros(b.size, np.int64), np.full(b.size, self.n, np.int64)
-        lo = b * self.k
-        return lo, np.minimum(lo + self.k, self.n)
-
 
 class CascadeAlice:
     """Alice's side: answers parity requests on her (fixed) key and counts leakage.
@@ -322,6 +316,7 @@ class CascadeBob:
                 g.pref = _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
                 g.fen = np.zeros(n + 1, np.uint8)
             g.mark = np.zeros(g.n_blocks, np.uint8)
+            g.advance = _k.kernels(g.kind)[1]
             bob = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
             o = (alice ^ bob).astype(np.uint8)
             geos.append(g)
@@ -371,14 +366,19 @@ class CascadeBob:
         n, words = self._key.size, self._words
         states = []
         for q, blocks in jobs:
-            m = blocks.size
             g = geos[q]
-            lo, hi = g.root(blocks)
-            states.append((q, _k.kernels(g.kind)[1],
+            # rows: block, lo, hi, tree node, pending, found; then the request buffers
+            st = np.empty((9, blocks.size), np.int64)
+            st[0] = blocks
+            if g.kind == _k.HALVES:
+                st[1], st[2] = 0, n
+            else:
+                np.multiply(blocks, g.k, out=st[1])
+                np.minimum(st[1] + g.k, n, out=st[2])
+            st[3], st[4], st[5] = 1, 0, -1
+            states.append((q, g.advance,
                            (g.kind, words, g.mask, g.pref, g.fen, n, g.a, g.c, caches[q]),
-                           (blocks.astype(np.int64), lo, hi, np.ones(m, np.int64),
-                            np.zeros(m, np.bool_), np.full(m, -1, np.int64)),
-                           (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64))))
+                           (st[0], st[1], st[2], st[3], st[4], st[5]), (st[6], st[7], st[8])))
         if len(states) == 1:  # the usual case, kept tight: one round trip per tree level
             q, advance, fixed, search, (rb, rl, rh) = states[0]
             args = fixed + search
