@@ -10,6 +10,7 @@ seeds, the key's SHA-256); a block that cannot give a key says why in
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 
@@ -61,6 +62,26 @@ class BlockResult:
     pa_seed: int | None = None
     finite_key: FiniteKey | None = None
     counts: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+    def catalog(self) -> dict:
+        """Plain JSON-friendly dict for the run catalog (no key bits)."""
+
+        def plain(v):
+            if dataclasses.is_dataclass(v):
+                return {k: plain(x) for k, x in dataclasses.asdict(v).items()}
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, np.generic):
+                return v.item()
+            return v
+
+        out = plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        if self.pa_seed is not None:
+            out["pa_seed"] = f"{self.pa_seed:032x}"
+        return out
 
 
 def distill_block(alice: AliceRecord, bob: BobRecord, params: DistillParams, store: KeyStore,
@@ -76,7 +97,7 @@ def distill_block(alice: AliceRecord, bob: BobRecord, params: DistillParams, sto
     m_z = np.bincount(t_int[ta != tbb], minlength=3)[:3]
     counts = {"n_key": n_x.tolist(), "n_test": n_z.tolist(), "m_test": m_z.tolist(),
               "detections": s.detections, "double_clicks": s.double_clicks}
-    base = dict(sifted_key_bits=int(xa.size), counts=counts)
+    base = dict(sifted_key_bits=int(xa.size), counts=counts, params=dataclasses.asdict(params))
     if ta.size < params.min_test_bits or xa.size < params.min_key_bits:
         return BlockResult(False, f"too few bits for parameter estimation: {ta.size} test bits "
                            f"(need {params.min_test_bits}), {xa.size} key bits "

@@ -15,9 +15,16 @@ MU, P = (0.45, 0.2, 2e-4), (0.25, 0.55, 0.2)
 PARAMS = DistillParams(Intensities(MU, P))
 
 
-def test_honest_block_gives_stored_key(tmp_path):
+@pytest.fixture(scope="module")
+def honest_records():
+    """About 2.4e5 sifted key bits at 1 % QBER (8e6 slots)."""
+    return bb84_records(8_000_000, np.random.default_rng(3), mu=MU, p=P, q_x=0.75, eta=0.2,
+                        e_mis=0.01)
+
+
+def test_honest_block_gives_stored_key(tmp_path, honest_records):
     rng = np.random.default_rng(3)
-    alice, bob = bb84_records(8_000_000, rng, mu=MU, p=P, q_x=0.75, eta=0.2, e_mis=0.01)
+    alice, bob = honest_records
     store = KeyStore(tmp_path)
     res = distill_block(alice, bob, PARAMS, store, rng, key_id="blk-1")
     assert res.accepted, res.reason
@@ -72,3 +79,16 @@ def test_failed_verification_discards_block(tmp_path, monkeypatch):
     assert not res.accepted and res.reason.startswith("verification failed")
     assert res.verification_bits == 50 and res.key_id is None
     assert os.listdir(tmp_path) == []
+
+
+def test_catalog_entry_is_plain_data(tmp_path, honest_records):
+    import json
+
+    rng = np.random.default_rng(13)
+    alice, bob = honest_records
+    res = distill_block(alice, bob, PARAMS, KeyStore(tmp_path), rng, key_id="blk-2")
+    entry = json.loads(json.dumps(res.catalog()))
+    assert entry["length"] == res.length and entry["sha256"] == res.sha256
+    assert entry["params"]["eps_sec"] == PARAMS.eps_sec
+    assert entry["qber_key"]["value"] == pytest.approx(res.qber_key.value)
+    assert len(entry["pa_seed"]) == 32
