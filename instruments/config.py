@@ -40,10 +40,18 @@ class Range(Strict):
         return self
 
 
+class SimFault(Strict):
+    """A fault the instrument's emulator injects into the commands after start-up."""
+
+    fault: Literal["timeout", "drop", "garble", "truncate"]
+    count: Annotated[int, Field(ge=1)] = 1
+
+
 class InstrumentConfig(Strict):
     """Fields every instrument has."""
 
     sim: bool = False
+    sim_faults: list[SimFault] = Field(default_factory=list, description="faults the twin injects (sim only)")
     address: str | None = Field(None, description="VISA resource or serial URL; not used when sim")
     timeout_s: Positive = 2.0
     limits: dict[str, Range] = Field(default_factory=dict, description="safe range per setting name")
@@ -150,12 +158,50 @@ class ScpiFreeRunningSpadConfig(InstrumentConfig):
         return self
 
 
+class ThorlabsMpc320Config(InstrumentConfig):
+    """A Thorlabs MPC320 motorized polarization controller (APT over USB serial)."""
+
+    kind: Literal["thorlabs_mpc320"]
+    serial_number: str = Field(
+        "", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin"
+    )
+    actuator: str | None = Field(None, description="name of the world's paddle controller this device turns (sim only)")
+    velocity_pct: int | None = Field(
+        None, ge=10, le=100, description="paddle velocity set at start-up (% of 400 deg/s)"
+    )
+
+    @model_validator(mode="after")
+    def _actuator_when_sim(self):
+        if self.sim and not self.actuator:
+            raise ValueError("actuator (the world's paddle controller to turn) is required when sim is true")
+        return self
+
+
+class ThorlabsK10cr1Config(InstrumentConfig):
+    """A Thorlabs K10CR1 rotation mount (APT over USB serial)."""
+
+    kind: Literal["thorlabs_k10cr1"]
+    serial_number: str = Field(
+        "", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin"
+    )
+    actuator: str | None = Field(None, description="name of the world's waveplate this mount turns (sim only)")
+    home_on_start: bool = Field(False, description="home the mount when the lab starts")
+
+    @model_validator(mode="after")
+    def _actuator_when_sim(self):
+        if self.sim and not self.actuator:
+            raise ValueError("actuator (the world's waveplate to turn) is required when sim is true")
+        return self
+
+
 InstrumentEntry = Annotated[
     ScpiPulsedLaserConfig
     | SwabianTimeTaggerConfig
     | ThorlabsMdt693bConfig
     | ScpiSnspdControllerConfig
-    | ScpiFreeRunningSpadConfig,
+    | ScpiFreeRunningSpadConfig
+    | ThorlabsMpc320Config
+    | ThorlabsK10cr1Config,
     Field(discriminator="kind"),
 ]
 

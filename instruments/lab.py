@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from instruments.config import (
+    ConfigError,
     LabConfig,
     ScpiFreeRunningSpadConfig,
     ScpiPulsedLaserConfig,
     ScpiSnspdControllerConfig,
     SwabianTimeTaggerConfig,
+    ThorlabsK10cr1Config,
     ThorlabsMdt693bConfig,
+    ThorlabsMpc320Config,
     WorldConfig,
     load_config,
 )
@@ -196,6 +199,8 @@ BUILDERS: dict[type, Callable] = {
     ThorlabsMdt693bConfig: _builder("piezo"),
     ScpiSnspdControllerConfig: _builder("snspd"),
     ScpiFreeRunningSpadConfig: _builder("spad"),
+    ThorlabsMpc320Config: _builder("polarization_controller"),
+    ThorlabsK10cr1Config: _builder("rotation_mount"),
 }
 
 
@@ -209,6 +214,11 @@ def load_lab(path: str | Path) -> Lab:
     try:
         for name, entry in config.instruments.items():
             lab.devices[name] = BUILDERS[type(entry)](name, entry, lab)
+            for request in entry.sim_faults if entry.sim else ():
+                inject = getattr(lab.emulators.get(name), "inject", None)
+                if inject is None:
+                    raise ConfigError(f"instruments.{name}.sim_faults: this twin does not inject transport faults")
+                inject(request.fault, request.count)
     except Exception:
         lab.close()
         raise

@@ -13,7 +13,7 @@ from ophyd.status import Status
 from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import InstrumentConfig
+from instruments.config import InstrumentConfig, ThorlabsMpc320Config
 from instruments.rotation_mount import MoveSignal, run_in_thread
 
 
@@ -46,25 +46,6 @@ class PolarizationController(Device):
 
     def close(self) -> None:
         self.driver.close()
-
-
-class ThorlabsMpc320Config(InstrumentConfig):
-    """A Thorlabs MPC320 motorized polarization controller (APT over USB serial)."""
-
-    kind: Literal["thorlabs_mpc320"]
-    serial_number: str = Field(
-        "", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin"
-    )
-    actuator: str | None = Field(None, description="name of the world's paddle controller this device turns (sim only)")
-    velocity_pct: int | None = Field(
-        None, ge=10, le=100, description="paddle velocity set at start-up (% of 400 deg/s)"
-    )
-
-    @model_validator(mode="after")
-    def _actuator_when_sim(self):
-        if self.sim and not self.actuator:
-            raise ValueError("actuator (the world's paddle controller to turn) is required when sim is true")
-        return self
 
 
 def build(name: str, entry: ThorlabsMpc320Config, lab) -> PolarizationController:

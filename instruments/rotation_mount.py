@@ -15,7 +15,7 @@ from ophyd.status import Status
 from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import InstrumentConfig
+from instruments.config import InstrumentConfig, ThorlabsK10cr1Config
 
 
 class MoveSignal(DriverSignal):
@@ -81,23 +81,6 @@ class RotationMount(Device):
 
     def close(self) -> None:
         self.driver.close()
-
-
-class ThorlabsK10cr1Config(InstrumentConfig):
-    """A Thorlabs K10CR1 rotation mount (APT over USB serial)."""
-
-    kind: Literal["thorlabs_k10cr1"]
-    serial_number: str = Field(
-        "", pattern=r"^\d*$", description="device serial number; checked when set, reported by the twin"
-    )
-    actuator: str | None = Field(None, description="name of the world's waveplate this mount turns (sim only)")
-    home_on_start: bool = Field(False, description="home the mount when the lab starts")
-
-    @model_validator(mode="after")
-    def _actuator_when_sim(self):
-        if self.sim and not self.actuator:
-            raise ValueError("actuator (the world's waveplate to turn) is required when sim is true")
-        return self
 
 
 def build(name: str, entry: ThorlabsK10cr1Config, lab) -> RotationMount:
