@@ -1,14 +1,23 @@
 """Ophyd device of a time tagger (over :class:`drivers.swabian.SwabianTimeTagger`).
 
-``trigger()`` runs a count-rate acquisition of ``acquisition_time_s`` on ``channels``
-in a worker thread; its status reports progress (for the RunEngine's progress bar) and
-``read()`` then gives one rate per channel, ``<name>_ch<N>_rate_hz`` (counts/s).
+Step mode: ``trigger()`` runs a count-rate acquisition of ``acquisition_time_s`` on
+``channels`` in a worker thread; its status reports progress (for the RunEngine's
+progress bar) and ``read()`` then gives one rate per channel, ``<name>_ch<N>_rate_hz``.
+
+Streaming mode (Flyable, WritesStreamAssets): ``kickoff()`` starts recording raw tags of
+``channels`` for ``acquisition_time_s`` into an HDF5 file under ``stream_directory``;
+``collect_asset_docs()`` emits StreamResource/StreamDatum documents that point at the
+file (data keys ``<name>_tag_delta_ps``, ``<name>_tag_channel``), ``complete()`` is done
+when the time is up. ``pause``/``resume`` stop and restart the hardware stream into the
+same file; ``stop`` ends it; every tag written so far is kept.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
+from pathlib import Path
 
 from ophyd import Component as Cpt
 from ophyd import Device, DeviceStatus, Signal
@@ -105,9 +114,12 @@ class TimeTagger(Device):
             self._measurement = None
 
     def stop(self, *, success: bool = False) -> None:
+        """Stop any running acquisition; a stream's file keeps every tag written so far."""
         measurement = self._measurement
         if measurement is not None:
             measurement.stop()
+        if self.streamer is not None:
+            self.streamer.stop()
         super().stop(success=success)
 
     # --- Readable ---------------------------------------------------------------------
@@ -151,5 +163,107 @@ class TimeTagger(Device):
                 }
         return description
 
+    # --- streaming: Flyable + WritesStreamAssets -------------------------------------------
+    stream_directory: Path | None = None  # set by the session to <data dir>/timetags
+    live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by plans)
+
+    @property
+    def streamer(self):
+        """The current (or last) streaming acquisition, or None."""
+        return getattr(self, "_streamer", None)
+
+    def kickoff(self) -> DeviceStatus:
+        from instruments._tag_streaming import TagStreamer
+
+        if self.stream_directory is None:
+            raise RuntimeError(f"{self.name}: no stream_directory for raw tags (start the lab through qnetlab.session)")
+        duration_s = float(self.acquisition_time_s.get())
+        channels = [int(c) for c in self.channels.get()]
+        if duration_s <= 0 or not channels or not set(channels) <= set(self.inputs):
+            raise ValueError(f"{self.name}: cannot stream channels {channels} for {duration_s} s (inputs {sorted(self.inputs)})")
+        day = time.strftime("%Y/%m/%d")
+        path = Path(self.stream_directory) / day / f"{self.name}-{uuid.uuid4().hex[:12]}.h5"
+        self._streamer = TagStreamer(self.driver, channels, int(round(duration_s * 1e12)), path, self.live_analyses)
+        self._asset_bundles = None
+        self._indices_emitted = 0
+        self._streamer.start()
+        status = DeviceStatus(self)
+        status.set_finished()
+        return status
+
+    def complete(self) -> AcquisitionStatus:
+        streamer = self._streamer
+        status = AcquisitionStatus(self, streamer.duration_ps * 1e-12)
+
+        def watch():
+            while not streamer.wait(self.poll_s):
+                status.report(streamer.acquired_ps * 1e-12)
+            status.report(streamer.acquired_ps * 1e-12)
+            if streamer.error is not None:
+                status.set_exception(streamer.error)
+                return
+            try:
+                self.overflows.put(self.driver.overflows())
+            except Exception as error:  # e.g. the lab was closed meanwhile
+                status.set_exception(error)
+            else:
+                status.set_finished()
+
+        threading.Thread(target=watch, daemon=True).start()
+        return status
+
+    def _stream_keys(self) -> dict[str, str]:
+        return {f"{self.name}_tag_delta_ps": "timestamps_delta", f"{self.name}_tag_channel": "channels"}
+
+    def describe_collect(self):
+        numpy_types = {"timestamps_delta": "<i8", "channels": "|i1"}
+        return {
+            key: {
+                "source": f"{self.name}:TimeTagStream:{dataset}",
+                "dtype": "integer",
+                "dtype_numpy": numpy_types[dataset],
+                "shape": [],
+                "external": "STREAM:",
+            }
+            for key, dataset in self._stream_keys().items()
+        }
+
+    def get_index(self) -> int:
+        return self._streamer.n_tags if self.streamer is not None else 0
+
+    def collect_asset_docs(self, index: int | None = None):
+        from event_model import compose_stream_resource
+
+        streamer = self._streamer
+        if streamer is None:
+            return
+        if self._asset_bundles is None:
+            self._asset_bundles = [
+                compose_stream_resource(
+                    mimetype="application/x-hdf5",
+                    uri=streamer.path.resolve().as_uri().replace("file:///", "file://localhost/"),
+                    data_key=key,
+                    parameters={"dataset": f"timetags/{dataset}", "chunk_shape": [65536], "swmr": True},
+                )
+                for key, dataset in self._stream_keys().items()
+            ]
+            for bundle in self._asset_bundles:
+                yield "stream_resource", bundle.stream_resource_doc
+        stop = streamer.n_tags if index is None else min(index, streamer.n_tags)
+        if stop > self._indices_emitted:
+            for bundle in self._asset_bundles:
+                yield "stream_datum", bundle.compose_stream_datum(indices={"start": self._indices_emitted, "stop": stop})
+            self._indices_emitted = stop
+
+    def pause(self) -> None:
+        if self.streamer is not None and not self.streamer.done:
+            self.streamer.pause()
+
+    def resume(self) -> None:
+        if self.streamer is not None and not self.streamer.done:
+            self.streamer.start()
+
     def close(self) -> None:
+        if self.streamer is not None:
+            self.streamer.stop()
         self.driver.close()

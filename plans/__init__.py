@@ -1,8 +1,9 @@
 """Bluesky plans: calibration, QKD, entanglement, nightly.
 
-Public names: :func:`count_rates`.
+Public names: :func:`count_rates`, :func:`record_tags`.
 """
 
 from plans.count_rates import count_rates
+from plans.record_tags import record_tags
 
-__all__ = ["count_rates"]
+__all__ = ["count_rates", "record_tags"]

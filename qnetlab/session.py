@@ -73,6 +73,9 @@ def start(
 
     directory = resolve_data_dir(data_dir)
     lab = load_lab(config)
+    for device in lab:
+        if hasattr(device, "stream_directory"):
+            device.stream_directory = directory / "timetags"
     try:
         catalog = open_catalog(directory, uri=catalog_uri)
         RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})

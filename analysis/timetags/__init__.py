@@ -13,6 +13,7 @@ and an int32 channel number per tag (Swabian ``getTimestamps()``/``getChannels()
                                ``coincidence_to_accidental_ratio``
 :mod:`.stream`                 ``StreamAnalysis`` (exact chunked evaluation), ``feed``
 :mod:`.tagfile`                ``TagFileWriter``, ``read_tags``, ``iter_tags``, ``tag_count``
+:mod:`.from_catalog`           ``read_run_tags``, ``iter_run_tags``, ``tag_file_paths`` (by run uid)
 =============================  ==========================================
 
 Names are loaded on first use, so ``import analysis.timetags`` (or only its file
@@ -30,6 +31,7 @@ _PUBLIC = {
                     "coincidence_to_accidental_ratio"],
     "stream": ["StreamAnalysis", "feed"],
     "tagfile": ["TagFileWriter", "read_tags", "iter_tags", "tag_count"],
+    "from_catalog": ["read_run_tags", "iter_run_tags", "tag_file_paths"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -1,0 +1,126 @@
+"""One streaming acquisition: the SDK's TimeTagStream drained into a raw-tag HDF5 file.
+
+A thread starts the stream for the requested duration, polls ``getData`` and appends
+each buffer to a :class:`analysis.timetags.tagfile.TagFileWriter` (flushed per append,
+so nothing written is lost if the process dies). It counts tags per channel and feeds
+any live analyses (objects with ``process(timestamps_ps, channels)``) as it goes.
+``pause`` stops the hardware stream after draining it; ``resume`` continues into the
+same file; ``stop`` drains, closes the file and ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class TagStreamer:
+    """Stream ``channels`` for ``duration_ps`` into ``path``.
+
+    Parameters
+    ----------
+    driver : the tagger driver (``open_stream``, ``overflows``)
+    channels : tagger inputs to record
+    duration_ps : acquisition time wanted (ps), excluding pauses
+    path : HDF5 file to create
+    analyses : live analyses fed with every chunk
+    poll_s : how often the stream buffer is drained (s)
+    """
+
+    def __init__(self, driver, channels, duration_ps: int, path: Path, analyses=(), poll_s: float = 0.05, n_max_events: int = 20_000_000):
+        from analysis.timetags.tagfile import TagFileWriter
+
+        self._driver = driver
+        self.channels = list(channels)
+        self.duration_ps = int(duration_ps)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = TagFileWriter(self.path, attrs={"channels": self.channels, "duration_ps": self.duration_ps})
+        self._stream = driver.open_stream(self.channels, n_max_events)
+        self._analyses = list(analyses)
+        self._poll_s = poll_s
+        self._lock = threading.Lock()
+        self._pause = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.n_tags = 0
+        self.acquired_ps = 0
+        self.overflowed = False
+        self.counts = {c: 0 for c in self.channels}
+        self.error: BaseException | None = None
+
+    # --- control ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._pause.clear()
+        remaining = self.duration_ps - self.acquired_ps
+        if remaining <= 0:
+            self._finish()
+            return
+        self._stream.startFor(remaining, clear=False)
+        self._thread = threading.Thread(target=self._drain_loop, daemon=True, name=f"{self.path.stem}-stream")
+        self._thread.start()
+
+    def pause(self) -> None:
+        """Stop the hardware stream, keeping every tag so far; :meth:`start` continues."""
+        self._pause.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def stop(self) -> None:
+        """End the acquisition early: drain, close the file."""
+        self.pause()
+        self._finish()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    # --- the thread -------------------------------------------------------------------
+    def _drain_loop(self) -> None:
+        base_ps = self.acquired_ps
+        capture_at_start = int(self._stream.getCaptureDuration())
+        try:
+            while True:
+                time.sleep(self._poll_s)
+                running = self._stream.isRunning()
+                if self._pause.is_set() and running:
+                    self._stream.stop()
+                    running = False
+                self._write(self._stream.getData())
+                self.acquired_ps = base_ps + int(self._stream.getCaptureDuration()) - capture_at_start
+                if not running:
+                    break
+        except BaseException as error:  # reported through the device's status
+            self.error = error
+            self._finish()
+            return
+        if not self._pause.is_set():
+            self._finish()
+
+    def _write(self, buffer) -> None:
+        if buffer.size == 0:
+            return
+        timestamps = np.asarray(buffer.getTimestamps(), dtype=np.int64)
+        channels = np.asarray(buffer.getChannels(), dtype=np.int32)
+        if buffer.hasOverflows:
+            self.overflowed = True
+        with self._lock:
+            self._writer.append(timestamps, channels)
+            self.n_tags = self._writer.n_tags
+            found = np.bincount(channels - min(self.channels), minlength=max(self.channels) - min(self.channels) + 1)
+            for channel in self.channels:
+                self.counts[channel] += int(found[channel - min(self.channels)])
+        for analysis in self._analyses:
+            analysis.process(timestamps, channels)
+
+    def _finish(self) -> None:
+        with self._lock:
+            if not self._done.is_set():
+                self._writer.close()
+                self._done.set()

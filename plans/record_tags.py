@@ -1,0 +1,93 @@
+"""Record raw time tags for a while: the streaming (fly) mode of the time tagger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
+from ophyd import Signal
+
+STREAM = "timetags"
+
+
+def record_tags(
+    tagger,
+    duration_s: float,
+    channels: Sequence[int] | None = None,
+    *,
+    live_analyses: Sequence = (),
+    collect_every_s: float = 0.5,
+    md: dict[str, Any] | None = None,
+):
+    """Stream the tagger's raw tags into an HDF5 file linked from the run.
+
+    Parameters
+    ----------
+    tagger : a :class:`instruments.timetagger.TimeTagger` with a ``stream_directory``
+    duration_s : acquisition time (s), > 0; pauses do not count
+    channels : inputs to record; all configured inputs if None
+    live_analyses : objects with ``process(timestamps_ps, channels)`` fed while recording
+        (e.g. ``analysis.timetags.CoincidenceCounter``)
+    collect_every_s : how often the catalog is told how far the file has grown (s)
+    md : extra start-document metadata
+
+    Yields
+    ------
+    Bluesky messages. Stream ``timetags`` holds the tags (external, in the HDF5 file);
+    stream ``summary`` has one event with the tag count of each channel
+    (``<tagger>_ch<N>_tags``) and whether the tagger overflowed.
+
+    Returns
+    -------
+    The run uid.
+    """
+    if not duration_s > 0:
+        raise ValueError(f"record_tags: duration_s must be positive, got {duration_s!r}")
+    if not collect_every_s > 0:
+        raise ValueError(f"record_tags: collect_every_s must be positive, got {collect_every_s!r}")
+    configured = sorted(tagger.inputs)
+    chosen = sorted(int(c) for c in channels) if channels is not None else configured
+    unknown = sorted(set(chosen) - set(configured))
+    if unknown or not chosen:
+        raise ValueError(f"record_tags: channels {unknown or chosen} are not inputs of {tagger.name} {configured}")
+    tagger.live_analyses = tuple(live_analyses)
+    _md = {
+        "plan_name": "record_tags",
+        "plan_args": {"tagger": tagger.name, "duration_s": duration_s, "channels": chosen},
+        **(md or {}),
+    }
+    summary = [Signal(name=f"{tagger.name}_ch{c}_tags", value=0) for c in chosen]
+    overflowed = Signal(name=f"{tagger.name}_overflowed", value=False)
+
+    started = []
+
+    def acquire():
+        yield from bps.kickoff(tagger, wait=True)
+        started.append(True)
+        yield from bps.complete(tagger, wait=False, group="recording")
+        while not tagger.streamer.done:
+            yield from bps.checkpoint()
+            yield from bps.wait(group="recording", timeout=collect_every_s, error_on_timeout=False)
+            yield from bps.collect(tagger, name=STREAM)
+        yield from bps.wait(group="recording")
+
+    def link_what_was_written():
+        # also on abort or error: stop the stream and point the run at every tag in the file
+        if started:
+            tagger.streamer.stop()
+            yield from bps.collect(tagger, name=STREAM)
+
+    @bpp.run_decorator(md=_md)
+    def inner():
+        yield from bps.mv(tagger.acquisition_time_s, float(duration_s), tagger.channels, tuple(chosen))
+        yield from bps.declare_stream(tagger, name=STREAM, collect=True)
+        yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
+        for signal, channel in zip(summary, chosen):
+            signal.put(tagger.streamer.counts[channel])
+        overflowed.put(tagger.streamer.overflowed)
+        yield from bps.trigger_and_read([*summary, overflowed], name="summary")
+
+    uid = yield from inner()
+    return uid
