@@ -176,3 +176,509 @@ def merge_streams(times_a, chans_a, times_b, chans_b):
             chans[k] = chans_b[j]
             j += 1
     return times, chans
+
+
+# --- the fused world pipeline --------------------------------------------------------------
+#
+# Random numbers: SplitMix64, a counter-based generator. The state is one uint64 counter
+# (``state[0]``, drawn from the world's numpy Generator at every acquisition); each draw
+# adds the golden-ratio increment and mixes the counter. Kept in a local variable, a draw
+# costs about a ns (numba's np.random.random() costs ~6 ns).
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_TWO_M53 = 1.0 / 9007199254740992.0
+
+
+@numba.njit(inline="always")
+def _mix(x):
+    z = (x ^ (x >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(inline="always")
+def _unit(z):
+    """Uniform on [0, 1) from the top 53 bits of a draw."""
+    return np.float64(np.int64(z >> np.uint64(11))) * _TWO_M53
+
+
+@numba.njit(inline="always")
+def _exp(z):
+    """Standard exponential, −ln U with U uniform on (0, 1], from a draw."""
+    return -math.log(np.float64(np.int64(z >> np.uint64(11)) + 1) * _TWO_M53)
+
+
+@numba.njit(cache=True)
+def uniforms(n, state):
+    """n uniform draws of the world's generator (for tests of the generator itself)."""
+    x = state[0]
+    out = np.empty(n, np.float64)
+    for i in range(n):
+        x += _GOLDEN
+        out[i] = _unit(_mix(x))
+    state[0] = x
+    return out
+
+
+_LOWEST_BIT = np.array([(m & -m).bit_length() - 1 for m in range(256)], np.int64)
+GEOMETRIC_TABLE_BITS = 10  # 1024-entry alias table for the slot skips
+GEOMETRIC_TABLE_MIN_P = 0.01  # below this, skips are drawn as floor(E/λ) with a logarithm
+
+
+@numba.njit(cache=True, nogil=True)
+def alias_table(weights, prob, alias):
+    """Vose's alias table of ``weights`` (normalised here) into ``prob``/``alias``.
+
+    Drawing i uniformly and then i (with probability ``prob[i]``) or ``alias[i]`` gives
+    outcome j with probability weights[j]/Σweights, exactly up to float rounding.
+    """
+    size = weights.size
+    total = weights.sum()
+    scaled = weights * (size / total)
+    small = np.empty(size, np.int64)
+    large = np.empty(size, np.int64)
+    n_small = n_large = 0
+    for i in range(size):
+        if scaled[i] < 1.0:
+            small[n_small] = i
+            n_small += 1
+        else:
+            large[n_large] = i
+            n_large += 1
+    while n_small and n_large:
+        n_small -= 1
+        lo = small[n_small]
+        hi = large[n_large - 1]
+        prob[lo] = scaled[lo]
+        alias[lo] = hi
+        scaled[hi] = (scaled[hi] + scaled[lo]) - 1.0
+        if scaled[hi] < 1.0:
+            n_large -= 1
+            small[n_small] = hi
+            n_small += 1
+    for i in range(n_large):
+        prob[large[i]] = 1.0
+        alias[large[i]] = large[i]
+    for i in range(n_small):  # rounding leftovers
+        prob[small[i]] = 1.0
+        alias[small[i]] = small[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alias):
+    """Alias tables of the fused pulsed-link walk.
+
+    Skips: outcome g < K − 1 (K = ``geo_prob.size``) is a skip of g slots with the
+    geometric law P(g) = (1 − p)^g·p, p = ``p_max``; outcome K − 1 means "at least
+    K − 1" (the walk adds K − 1 and draws again, exact because the law is memoryless).
+    Firing patterns: for code c, outcome mask ≠ 0 (bit m = mode m fires) has probability
+    Π_m (p_m or 1 − p_m) / p_max, and mask 0 (no mode fires: the candidate is dropped)
+    1 − p_any[c]/p_max. The masks fill ``mask_prob[c]``/``mask_alias[c]``.
+    """
+    k = geo_prob.size
+    if p_max >= GEOMETRIC_TABLE_MIN_P:
+        weights = np.empty(k)
+        q = 1.0 - p_max
+        for g in range(k - 1):
+            weights[g] = p_max * q**g
+        weights[k - 1] = q ** (k - 1)
+        alias_table(weights, geo_prob, geo_alias)
+    n_modes = p_modes.shape[1]
+    n_masks = 1 << n_modes
+    weights = np.empty(n_masks)
+    for c in range(16):
+        if p_any[c] <= 0.0:  # every draw goes to the alias, mask 0: nothing fires
+            mask_prob[c, :] = 0.0
+            mask_alias[c, :] = 0
+            continue
+        for mask in range(n_masks):
+            w = 1.0
+            for m in range(n_modes):
+                w *= p_modes[c, m] if (mask >> m) & 1 else 1.0 - p_modes[c, m]
+            weights[mask] = w / p_max
+        weights[0] = max(0.0, 1.0 - p_any[c] / p_max)
+        alias_table(weights, mask_prob[c], mask_alias[c])
+
+
+@numba.njit(cache=True, nogil=True)
+def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
+                      geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs):
+    """Detected photons of all modes of one pulsed link, in slot order.
+
+    Mode m (time offset ``offsets[m]``, sorted ascending, feeding source ``mode_src[m]``)
+    fires on a slot of pattern code c with probability p_m(c), independently of the other
+    modes (a split coherent state). Candidate slots come with geometric skips at
+    ``p_max`` (at least the largest p_any(c) = 1 − Π(1 − p_m(c)) among the codes in use);
+    on each, one draw from the code's table (:func:`link_tables`) gives the set of modes
+    that fire, or none with probability 1 − p_any(c)/p_max. This is the exact joint law of
+    independent modes at a cost proportional to the clicks. Writes ``times``/``srcs``
+    (sorted when the largest offset is below the period; ``counts[source]`` grows per
+    photon) and returns ``(n_written, slots_done)``: when the buffers fill up it stops and
+    the caller continues from ``first_slot + slots_done`` (exact: the skips are memoryless).
+    """
+    n_modes = offsets.size
+    mask_shift = np.uint64(64 - n_modes)
+    size = pattern.size
+    cap = times.size
+    if p_max <= 0.0 or n_slots <= 0:
+        return 0, n_slots
+    use_table = p_max >= GEOMETRIC_TABLE_MIN_P
+    geo_shift = np.uint64(64 - GEOMETRIC_TABLE_BITS)
+    geo_tail = geo_prob.size - 1
+    low53 = np.uint64((1 << 53) - 1)
+    inv_rate = 1.0 / -math.log1p(-p_max) if p_max < 1.0 else 0.0
+    x = state[0]
+    n = 0
+    k = np.int64(-1)
+    pos = (first_slot - 1) % size  # pattern position of slot first_slot + k (no division per click)
+    while True:
+        if n + n_modes > cap:
+            state[0] = x
+            return n, k + 1
+        previous = k
+        if use_table:
+            skip = np.int64(0)
+            while True:
+                x += _GOLDEN
+                z = _mix(x)
+                g = np.int64(z >> geo_shift)
+                other = geo_alias[g]  # both loads, then a select: no unpredictable branch
+                g = other if np.float64(np.int64(z & low53)) * _TWO_M53 >= geo_prob[g] else g
+                if g < geo_tail:
+                    break
+                skip += geo_tail
+                if k + 1 + skip >= n_slots:
+                    break
+            k += 1 + skip + g
+            if k >= n_slots:
+                break
+        else:
+            x += _GOLDEN
+            gap = _exp(_mix(x)) * inv_rate  # float: a tiny p_max makes it far larger than any int64
+            if k + 1 + gap >= n_slots:
+                break
+            k += 1 + np.int64(gap)
+        slot = first_slot + k
+        if size == 1:
+            code = pattern[0]
+        else:
+            pos += k - previous
+            if pos >= size:
+                pos %= size
+            code = pattern[pos]
+        x += _GOLDEN
+        z = _mix(x)
+        mask = np.int64(z >> mask_shift)
+        other = mask_alias[code, mask]
+        mask = other if np.float64(np.int64(z & low53)) * _TWO_M53 >= mask_prob[code, mask] else mask
+        if mask == 0:
+            continue
+        base = np.int64(round(slot * period_ps)) + delay_ps
+        while True:  # usually one mode: the lowest set bit, then the rest
+            m = _LOWEST_BIT[mask]
+            s = mode_src[m]
+            times[n] = base + offsets[m]
+            srcs[n] = s
+            counts[s] += 1
+            n += 1
+            mask &= mask - 1
+            if mask == 0:
+                break
+    state[0] = x
+    return n, n_slots
+
+
+def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_modes, p_any, p_max,
+                       counts, state):
+    """Detected photons of all modes of one pulsed link: ``(times, sources)`` (see :func:`pulsed_link_chunk`).
+
+    ``p_modes[c, m]``: probability that mode m fires on a slot of code c; ``p_any[c]``:
+    that at least one does; ``p_max`` ≥ p_any of every code in use.
+    """
+    n_modes = offsets.size
+    if n_modes > 8:
+        raise ValueError(f"a pulsed link has {n_modes} modes: at most 8 are supported")
+    geo_prob = np.ones(1 << GEOMETRIC_TABLE_BITS)
+    geo_alias = np.zeros(1 << GEOMETRIC_TABLE_BITS, np.int64)
+    mask_prob = np.ones((16, 1 << n_modes))
+    mask_alias = np.zeros((16, 1 << n_modes), np.int64)
+    link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alias)
+    expected = float(p_modes.max(axis=0).sum()) * n_slots
+    cap = int(expected * 1.02 + 8 * math.sqrt(expected) + 64 + n_modes)
+    parts = []
+    while True:
+        times = np.empty(cap, np.int64)
+        srcs = np.empty(cap, np.int32)
+        n, done = pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
+                                    geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs)
+        parts.append((times[:n], srcs[:n]))
+        if done >= n_slots:
+            break
+        first_slot, n_slots = first_slot + done, n_slots - done
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@numba.njit(cache=True, nogil=True)
+def pair_chunk(start_ps, t0, span, rate_per_ps, p_sides, joint_cum, keep_ratio, role_src, delay_b_ps, counts, state, ta, sa, tb, sb):
+    """Detected photons of an SPDC pair source, time-ordered.
+
+    Pairs with at least one photon detected come as a Poisson process at ``rate_per_ps``;
+    each has side A only, B only or both with probabilities ``p_sides`` (3, summing to 1),
+    analyzer outcome (TT, TR, RT, RR) from the cumulative ``joint_cum``; the photon at
+    role r (A_T, A_R, B_T, B_R) is kept with ``keep_ratio[r]`` (its detector's efficiency
+    relative to the best on that side) and goes to source ``role_src[r]`` (−1: not
+    recorded). Side B's photons come ``delay_b_ps`` later. Pairs are drawn from
+    ``start_ps + t0`` to ``start_ps + span`` into the buffers ``ta``/``sa`` (side A) and
+    ``tb``/``sb`` (side B); returns ``(n_a, n_b, t_reached)``, stopping early when a buffer
+    is full (the caller continues from ``t_reached``: a Poisson process is memoryless).
+    """
+    na = nb = 0
+    cap = ta.size
+    x = state[0]
+    inv = 1.0 / rate_per_ps
+    t = t0
+    a_only = p_sides[0]
+    b_only = a_only + p_sides[1]
+    while True:
+        if na == cap or nb == cap:
+            state[0] = x
+            return na, nb, t
+        x += _GOLDEN
+        t += _exp(_mix(x)) * inv
+        if t >= span:
+            break
+        when = start_ps + np.int64(t)
+        x += _GOLDEN
+        u = _unit(_mix(x))
+        fired_a = u < a_only or u >= b_only
+        fired_b = u >= a_only
+        x += _GOLDEN
+        v = _unit(_mix(x))
+        outcome = 0
+        while outcome < 3 and v >= joint_cum[outcome]:
+            outcome += 1
+        if fired_a:
+            role = outcome // 2
+            s = role_src[role]
+            keep = s >= 0
+            if keep and keep_ratio[role] < 1.0:
+                x += _GOLDEN
+                keep = _unit(_mix(x)) < keep_ratio[role]
+            if keep:
+                ta[na] = when
+                sa[na] = s
+                counts[s] += 1
+                na += 1
+        if fired_b:
+            role = 2 + outcome % 2
+            s = role_src[role]
+            keep = s >= 0
+            if keep and keep_ratio[role] < 1.0:
+                x += _GOLDEN
+                keep = _unit(_mix(x)) < keep_ratio[role]
+            if keep:
+                tb[nb] = when + delay_b_ps
+                sb[nb] = s
+                counts[s] += 1
+                nb += 1
+    state[0] = x
+    return na, nb, span
+
+
+def pair_events(start_ps, stop_ps, rate_per_ps, p_sides, joint_cum, keep_ratio, role_src, delay_b_ps, counts, state):
+    """Detected photons of an SPDC pair source, time-ordered ``(times, sources)`` (see :func:`pair_chunk`)."""
+    span = float(stop_ps - start_ps)
+    expected = rate_per_ps * span
+    cap = int(expected * 1.02 + 8 * math.sqrt(expected) + 64)
+    t = 0.0
+    a_parts, b_parts = [], []
+    while t < span:
+        ta, tb = np.empty(cap, np.int64), np.empty(cap, np.int64)
+        sa, sb = np.empty(cap, np.int32), np.empty(cap, np.int32)
+        na, nb, t = pair_chunk(start_ps, t, span, rate_per_ps, p_sides, joint_cum, keep_ratio, role_src, delay_b_ps,
+                               counts, state, ta, sa, tb, sb)
+        a_parts.append((ta[:na], sa[:na]))
+        b_parts.append((tb[:nb], sb[:nb]))
+    if not a_parts:
+        return np.empty(0, np.int64), np.empty(0, np.int32)
+    side_a = tuple(np.concatenate(part) for part in zip(*a_parts))
+    side_b = tuple(np.concatenate(part) for part in zip(*b_parts))
+    return merge_streams(*side_a, *side_b)
+
+
+@numba.njit(cache=True, nogil=True)
+def restore_order_pairs(times, chans):
+    """Insertion sort of (time, channel) that touches only out-of-order neighbours."""
+    for k in range(1, times.size):
+        value = times[k]
+        if value < times[k - 1]:
+            chan = chans[k]
+            m = k - 1
+            while m >= 0 and times[m] > value:
+                times[m + 1] = times[m]
+                chans[m + 1] = chans[m]
+                m -= 1
+            times[m + 1] = value
+            chans[m + 1] = chan
+
+
+@numba.njit(cache=True, nogil=True)
+def jitter_merge(times_a, srcs_a, times_b, srcs_b, enabled, sigma, normal_table, state):
+    """Merge two sorted event streams, drop disabled sources, add Gaussian jitter, re-sort.
+
+    The jitter of source s is ``sigma[s]`` times an entry of ``normal_table`` (the 65536
+    mid-quantiles of N(0, 1)) picked by 16 random bits, rounded to a ps.
+    """
+    n_a = times_a.size
+    n_b = times_b.size
+    out_t = np.empty(n_a + n_b, np.int64)
+    out_s = np.empty(n_a + n_b, np.int32)
+    x = state[0]
+    i = j = 0
+    n = 0
+    while i < n_a or j < n_b:
+        if j >= n_b or (i < n_a and times_a[i] <= times_b[j]):
+            t = times_a[i]
+            s = srcs_a[i]
+            i += 1
+        else:
+            t = times_b[j]
+            s = srcs_b[j]
+            j += 1
+        if not enabled[s]:
+            continue
+        sg = sigma[s]
+        if sg > 0.0:
+            x += _GOLDEN
+            t += np.int64(math.floor(sg * normal_table[np.int64(_mix(x) >> np.uint64(48))] + 0.5))
+        out_t[n] = t
+        out_s[n] = s
+        n += 1
+    state[0] = x
+    restore_order_pairs(out_t[:n], out_s[:n])
+    return out_t[:n], out_s[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
+                 held_t, held_c, state, pending, cursor, out_t, out_c):
+    """The ordered pass of :func:`detect_and_tag` into the buffers ``out_t``/``out_c``.
+
+    ``cursor`` = [next input event, next held tag, tags written] on entry and on return;
+    ``pending`` holds each source's scheduled afterpulse (−1: none). Stops early when the
+    buffers cannot take the next click's tags; returns True when all input is consumed.
+    """
+    n_src = dead.size
+    fan = 1
+    for s in range(n_src):
+        fan = max(fan, ch_ptr[s + 1] - ch_ptr[s])
+    never = np.int64(2**62)
+    next_pending = never
+    for r in range(n_src):
+        if pending[r] >= 0 and pending[r] < next_pending:
+            next_pending = pending[r]
+    x = state[0]
+    k = cursor[0]
+    h = cursor[1]
+    n = cursor[2]
+    cap = out_t.size
+    n_in = times.size
+    n_held = held_t.size
+    finished = False
+    while True:
+        if n + fan + (n_held - h) > cap:
+            break
+        if next_pending < never and (k >= n_in or next_pending < times[k]):
+            t = next_pending
+            s = 0
+            for r in range(n_src):
+                if pending[r] == t:
+                    s = r
+                    break
+            pending[s] = -1
+            next_pending = never
+            for r in range(n_src):
+                if pending[r] >= 0 and pending[r] < next_pending:
+                    next_pending = pending[r]
+            if t >= stop_ps:
+                continue
+        elif k < n_in:
+            t = times[k]
+            s = srcs[k]
+            k += 1
+        else:
+            finished = True
+            break
+        if t - last[s] < dead[s]:
+            continue
+        last[s] = t
+        p = ap_p[s]
+        if p > 0.0:
+            x += _GOLDEN
+            if _unit(_mix(x)) < p:
+                x += _GOLDEN
+                pending[s] = t + dead[s] + np.int64(_exp(_mix(x)) * ap_tau[s])
+                next_pending = never
+                for r in range(n_src):
+                    if pending[r] >= 0 and pending[r] < next_pending:
+                        next_pending = pending[r]
+        for c in range(ch_ptr[s], ch_ptr[s + 1]):
+            tag = t + ch_delay[c]
+            if tag - ch_last[c] < ch_dead[c]:
+                continue
+            ch_last[c] = tag
+            while h < n_held and held_t[h] <= tag:
+                out_t[n] = held_t[h]
+                out_c[n] = held_c[h]
+                n += 1
+                h += 1
+            out_t[n] = tag
+            out_c[n] = ch_number[c]
+            n += 1
+    if finished:
+        while h < n_held:
+            out_t[n] = held_t[h]
+            out_c[n] = held_c[h]
+            n += 1
+            h += 1
+    state[0] = x
+    cursor[0] = k
+    cursor[1] = h
+    cursor[2] = n
+    return finished
+
+
+def detect_and_tag(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
+                   held_t, held_c, state, span_ps=0):
+    """Detector dead time and afterpulsing, then the tagger inputs, in one ordered pass.
+
+    ``times``/``srcs``: time-sorted events (jitter included) of sources s. Source s
+    registers a click when it comes ``dead[s]`` after its last registered one (``last``
+    is updated in place, carried across slices); after a registered click an afterpulse
+    follows with probability ``ap_p[s]`` at ``dead[s]`` + Exp(``ap_tau[s]``) (dropped when
+    it falls after ``stop_ps``; a later afterpulse replaces a pending one). Each click of s
+    goes to the tagger inputs ``ch_ptr[s]:ch_ptr[s+1]`` (tag = time + ``ch_delay``, kept
+    when ``ch_dead`` after the input's last tag, ``ch_last`` updated in place). The tags
+    ``held_t``/``held_c`` held back from the previous slice are merged in. Returns
+    ``(timestamps, channels)``, sorted when all inputs share one delay.
+    """
+    fan = max(1, int(np.diff(ch_ptr).max())) if dead.size else 1
+    afterpulses = sum(min(span_ps // max(int(d), 1) + 1, times.size + 1) for d, p in zip(dead, ap_p) if p > 0)
+    cap = (times.size + afterpulses) * fan + held_t.size + 64 + fan
+    pending = np.full(dead.size, -1, np.int64)
+    cursor = np.zeros(3, np.int64)
+    out_t = np.empty(cap, np.int64)
+    out_c = np.empty(cap, np.int32)
+    while not detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead,
+                           ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
+        n = int(cursor[2])
+        bigger_t = np.empty(2 * out_t.size, np.int64)
+        bigger_c = np.empty(2 * out_t.size, np.int32)
+        bigger_t[:n], bigger_c[:n] = out_t[:n], out_c[:n]
+        out_t, out_c = bigger_t, bigger_c
+    n = int(cursor[2])
+    return out_t[:n], out_c[:n]

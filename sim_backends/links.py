@@ -40,43 +40,64 @@ class PulsedLink:
         return int(round(world.fibers[self.fiber].length_km * GROUP_DELAY_PS_PER_KM))
 
     def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
+        """Detected photon times per detector in [start, stop) (before dead time and jitter)."""
+        return split_by_source(self, world, start_ps, stop_ps)
+
+    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray):
+        """Detected photons of the detectors in ``sources`` (name -> source index), in time order.
+
+        Returns ``(times int64, sources int32)`` or None when the link is dark. All modes
+        are walked together (:func:`sim_backends._kernels.pulsed_link_events`): each mode
+        fires with p = 1 − exp(−η·μ), independently of the others.
+        ``counts[source]`` grows by the photons drawn; ``state`` is the generator state.
+        """
+        from sim_backends._kernels import pulsed_link_events, restore_order_pairs
+
         source = world.transmitters[self.transmitter]
         if source.encoding != self.encoding or not source.output_on:
-            return {}
+            return None
+        efficiency: dict[str, float] = {}
+        chosen = []
+        for detector, offset_ps, mu_by_code in self.modes(world):
+            if detector not in sources:
+                continue
+            if detector not in efficiency:
+                efficiency[detector] = world.detectors[detector].detection_efficiency()
+            chosen.append((int(offset_ps), sources[detector], efficiency[detector] * mu_by_code))
+        if not chosen:
+            return None
+        chosen.sort(key=lambda mode: mode[0])
+        offsets = np.array([mode[0] for mode in chosen], np.int64)
+        mode_src = np.array([mode[1] for mode in chosen], np.int32)
+        eta_mu = np.stack([mode[2] for mode in chosen], axis=1)  # (16 codes, modes)
+        p_modes = -np.expm1(-eta_mu)
+        p_any = -np.expm1(-eta_mu.sum(axis=1))
+        p_max = float(p_any[source.codes_in_use()].max())
+        if p_max <= 0.0:
+            return None
         period = source.period_ps
         delay = self.delay_ps(world)
         first_slot = math.ceil((start_ps - delay) / period)
         n_slots = math.ceil((stop_ps - delay) / period) - first_slot
-        pattern = source.active_pattern()
-        present = source.codes_in_use()
-        out: dict[str, list[np.ndarray]] = {}
-        for detector, offset_ps, mu_by_code in self.modes(world):
-            efficiency = world.detectors[detector].detection_efficiency()
-            p_by_code = -np.expm1(-efficiency * mu_by_code)
-            p_max = float(p_by_code[present].max())
-            out.setdefault(detector, []).extend(
-                _bernoulli_slots(world.rng, first_slot, n_slots, p_by_code, p_max, pattern, period, delay + offset_ps)
-            )
-        return {d: (t[0] if len(t) == 1 else np.sort(np.concatenate(t))) for d, t in out.items() if t}
-
-
-def _bernoulli_slots(rng, first_slot, n_slots, p_by_code, p_max, pattern, period, offset_ps) -> list[np.ndarray]:
-    """Click times of one mode, drawing the random numbers in vectorized batches."""
-    from sim_backends._kernels import pulsed_clicks
-
-    if p_max <= 0.0 or n_slots <= 0:
-        return []
-    parts = []
-    while n_slots > 0:
-        expected = n_slots * p_max
-        size = int(expected + 5 * math.sqrt(expected) + 64)
-        times, done = pulsed_clicks(
-            first_slot, n_slots, p_by_code, p_max, pattern, period, offset_ps,
-            rng.standard_exponential(size, dtype=np.float32), rng.random(size, dtype=np.float32),
+        times, srcs = pulsed_link_events(
+            first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src,
+            p_modes, p_any, p_max, counts, state,
         )
-        parts.append(times)
-        first_slot, n_slots = first_slot + done, n_slots - done
-    return parts
+        if offsets[-1] - offsets[0] >= period - 2:  # later modes of a slot pass the next slot
+            restore_order_pairs(times, srcs)
+        return times, srcs
+
+
+def split_by_source(link, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
+    """A link's photons per detector name (the per-detector view of :meth:`events`)."""
+    names = sorted(set(link.detectors.values()))
+    sources = {name: i for i, name in enumerate(names)}
+    state = world.rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False) | np.uint64(1)
+    found = link.events(world, start_ps, stop_ps, sources, np.zeros(len(names), np.int64), state)
+    if found is None:
+        return {}
+    times, srcs = found
+    return {name: times[srcs == i] for name, i in sources.items() if np.any(srcs == i)}
 
 
 @dataclass
@@ -114,11 +135,9 @@ class PolarizationBB84Link(PulsedLink):
         mu = source.mean_photons_by_code() * self.channel_transmission(world) * 0.5
         rotation = self.rotation(world)
         basis, bit, _ = decode_slots(np.arange(16, dtype=np.uint8))
-        fractions = {role: np.zeros(16) for role in "HVDA"}
-        for code in range(16):
-            state = rotation @ BB84_STATES[(int(basis[code]), int(bit[code]))]
-            for role, p in analyzer_probabilities(state, self.misalignment).items():
-                fractions[role][code] = p
+        state_index = 2 * basis + bit
+        per_state = [analyzer_probabilities(rotation @ BB84_STATES[(b, v)], self.misalignment) for b in (0, 1) for v in (0, 1)]
+        fractions = {role: np.array([p[role] for p in per_state])[state_index] for role in "HVDA"}
         return [(self.detectors[role], 0, mu * fractions[role]) for role in "HVDA" if role in self.detectors]
 
 
@@ -202,50 +221,56 @@ class EntangledPairLink:
 
     def joint_probabilities(self, world) -> np.ndarray:
         """P(a, b) for a, b in (T, R), flattened as TT, TR, RT, RR."""
-        phi_plus = np.array([1, 0, 0, 1], dtype=complex) / np.sqrt(2)
-        probabilities = []
-        for a in self.projectors(world, "A"):
-            for b in self.projectors(world, "B"):
-                overlap = np.vdot(np.kron(a, b), phi_plus)
-                probabilities.append(self.visibility * abs(overlap) ** 2 + (1 - self.visibility) / 4)
-        p = np.array(probabilities)
+        a_t, a_r = self.projectors(world, "A")
+        b_t, b_r = self.projectors(world, "B")
+        # <a⊗b|Φ+> = (a0* b0* + a1* b1*)/√2
+        p = np.array([
+            self.visibility * abs(np.conj(a[0] * b[0] + a[1] * b[1])) ** 2 / 2 + (1 - self.visibility) / 4
+            for a in (a_t, a_r) for b in (b_t, b_r)
+        ])
         return p / p.sum()
 
     def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
-        """Detected photons of the pairs emitted in [start, stop).
+        """Detected photons of the pairs emitted in [start, stop), per detector."""
+        return split_by_source(self, world, start_ps, stop_ps)
+
+    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray):
+        """Detected photons of the pairs emitted in [start, stop), time-ordered.
 
         Only pairs with a photon detected on at least one side are drawn: with
         h = heralding × best detector efficiency per side, such pairs come at rate
-        R·(1 − (1 − h_A)(1 − h_B)); which sides fired, which ports, and the per-port
-        efficiency (relative to the best) are then drawn for those pairs alone.
+        R·(1 − (1 − h_A)(1 − h_B)) (a Poisson process); which sides fired, which ports,
+        and the per-port efficiency (relative to the best) are then drawn for those pairs
+        alone (:func:`sim_backends._kernels.pair_events`). Returns ``(times, sources)`` or
+        None; ``counts[source]`` grows by the photons drawn.
         """
+        from sim_backends._kernels import pair_events
+
         if not self.on or self.pair_rate_hz <= 0:
-            return {}
-        rng = world.rng
+            return None
+        roles = ("A_T", "A_R", "B_T", "B_R")
         eff = {role: world.detectors[name].detection_efficiency() for role, name in self.detectors.items()}
-        h_a = self.heralding_a * max(eff.get("A_T", 0.0), eff.get("A_R", 0.0))
-        h_b = self.heralding_b * max(eff.get("B_T", 0.0), eff.get("B_R", 0.0))
+        best = {side: max(eff.get(f"{side}_T", 0.0), eff.get(f"{side}_R", 0.0)) for side in "AB"}
+        h_a = self.heralding_a * best["A"]
+        h_b = self.heralding_b * best["B"]
         p_any = 1 - (1 - h_a) * (1 - h_b)
         if p_any <= 0:
-            return {}
-        n_pairs = rng.poisson(self.pair_rate_hz * p_any * (stop_ps - start_ps) * 1e-12)
-        times = np.sort(rng.integers(start_ps, stop_ps, size=n_pairs, dtype=np.int64))
-        which = rng.choice(3, size=n_pairs, p=np.array([h_a * (1 - h_b), (1 - h_a) * h_b, h_a * h_b]) / p_any)
-        fired = {"A": which != 1, "B": which != 0}
-        outcome = np.minimum(np.searchsorted(np.cumsum(self.joint_probabilities(world)), rng.random(n_pairs), side="right"), 3)
-        ports = {"A": outcome // 2, "B": outcome % 2}  # 0 = T, 1 = R
-        best = {"A": h_a / self.heralding_a if self.heralding_a else 0.0, "B": h_b / self.heralding_b if self.heralding_b else 0.0}
-        out = {}
-        for side, delay in (("A", 0), ("B", self.delay_b_ps)):
-            for index, port in enumerate("TR"):
-                role = f"{side}_{port}"
-                if role not in self.detectors or best[side] <= 0:
-                    continue
-                keep = fired[side] & (ports[side] == index)
-                if eff[role] < best[side]:
-                    keep &= rng.random(n_pairs) < eff[role] / best[side]
-                out[self.detectors[role]] = times[keep] + delay
-        return out
+            return None
+        role_src = np.full(4, -1, np.int32)
+        keep_ratio = np.zeros(4)
+        for index, role in enumerate(roles):
+            name = self.detectors.get(role)
+            if name in sources and best[role[0]] > 0:
+                role_src[index] = sources[name]
+                keep_ratio[index] = eff[role] / best[role[0]]
+        if np.all(role_src < 0):
+            return None
+        p_sides = np.array([h_a * (1 - h_b), (1 - h_a) * h_b, h_a * h_b]) / p_any
+        joint_cum = np.cumsum(self.joint_probabilities(world))
+        return pair_events(
+            int(start_ps), int(stop_ps), self.pair_rate_hz * p_any * 1e-12, p_sides, joint_cum, keep_ratio,
+            role_src, int(self.delay_b_ps), counts, state,
+        )
 
 
 @dataclass

@@ -92,3 +92,52 @@ class TaggerModel:
             self._held = (timestamps[split:], channels[split:])
             timestamps, channels = timestamps[:split], channels[:split]
         return timestamps, channels
+
+    def tag_events(self, times, sources, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state):
+        """The tag stream of one slice from time-ordered source events (jitter included).
+
+        ``sources[i]`` indexes ``names`` (the detectors and markers wired to this tagger);
+        the detector-side arrays (``dead``, ``last`` updated in place, afterpulse ``ap_p``,
+        ``ap_tau``) are per source. One ordered pass applies them and this tagger's input
+        delays and dead times (:func:`sim_backends._kernels.detect_and_tag`); then the
+        overflow budget and the hold-back, as :meth:`tag`.
+        """
+        from sim_backends._kernels import detect_and_tag, restore_order_pairs
+
+        index = {name: i for i, name in enumerate(names)}
+        wired: list[list[tuple[int, TaggerChannelModel]]] = [[] for _ in names]
+        for number, channel in sorted(self.channels.items()):
+            if 0.0 < channel.trigger_level_v < self.detector_pulse_v:  # else the comparator never fires
+                wired[index[channel.detector]].append((number, channel))
+        flat = [pair for group in wired for pair in group]
+        ch_ptr = np.zeros(len(names) + 1, np.int64)
+        ch_ptr[1:] = np.cumsum([len(group) for group in wired])
+        ch_number = np.array([number for number, _ in flat], np.int32)
+        ch_delay = np.array([int(channel.delay_ps) for _, channel in flat], np.int64)
+        ch_dead = np.array([int(channel.dead_time_ps) for _, channel in flat], np.int64)
+        ch_last = np.array([int(channel.last_tag_ps) for _, channel in flat], np.int64)
+        held_t, held_c = self._held if self._held is not None else (np.empty(0, np.int64), np.empty(0, np.int32))
+        self._held = None
+        timestamps, channels = detect_and_tag(
+            times, sources, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
+            held_t, held_c, state, stop_ps - start_ps,
+        )
+        for (_, channel), tag in zip(flat, ch_last):
+            channel.last_tag_ps = int(tag)
+        if ch_delay.size and ch_delay.min() != ch_delay.max():
+            spread = int(ch_delay.max() - ch_delay.min())
+            if timestamps.size * spread < 64 * (stop_ps - start_ps):  # few tags pass each other
+                restore_order_pairs(timestamps, channels)
+            else:
+                order = np.argsort(timestamps, kind="stable")
+                timestamps, channels = timestamps[order], channels[order]
+        budget = int(self.max_rate_hz * (stop_ps - start_ps) * 1e-12)
+        if timestamps.size > budget:
+            self.overflows += 1
+            timestamps, channels = timestamps[:budget], channels[:budget]
+        if not flush and timestamps.size:
+            cutoff = stop_ps + min(c.delay_ps for c in self.channels.values()) - HOLDBACK_GUARD_PS
+            split = int(np.searchsorted(timestamps, cutoff))
+            self._held = (timestamps[split:].copy(), channels[split:].copy())
+            timestamps, channels = timestamps[:split], channels[:split]
+        return timestamps, channels

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from sim_backends.detectors import DetectorModel, SnspdModel
+from sim_backends.detectors import NEVER_PS, DetectorModel, SnspdModel
 from sim_backends.fiber import FiberModel
 from sim_backends.links import SyncOutput
 from sim_backends.tagger import TaggerModel
@@ -15,6 +15,9 @@ from sim_backends.transmitter import TransmitterModel
 
 
 _NO_JITTER = np.empty(0, np.int64)
+
+
+CLOCK_START_PS = 1_000_000_000  # 1 ms, a whole number of 80 MHz periods
 
 
 class OpticalWorld:
@@ -60,7 +63,7 @@ class OpticalWorld:
         self.syncs = dict(syncs or {})
         self.rng = np.random.default_rng(seed)
         self.time_scale = time_scale
-        self.now_ps = 0
+        self.now_ps = CLOCK_START_PS  # a tagger's clock runs long before the first tag: no negative times
         self.lock = threading.RLock()
         self._jitter_tables: dict[float, np.ndarray] = {}
         self._check_wiring()
@@ -130,45 +133,84 @@ class OpticalWorld:
         Returns ``(timestamps_ps int64, channels int32)`` sorted by time. With
         ``flush=False`` (all but the last slice of an acquisition) tags near the end of the
         slice are held for the next call, so consecutive slices form one sorted stream.
+
+        The slice is made in a few ordered passes (numba, :mod:`sim_backends._kernels`):
+        each link draws its detectors' photons as one time-ordered stream of
+        (time, source); dark counts, sync markers and the links' streams are merged and
+        jittered; then one pass applies each detector's dead time and afterpulsing and the
+        tagger inputs' delay and dead time, and writes the tag stream.
         """
-        from sim_backends._kernels import detector_pipeline, seed
+        from sim_backends._kernels import jitter_merge, merge_streams
 
         with self.lock:
             model = self.taggers[tagger] if tagger is not None else self.tagger
             start, stop = self.now_ps, self.now_ps + int(duration_ps)
             seconds = (stop - start) * 1e-12
-            wanted = {channel.detector for channel in model.channels.values()}
-            seed(int(self.rng.integers(2**31)))
-            arrivals: dict[str, list[np.ndarray]] = {}
+            names = sorted({channel.detector for channel in model.channels.values()})
+            sources = {name: index for index, name in enumerate(names)}
+            state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
+            counts = np.zeros(len(names), np.int64)
+            streams = []
             for link in self.links:
-                if wanted.isdisjoint(link.detectors.values()):
+                if sources.keys().isdisjoint(link.detectors.values()):
                     continue
-                for name, times in link.arrivals(self, start, stop).items():
-                    arrivals.setdefault(name, []).append(times)
-            clicks = {}
-            for name in wanted:
+                found = link.events(self, start, stop, sources, counts, state)
+                if found is not None and found[0].size:
+                    streams.append(found)
+            enabled = np.ones(len(names), np.bool_)
+            sigma = np.full(len(names), float(model.jitter_ps))
+            dead = np.zeros(len(names), np.int64)
+            last = np.full(len(names), NEVER_PS, np.int64)
+            ap_p = np.zeros(len(names))
+            ap_tau = np.ones(len(names))
+            dark_hz = np.zeros(len(names))
+            detectors = []
+            for index, name in enumerate(names):
                 if name in self.syncs:
                     marks = self.syncs[name].arrivals(self, start, stop)
-                    clicks[name] = marks + np.rint(self.rng.normal(0, model.jitter_ps, marks.size)).astype(np.int64)
+                    if marks.size:
+                        streams.append((marks, np.full(marks.size, index, np.int32)))
                     continue
                 detector = self.detectors[name]
-                parts = arrivals.get(name, [])
-                photons = parts[0] if len(parts) == 1 else (np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64))
+                detectors.append((index, detector))
                 if isinstance(detector, SnspdModel):
-                    detector.expose(photons.size / seconds if seconds else 0.0)
-                    if detector.latched:
-                        photons = np.empty(0, np.int64)
-                n_dark = self.rng.poisson(detector.dark_rate_hz() * seconds)
-                dark = np.sort(self.rng.integers(start, stop, size=n_dark, dtype=np.int64))
-                sigma = math.hypot(detector.jitter_ps, model.jitter_ps)
-                jitter = self._jitter(sigma, photons.size + dark.size)
-                afterpulse_p = getattr(detector, "afterpulse_probability", 0.0)
-                afterpulse_tau = getattr(detector, "afterpulse_tau_ps", 1.0)
-                times, detector.last_click_ps = detector_pipeline(
-                    photons, dark, jitter, int(detector.dead_time_ps), int(detector.last_click_ps),
-                    float(afterpulse_p), float(afterpulse_tau), stop,
-                )
-                clicks[name] = times
+                    detector.expose(counts[index] / seconds if seconds else 0.0)
+                    enabled[index] = not detector.latched
+                dark_hz[index] = detector.dark_rate_hz()
+                sigma[index] = math.hypot(detector.jitter_ps, model.jitter_ps)
+                dead[index] = int(detector.dead_time_ps)
+                last[index] = int(detector.last_click_ps)
+                ap_p[index] = float(getattr(detector, "afterpulse_probability", 0.0))
+                ap_tau[index] = float(getattr(detector, "afterpulse_tau_ps", 1.0))
+            n_dark = self.rng.poisson(dark_hz * seconds)
+            if n_dark.sum():
+                dark = self.rng.integers(start, stop, size=int(n_dark.sum()), dtype=np.int64)
+                dark_src = np.repeat(np.arange(len(names), dtype=np.int32), n_dark)
+                order = np.argsort(dark, kind="stable")
+                streams.append((dark[order], dark_src[order]))
+            streams.sort(key=lambda stream: stream[0].size)
+            while len(streams) > 2:  # the small streams first (Huffman order): least copying
+                streams = [merge_streams(*streams[0], *streams[1]), *streams[2:]]
+                streams.sort(key=lambda stream: stream[0].size)
+            empty = (np.empty(0, np.int64), np.empty(0, np.int32))
+            small, big = (empty, *streams)[-2:] if streams else (empty, empty)
+            times, srcs = jitter_merge(*big, *small, enabled, sigma, _normal_table(), state)
+            stamps, chans = model.tag_events(times, srcs, names, dead, last, ap_p, ap_tau, start, stop, flush, state)
+            for index, detector in detectors:
+                detector.last_click_ps = int(last[index])
             self._drift(stop - start)
             self.now_ps = stop
-            return model.tag(clicks, start, stop, flush=flush)
+            return stamps, chans
+
+
+def _normal_table() -> np.ndarray:
+    """The 65536 mid-quantiles of N(0, 1) (tails cut at ±4.3σ); 16 random bits pick one."""
+    global _NORMAL_TABLE
+    if _NORMAL_TABLE is None:
+        from scipy.special import ndtri
+
+        _NORMAL_TABLE = ndtri((np.arange(65536) + 0.5) / 65536)
+    return _NORMAL_TABLE
+
+
+_NORMAL_TABLE = None
