@@ -186,13 +186,14 @@ class TimeTagger(Device):
         self._streamer = TagStreamer(self.driver, channels, int(round(duration_s * 1e12)), path, self.live_analyses)
         self._asset_bundles = None
         self._indices_emitted = 0
+        self._stream_open = True  # asset documents flow from kickoff until all is announced
         self._streamer.start()
         status = DeviceStatus(self)
         status.set_finished()
         return status
 
     def complete(self) -> AcquisitionStatus:
-        streamer = self._streamer
+        streamer = self.streamer
         status = AcquisitionStatus(self, streamer.duration_ps * 1e-12)
 
         def watch():
@@ -229,14 +230,14 @@ class TimeTagger(Device):
         }
 
     def get_index(self) -> int:
-        return self._streamer.n_tags if self.streamer is not None else 0
+        return self.streamer.n_tags if self.streamer is not None else 0
 
     def collect_asset_docs(self, index: int | None = None):
         from event_model import compose_stream_resource
 
-        streamer = self._streamer
-        if streamer is None:
-            return
+        streamer = self.streamer
+        if streamer is None or not getattr(self, "_stream_open", False):
+            return  # the RunEngine also asks after every plain read()
         if self._asset_bundles is None:
             self._asset_bundles = [
                 compose_stream_resource(
@@ -254,6 +255,8 @@ class TimeTagger(Device):
             for bundle in self._asset_bundles:
                 yield "stream_datum", bundle.compose_stream_datum(indices={"start": self._indices_emitted, "stop": stop})
             self._indices_emitted = stop
+        if streamer.done and self._indices_emitted == streamer.n_tags:
+            self._stream_open = False
 
     def pause(self) -> None:
         if self.streamer is not None and not self.streamer.done:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import bluesky.plan_stubs as bps
-import bluesky.plans as bp
+import bluesky.preprocessors as bpp
 
 
 def count_rates(
@@ -15,6 +15,7 @@ def count_rates(
     channels: Sequence[int] | None = None,
     *,
     num: int = 1,
+    transmitter=None,
     md: dict[str, Any] | None = None,
 ):
     """Record the count rate of each tagger channel.
@@ -25,6 +26,8 @@ def count_rates(
     duration_s : integration time of each reading (s), > 0
     channels : tagger inputs to read; all configured inputs if None
     num : number of readings, >= 1
+    transmitter : Alice's laser device; if given, its settings and pattern are recorded
+        in a ``transmitter`` stream at the start of the run
     md : extra start-document metadata
 
     Yields
@@ -47,7 +50,23 @@ def count_rates(
     _md = {
         "plan_name": "count_rates",
         "plan_args": {"tagger": tagger.name, "duration_s": duration_s, "channels": chosen, "num": num},
+        "detectors": [tagger.name],
         **(md or {}),
     }
     yield from bps.mv(tagger.acquisition_time_s, float(duration_s), tagger.channels, tuple(chosen))
-    return (yield from bp.count([tagger], num=int(num), md=_md))
+
+    @bpp.stage_decorator([tagger])
+    @bpp.run_decorator(md=_md)
+    def inner():
+        yield from record_transmitter(transmitter)
+        for _ in range(int(num)):
+            yield from bps.checkpoint()
+            yield from bps.trigger_and_read([tagger])
+
+    return (yield from inner())
+
+
+def record_transmitter(transmitter):
+    """One event in stream ``transmitter``: what Alice is sending (settings and pattern)."""
+    if transmitter is not None:
+        yield from bps.trigger_and_read([transmitter], name="transmitter")

@@ -9,6 +9,8 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 from ophyd import Signal
 
+from plans.count_rates import record_transmitter
+
 STREAM = "timetags"
 
 
@@ -19,6 +21,7 @@ def record_tags(
     *,
     live_analyses: Sequence = (),
     collect_every_s: float = 0.5,
+    transmitter=None,
     md: dict[str, Any] | None = None,
 ):
     """Stream the tagger's raw tags into an HDF5 file linked from the run.
@@ -31,6 +34,7 @@ def record_tags(
     live_analyses : objects with ``process(timestamps_ps, channels)`` fed while recording
         (e.g. ``analysis.timetags.CoincidenceCounter``)
     collect_every_s : how often the catalog is told how far the file has grown (s)
+    transmitter : Alice's laser device; if given, recorded in stream ``transmitter``
     md : extra start-document metadata
 
     Yields
@@ -82,6 +86,7 @@ def record_tags(
     @bpp.run_decorator(md=_md)
     def inner():
         yield from bps.mv(tagger.acquisition_time_s, float(duration_s), tagger.channels, tuple(chosen))
+        yield from record_transmitter(transmitter)
         yield from bps.declare_stream(tagger, name=STREAM, collect=True)
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
         for signal, channel in zip(summary, chosen):

@@ -20,7 +20,7 @@ DataDirOption = Annotated[
 ]
 DEFAULT_CONFIG = Path("config/sim_lab.yaml")
 
-PLANS = ("count_rates",)
+PLANS = ("count_rates", "record_tags")
 
 
 def _fail(message: str) -> None:
@@ -31,7 +31,7 @@ def _fail(message: str) -> None:
 @app.command()
 def run(
     plan: Annotated[str, typer.Argument(help=f"plan to run: {', '.join(PLANS)}")],
-    duration: Annotated[float, typer.Option("--duration", "-d", help="integration time per reading (s)")] = 1.0,
+    duration: Annotated[float, typer.Option("--duration", "-d", help="integration time per reading, or recording time (s)")] = 1.0,
     channels: Annotated[Optional[str], typer.Option(help="comma-separated tagger channels [default: all]")] = None,
     num: Annotated[int, typer.Option(help="number of readings")] = 1,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -49,24 +49,29 @@ def run(
     from drivers.errors import InstrumentError
 
     try:
-        _run_count_rates(config, data_dir, duration, chosen, num, quiet)
+        _run_plan(plan, config, data_dir, duration, chosen, num, quiet)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
 
 
-def _run_count_rates(config, data_dir, duration, channels, num, quiet) -> None:
+def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
     import plans
     from qnetlab import session
 
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=not quiet) as s:
-        (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=duration, channels=channels, num=num))
-        table = s.table(uid)
+        transmitter = s.lab.devices.get("laser")
+        if plan == "count_rates":
+            (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter))
+            table, unit = s.table(uid), "counts/s"
+        else:
+            (uid,) = s.RE(plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter))
+            table, unit = s.table(uid, "summary"), "tags"
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
     for column in table.columns:
-        if column.endswith("_rate_hz"):
+        if column.endswith(("_rate_hz", "_tags")):
             values = table[column]
-            typer.echo(f"  {column}: {values.mean():.6g} counts/s" + (f" (mean of {len(values)})" if len(values) > 1 else ""))
+            typer.echo(f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else ""))
 
 
 @app.command()

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from functools import partial
 
-from qcodes.validators import Bool, Numbers
+import numpy as np
+from qcodes.validators import Bool, Enum, Numbers
 
+from drivers.errors import MalformedReply
 from drivers.visa_base import ScpiVisaInstrument
+
+HEX_DIGITS = "0123456789AB"
+MAX_PATTERN_SLOTS = 1 << 20
 
 
 class ScpiPulsedLaser(ScpiVisaInstrument):
-    """A pulsed laser: output on/off, average power (dBm), wavelength (nm), repetition rate (Hz)."""
+    """A pulsed QKD transmitter: output, power (dBm), wavelength (nm), repetition rate (Hz),
+    and a pattern memory of per-slot codes ``bit | basis << 1 | level << 2``
+    (basis 0 = Z, 1 = X; level 0 signal, 1 decoy, 2 vacuum), sent as one hex digit per slot.
+    """
 
     power_range_dbm = (-20.0, 10.0)
     wavelength_range_nm = (1500.0, 1600.0)
@@ -49,6 +57,52 @@ class ScpiPulsedLaser(ScpiVisaInstrument):
             set_parser=int,
             vals=Bool(),
         )
+
+        self.encoding = self.add_parameter(
+            "encoding",
+            get_cmd="SOUR:ENC?",
+            set_cmd="SOUR:ENC {}",
+            vals=Enum("NONE", "POL", "TBIN"),
+        )
+        self.pattern_running = self.add_parameter(
+            "pattern_running",
+            get_cmd=partial(self.query_bool, "SOUR:PATT:STAT?"),
+            set_cmd="SOUR:PATT:STAT {:d}",
+            set_parser=int,
+            vals=Bool(),
+        )
+
+    def set_levels(self, decoy_ratio: float, vacuum_ratio: float) -> None:
+        """Decoy and vacuum mean photon numbers relative to the signal level (0 <= v <= d <= 1)."""
+        if not 0.0 <= vacuum_ratio <= decoy_ratio <= 1.0:
+            raise ValueError(f"{self.name}: need 0 <= vacuum_ratio <= decoy_ratio <= 1, got {decoy_ratio}, {vacuum_ratio}")
+        self.write(f"SOUR:PATT:LEV {decoy_ratio:.4f},{vacuum_ratio:.4f}")
+
+    def levels(self) -> tuple[float, float]:
+        """(decoy, vacuum) mean photon numbers relative to the signal level."""
+        reply = self.ask("SOUR:PATT:LEV?")
+        try:
+            decoy, vacuum = (float(x) for x in reply.split(","))
+        except ValueError:
+            raise MalformedReply(self.name, "SOUR:PATT:LEV?", f"expected two numbers, got {reply!r}") from None
+        return decoy, vacuum
+
+    def upload_pattern(self, codes) -> None:
+        """Write the pattern memory (uint8 codes 0..11, one per slot)."""
+        codes = np.asarray(codes)
+        if codes.ndim != 1 or not 0 < codes.size <= MAX_PATTERN_SLOTS:
+            raise ValueError(f"{self.name}: a pattern is 1 to {MAX_PATTERN_SLOTS} slots, got shape {codes.shape}")
+        if codes.min() < 0 or codes.max() > 11:
+            raise ValueError(f"{self.name}: pattern codes must be 0..11 (level 3 does not exist), got {codes.min()}..{codes.max()}")
+        self.write("SOUR:PATT:DATA " + "".join(HEX_DIGITS[c] for c in codes.astype(np.uint8)))
+
+    def pattern(self) -> np.ndarray:
+        """The pattern memory as uint8 codes."""
+        reply = self.ask("SOUR:PATT:DATA?").upper()
+        if not reply or not set(reply) <= set(HEX_DIGITS):
+            raise MalformedReply(self.name, "SOUR:PATT:DATA?", f"expected hex digits 0-B, got {reply[:20]!r}...")
+        raw = np.frombuffer(reply.encode("ascii"), np.uint8)
+        return np.where(raw >= ord("A"), raw - ord("A") + 10, raw - ord("0")).astype(np.uint8)
 
     def identify(self) -> str:
         """The ``*IDN?`` string."""

@@ -134,3 +134,34 @@ def test_dropped_link_during_setting_is_not_resent(rig):
     assert [raw for raw, _ in emulator.exchanges].count(b"SOUR:POW -11.000") == 1
     assert world.laser.power_dbm == -10.0
     assert laser.power_dbm() == -10.0
+
+
+def test_pattern_upload_pins_bytes_and_fills_the_transmitter(rig):
+    import numpy as np
+
+    laser, emulator, world = rig
+    laser.encoding("POL")
+    laser.set_levels(0.25, 0.0)
+    laser.upload_pattern(np.array([0, 1, 2, 3, 4, 6, 8, 11], np.uint8))
+    laser.pattern_running(True)
+    assert [raw for raw, _ in emulator.exchanges if not raw.startswith(b"SYST")] == [
+        b"SOUR:ENC POL",
+        b"SOUR:PATT:LEV 0.2500,0.0000",
+        b"SOUR:PATT:DATA 0123468B",
+        b"SOUR:PATT:STAT 1",
+    ]
+    tx = world.laser
+    assert tx.encoding == "polarization" and tx.pattern_on and tx.level_ratios == (1.0, 0.25, 0.0)
+    assert np.array_equal(laser.pattern(), [0, 1, 2, 3, 4, 6, 8, 11])
+    assert laser.levels() == (0.25, 0.0)
+
+
+def test_bad_patterns_are_refused_before_sending(rig):
+    import numpy as np
+
+    laser, emulator, _ = rig
+    with pytest.raises(ValueError, match="codes must be 0..11"):
+        laser.upload_pattern(np.array([0, 12]))
+    with pytest.raises(ValueError, match="vacuum_ratio <= decoy_ratio"):
+        laser.set_levels(0.1, 0.3)
+    assert emulator.exchanges == []

@@ -57,3 +57,26 @@ def test_bad_arguments_are_refused_before_running(lab_session, kwargs, message):
     with pytest.raises(ValueError, match=message):
         s.RE(plans.count_rates(s.lab.tagger, **kwargs))
     assert len(s.catalog) == before
+
+
+def test_alices_pattern_is_recorded_with_the_run(lab_session):
+    import hashlib
+
+    import numpy as np
+
+    s = lab_session
+    rng = np.random.default_rng(3)
+    codes = (rng.integers(0, 2, 512) | rng.integers(0, 2, 512) << 1 | rng.choice([0, 1, 2], 512) << 2).astype(np.uint8)
+    s.lab.laser.load_pattern(codes, decoy_ratio=0.2, vacuum_ratio=0.0).wait(5)
+    s.lab.laser.pattern_running.set(True).wait(5)
+    try:
+        world_tx = s.lab.world.transmitters["alice"]
+        assert np.array_equal(world_tx.pattern, codes) and world_tx.pattern_on and world_tx.level_ratios == (1.0, 0.2, 0.0)
+        (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=0.1, channels=[1], transmitter=s.lab.laser))
+        stream = s.catalog[uid]["transmitter"]
+        config = stream.descriptors[0]["configuration"]["laser"]["data"]
+        assert np.array_equal(np.asarray(config["laser_pattern"], np.uint8), codes)
+        assert config["laser_pattern_sha256"] == hashlib.sha256(codes.tobytes()).hexdigest()
+        assert config["laser_encoding"] == "POL"
+    finally:
+        s.lab.laser.pattern_running.set(False).wait(5)

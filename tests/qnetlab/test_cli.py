@@ -59,3 +59,10 @@ def test_help_imports_no_catalog_server_or_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_record_tags_from_the_shell(data_dir):
+    result = CliRunner().invoke(app, ["run", "record_tags", "--duration", "0.1", "--channels", "1,9", "--config", str(SIM_LAB), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "tagger_ch1_tags: 7812" in result.output  # Alice's sync: 80 MHz / 1024 for 0.1 s
+    assert list((data_dir / "timetags").rglob("*.h5"))
