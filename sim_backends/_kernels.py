@@ -210,6 +210,23 @@ def _exp(z):
     return -math.log(np.float64(np.int64(z >> np.uint64(11)) + 1) * _TWO_M53)
 
 
+@numba.njit(inline="always")
+def _jitter(z, sigma, normal_table):
+    """A Gaussian offset (int64 ps, rms ``sigma``): 16 bits of a draw pick one of the
+    65536 mid-quantiles of N(0, 1) in ``normal_table`` (tails cut at ±4.3σ)."""
+    return np.int64(math.floor(sigma * normal_table[np.int64(z >> np.uint64(48))] + 0.5))
+
+
+@numba.njit(cache=True, nogil=True)
+def add_jitter(times, srcs, sigma, normal_table, state):
+    """Add each event's Gaussian jitter (rms ``sigma[source]``) in place."""
+    x = state[0]
+    for i in range(times.size):
+        x += _GOLDEN
+        times[i] += _jitter(_mix(x), sigma[srcs[i]], normal_table)
+    state[0] = x
+
+
 @numba.njit(cache=True)
 def uniforms(n, state):
     """n uniform draws of the world's generator (for tests of the generator itself)."""
@@ -304,7 +321,7 @@ def link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alia
 
 @numba.njit(cache=True, nogil=True)
 def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
-                      geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs):
+                      geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs, sigma, normal_table):
     """Detected photons of all modes of one pulsed link, in slot order.
 
     Mode m (time offset ``offsets[m]``, sorted ascending, feeding source ``mode_src[m]``)
@@ -317,6 +334,8 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
     (sorted when the largest offset is below the period; ``counts[source]`` grows per
     photon) and returns ``(n_written, slots_done)``: when the buffers fill up it stops and
     the caller continues from ``first_slot + slots_done`` (exact: the skips are memoryless).
+    A click of source s gets a Gaussian jitter of rms ``sigma[s]`` (see :func:`_jitter`;
+    the stream is then only nearly sorted: the caller restores the order).
     """
     n_modes = offsets.size
     mask_shift = np.uint64(64 - n_modes)
@@ -379,7 +398,8 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
         while True:  # usually one mode: the lowest set bit, then the rest
             m = _LOWEST_BIT[mask]
             s = mode_src[m]
-            times[n] = base + offsets[m]
+            x += _GOLDEN
+            times[n] = base + offsets[m] + _jitter(_mix(x), sigma[s], normal_table)
             srcs[n] = s
             counts[s] += 1
             n += 1
@@ -391,12 +411,17 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
 
 
 def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_modes, p_any, p_max,
-                       counts, state):
+                       counts, state, sigma=None, normal_table=None, buffers=None):
     """Detected photons of all modes of one pulsed link: ``(times, sources)`` (see :func:`pulsed_link_chunk`).
 
     ``p_modes[c, m]``: probability that mode m fires on a slot of code c; ``p_any[c]``:
-    that at least one does; ``p_max`` ≥ p_any of every code in use.
+    that at least one does; ``p_max`` ≥ p_any of every code in use. With ``sigma`` (per
+    source) and ``normal_table`` the clicks carry their jitter and come sorted again.
+    ``buffers(size)`` may supply reusable (times, sources) arrays of at least ``size``.
     """
+    if sigma is None:
+        sigma = np.zeros(int(mode_src.max()) + 1)
+        normal_table = np.zeros(65536)
     n_modes = offsets.size
     if n_modes > 8:
         raise ValueError(f"a pulsed link has {n_modes} modes: at most 8 are supported")
@@ -409,17 +434,23 @@ def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offset
     cap = int(expected * 1.02 + 8 * math.sqrt(expected) + 64 + n_modes)
     parts = []
     while True:
-        times = np.empty(cap, np.int64)
-        srcs = np.empty(cap, np.int32)
+        if buffers is not None and not parts:
+            times, srcs = buffers(cap)
+        else:
+            times, srcs = np.empty(cap, np.int64), np.empty(cap, np.int32)
         n, done = pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
-                                    geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs)
+                                    geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs, sigma,
+                                    normal_table)
         parts.append((times[:n], srcs[:n]))
         if done >= n_slots:
             break
         first_slot, n_slots = first_slot + done, n_slots - done
     if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        times, srcs = parts[0]
+    else:
+        times, srcs = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    restore_order_pairs(times, srcs)  # jitter, and modes more than a period apart
+    return times, srcs
 
 
 @numba.njit(cache=True, nogil=True)
@@ -564,11 +595,12 @@ def jitter_merge(times_a, srcs_a, times_b, srcs_b, enabled, sigma, normal_table,
 
 
 @numba.njit(cache=True, nogil=True)
-def detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
-                 held_t, held_c, state, pending, cursor, out_t, out_c):
+def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay,
+                 ch_dead, ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
     """The ordered pass of :func:`detect_and_tag` into the buffers ``out_t``/``out_c``.
 
-    ``cursor`` = [next input event, next held tag, tags written] on entry and on return;
+    ``cursor`` = [next event of input 1, of input 2, next held tag, tags written] on entry
+    and on return;
     ``pending`` holds each source's scheduled afterpulse (−1: none). Stops early when the
     buffers cannot take the next click's tags; returns True when all input is consumed.
     """
@@ -583,16 +615,21 @@ def detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_numb
             next_pending = pending[r]
     x = state[0]
     k = cursor[0]
-    h = cursor[1]
-    n = cursor[2]
+    k2 = cursor[1]
+    h = cursor[2]
+    n = cursor[3]
     cap = out_t.size
     n_in = times.size
+    n_in2 = times2.size
     n_held = held_t.size
+    big = np.int64(2**62)
+    next1 = times[k] if k < n_in else big
+    next2 = times2[k2] if k2 < n_in2 else big
     finished = False
     while True:
         if n + fan + (n_held - h) > cap:
             break
-        if next_pending < never and (k >= n_in or next_pending < times[k]):
+        if next_pending < never and next_pending < min(next1, next2):
             t = next_pending
             s = 0
             for r in range(n_src):
@@ -606,14 +643,20 @@ def detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_numb
                     next_pending = pending[r]
             if t >= stop_ps:
                 continue
-        elif k < n_in:
-            t = times[k]
+        elif next1 <= next2 and k < n_in:
+            t = next1
             s = srcs[k]
             k += 1
+            next1 = times[k] if k < n_in else big
+        elif k2 < n_in2:
+            t = next2
+            s = srcs2[k2]
+            k2 += 1
+            next2 = times2[k2] if k2 < n_in2 else big
         else:
             finished = True
             break
-        if t - last[s] < dead[s]:
+        if t - last[s] < dead[s] or not enabled[s]:
             continue
         last[s] = t
         p = ap_p[s]
@@ -647,38 +690,46 @@ def detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_numb
             h += 1
     state[0] = x
     cursor[0] = k
-    cursor[1] = h
-    cursor[2] = n
+    cursor[1] = k2
+    cursor[2] = h
+    cursor[3] = n
     return finished
 
 
 def detect_and_tag(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
-                   held_t, held_c, state, span_ps=0):
+                   held_t, held_c, state, span_ps=0, times2=None, srcs2=None, enabled=None):
     """Detector dead time and afterpulsing, then the tagger inputs, in one ordered pass.
 
-    ``times``/``srcs``: time-sorted events (jitter included) of sources s. Source s
-    registers a click when it comes ``dead[s]`` after its last registered one (``last``
-    is updated in place, carried across slices); after a registered click an afterpulse
-    follows with probability ``ap_p[s]`` at ``dead[s]`` + Exp(``ap_tau[s]``) (dropped when
-    it falls after ``stop_ps``; a later afterpulse replaces a pending one). Each click of s
-    goes to the tagger inputs ``ch_ptr[s]:ch_ptr[s+1]`` (tag = time + ``ch_delay``, kept
-    when ``ch_dead`` after the input's last tag, ``ch_last`` updated in place). The tags
-    ``held_t``/``held_c`` held back from the previous slice are merged in. Returns
-    ``(timestamps, channels)``, sorted when all inputs share one delay.
+    ``times``/``srcs`` and ``times2``/``srcs2``: two time-sorted event streams (jitter
+    included) of sources s, merged as they are read; events of sources not ``enabled``
+    are dropped. Source s registers a click when it comes ``dead[s]`` after its last
+    registered one (``last`` is updated in place, carried across slices); after a
+    registered click an afterpulse follows with probability ``ap_p[s]`` at ``dead[s]`` +
+    Exp(``ap_tau[s]``) (dropped when it falls after ``stop_ps``; a later afterpulse
+    replaces a pending one). Each click of s goes to the tagger inputs
+    ``ch_ptr[s]:ch_ptr[s+1]`` (tag = time + ``ch_delay``, kept when ``ch_dead`` after the
+    input's last tag, ``ch_last`` updated in place). The tags ``held_t``/``held_c`` held
+    back from the previous slice are merged in. Returns ``(timestamps, channels)``, sorted
+    when all inputs share one delay.
     """
+    if times2 is None:
+        times2, srcs2 = np.empty(0, np.int64), np.empty(0, np.int32)
+    if enabled is None:
+        enabled = np.ones(dead.size, np.bool_)
     fan = max(1, int(np.diff(ch_ptr).max())) if dead.size else 1
-    afterpulses = sum(min(span_ps // max(int(d), 1) + 1, times.size + 1) for d, p in zip(dead, ap_p) if p > 0)
-    cap = (times.size + afterpulses) * fan + held_t.size + 64 + fan
+    n_events = times.size + times2.size
+    afterpulses = sum(min(span_ps // max(int(d), 1) + 1, n_events + 1) for d, p in zip(dead, ap_p) if p > 0)
+    cap = (n_events + afterpulses) * fan + held_t.size + 64 + fan
     pending = np.full(dead.size, -1, np.int64)
-    cursor = np.zeros(3, np.int64)
+    cursor = np.zeros(4, np.int64)
     out_t = np.empty(cap, np.int64)
     out_c = np.empty(cap, np.int32)
-    while not detect_chunk(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead,
-                           ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
-        n = int(cursor[2])
+    while not detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number,
+                           ch_delay, ch_dead, ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
+        n = int(cursor[3])
         bigger_t = np.empty(2 * out_t.size, np.int64)
         bigger_c = np.empty(2 * out_t.size, np.int32)
         bigger_t[:n], bigger_c[:n] = out_t[:n], out_c[:n]
         out_t, out_c = bigger_t, bigger_c
-    n = int(cursor[2])
+    n = int(cursor[3])
     return out_t[:n], out_c[:n]

@@ -43,15 +43,18 @@ class PulsedLink:
         """Detected photon times per detector in [start, stop) (before dead time and jitter)."""
         return split_by_source(self, world, start_ps, stop_ps)
 
-    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray):
+    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray,
+               sigma: np.ndarray | None = None, normal_table: np.ndarray | None = None, buffers=None):
         """Detected photons of the detectors in ``sources`` (name -> source index), in time order.
 
         Returns ``(times int64, sources int32)`` or None when the link is dark. All modes
         are walked together (:func:`sim_backends._kernels.pulsed_link_events`): each mode
         fires with p = 1 − exp(−η·μ), independently of the others.
         ``counts[source]`` grows by the photons drawn; ``state`` is the generator state.
+        With ``sigma`` (rms jitter per source) and ``normal_table`` the times carry the
+        timing jitter; ``buffers(size)`` may lend reusable output arrays.
         """
-        from sim_backends._kernels import pulsed_link_events, restore_order_pairs
+        from sim_backends._kernels import pulsed_link_events
 
         source = world.transmitters[self.transmitter]
         if source.encoding != self.encoding or not source.output_on:
@@ -81,10 +84,8 @@ class PulsedLink:
         n_slots = math.ceil((stop_ps - delay) / period) - first_slot
         times, srcs = pulsed_link_events(
             first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src,
-            p_modes, p_any, p_max, counts, state,
+            p_modes, p_any, p_max, counts, state, sigma, normal_table, buffers,
         )
-        if offsets[-1] - offsets[0] >= period - 2:  # later modes of a slot pass the next slot
-            restore_order_pairs(times, srcs)
         return times, srcs
 
 
@@ -234,7 +235,8 @@ class EntangledPairLink:
         """Detected photons of the pairs emitted in [start, stop), per detector."""
         return split_by_source(self, world, start_ps, stop_ps)
 
-    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray):
+    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray,
+               sigma: np.ndarray | None = None, normal_table: np.ndarray | None = None, buffers=None):
         """Detected photons of the pairs emitted in [start, stop), time-ordered.
 
         Only pairs with a photon detected on at least one side are drawn: with
@@ -242,9 +244,10 @@ class EntangledPairLink:
         R·(1 − (1 − h_A)(1 − h_B)) (a Poisson process); which sides fired, which ports,
         and the per-port efficiency (relative to the best) are then drawn for those pairs
         alone (:func:`sim_backends._kernels.pair_events`). Returns ``(times, sources)`` or
-        None; ``counts[source]`` grows by the photons drawn.
+        None; ``counts[source]`` grows by the photons drawn. With ``sigma`` and
+        ``normal_table`` the times carry each source's timing jitter.
         """
-        from sim_backends._kernels import pair_events
+        from sim_backends._kernels import add_jitter, pair_events, restore_order_pairs
 
         if not self.on or self.pair_rate_hz <= 0:
             return None
@@ -267,10 +270,14 @@ class EntangledPairLink:
             return None
         p_sides = np.array([h_a * (1 - h_b), (1 - h_a) * h_b, h_a * h_b]) / p_any
         joint_cum = np.cumsum(self.joint_probabilities(world))
-        return pair_events(
+        times, srcs = pair_events(
             int(start_ps), int(stop_ps), self.pair_rate_hz * p_any * 1e-12, p_sides, joint_cum, keep_ratio,
             role_src, int(self.delay_b_ps), counts, state,
         )
+        if sigma is not None:
+            add_jitter(times, srcs, sigma, normal_table, state)
+            restore_order_pairs(times, srcs)
+        return times, srcs
 
 
 @dataclass

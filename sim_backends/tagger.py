@@ -93,10 +93,12 @@ class TaggerModel:
             timestamps, channels = timestamps[:split], channels[:split]
         return timestamps, channels
 
-    def tag_events(self, times, sources, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state):
-        """The tag stream of one slice from time-ordered source events (jitter included).
+    def tag_events(self, events, more_events, enabled, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state):
+        """The tag stream of one slice from two time-ordered event streams (jitter included).
 
-        ``sources[i]`` indexes ``names`` (the detectors and markers wired to this tagger);
+        ``events`` and ``more_events`` are ``(times, sources)``; a source indexes ``names``
+        (the detectors and markers wired to this tagger); events of sources not
+        ``enabled`` (a latched detector) are dropped;
         the detector-side arrays (``dead``, ``last`` updated in place, afterpulse ``ap_p``,
         ``ap_tau``) are per source. One ordered pass applies them and this tagger's input
         delays and dead times (:func:`sim_backends._kernels.detect_and_tag`); then the
@@ -119,8 +121,8 @@ class TaggerModel:
         held_t, held_c = self._held if self._held is not None else (np.empty(0, np.int64), np.empty(0, np.int32))
         self._held = None
         timestamps, channels = detect_and_tag(
-            times, sources, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
-            held_t, held_c, state, stop_ps - start_ps,
+            *events, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
+            held_t, held_c, state, stop_ps - start_ps, *more_events, enabled,
         )
         for (_, channel), tag in zip(flat, ch_last):
             channel.last_tag_ps = int(tag)

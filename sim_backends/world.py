@@ -66,6 +66,7 @@ class OpticalWorld:
         self.now_ps = CLOCK_START_PS  # a tagger's clock runs long before the first tag: no negative times
         self.lock = threading.RLock()
         self._jitter_tables: dict[float, np.ndarray] = {}
+        self._scratch: dict = {}
         self._check_wiring()
 
     def _check_wiring(self) -> None:
@@ -140,7 +141,7 @@ class OpticalWorld:
         jittered; then one pass applies each detector's dead time and afterpulsing and the
         tagger inputs' delay and dead time, and writes the tag stream.
         """
-        from sim_backends._kernels import jitter_merge, merge_streams
+        from sim_backends._kernels import add_jitter, merge_streams, restore_order_pairs
 
         with self.lock:
             model = self.taggers[tagger] if tagger is not None else self.tagger
@@ -148,59 +149,83 @@ class OpticalWorld:
             seconds = (stop - start) * 1e-12
             names = sorted({channel.detector for channel in model.channels.values()})
             sources = {name: index for index, name in enumerate(names)}
+            n_src = len(names)
             state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
-            counts = np.zeros(len(names), np.int64)
-            streams = []
-            for link in self.links:
-                if sources.keys().isdisjoint(link.detectors.values()):
-                    continue
-                found = link.events(self, start, stop, sources, counts, state)
-                if found is not None and found[0].size:
-                    streams.append(found)
-            enabled = np.ones(len(names), np.bool_)
-            sigma = np.full(len(names), float(model.jitter_ps))
-            dead = np.zeros(len(names), np.int64)
-            last = np.full(len(names), NEVER_PS, np.int64)
-            ap_p = np.zeros(len(names))
-            ap_tau = np.ones(len(names))
-            dark_hz = np.zeros(len(names))
+            table = _normal_table()
+            enabled = np.ones(n_src, np.bool_)
+            sigma = np.full(n_src, float(model.jitter_ps))
+            dead = np.zeros(n_src, np.int64)
+            last = np.full(n_src, NEVER_PS, np.int64)
+            ap_p = np.zeros(n_src)
+            ap_tau = np.ones(n_src)
             detectors = []
             for index, name in enumerate(names):
                 if name in self.syncs:
-                    marks = self.syncs[name].arrivals(self, start, stop)
-                    if marks.size:
-                        streams.append((marks, np.full(marks.size, index, np.int32)))
                     continue
                 detector = self.detectors[name]
                 detectors.append((index, detector))
-                if isinstance(detector, SnspdModel):
-                    detector.expose(counts[index] / seconds if seconds else 0.0)
-                    enabled[index] = not detector.latched
-                dark_hz[index] = detector.dark_rate_hz()
                 sigma[index] = math.hypot(detector.jitter_ps, model.jitter_ps)
                 dead[index] = int(detector.dead_time_ps)
                 last[index] = int(detector.last_click_ps)
                 ap_p[index] = float(getattr(detector, "afterpulse_probability", 0.0))
                 ap_tau[index] = float(getattr(detector, "afterpulse_tau_ps", 1.0))
+            counts = np.zeros(n_src, np.int64)
+            streams = []
+            for number, link in enumerate(self.links):
+                if sources.keys().isdisjoint(link.detectors.values()):
+                    continue
+                found = link.events(self, start, stop, sources, counts, state, sigma, table, self._buffers(number))
+                if found is not None and found[0].size:
+                    streams.append(found)
+            small_t, small_s = [], []
+            dark_hz = np.zeros(n_src)
+            for index, detector in detectors:
+                if isinstance(detector, SnspdModel):
+                    detector.expose(counts[index] / seconds if seconds else 0.0)
+                    enabled[index] = not detector.latched
+                dark_hz[index] = detector.dark_rate_hz()
+            for index, name in enumerate(names):
+                if name in self.syncs:
+                    marks = self.syncs[name].arrivals(self, start, stop)
+                    small_t.append(marks)
+                    small_s.append(np.full(marks.size, index, np.int32))
             n_dark = self.rng.poisson(dark_hz * seconds)
             if n_dark.sum():
-                dark = self.rng.integers(start, stop, size=int(n_dark.sum()), dtype=np.int64)
-                dark_src = np.repeat(np.arange(len(names), dtype=np.int32), n_dark)
-                order = np.argsort(dark, kind="stable")
-                streams.append((dark[order], dark_src[order]))
+                small_t.append(self.rng.integers(start, stop, size=int(n_dark.sum()), dtype=np.int64))
+                small_s.append(np.repeat(np.arange(n_src, dtype=np.int32), n_dark))
+            if small_t:  # syncs and dark counts: few, jittered then sorted here
+                times, srcs = np.concatenate(small_t), np.concatenate(small_s)
+                add_jitter(times, srcs, sigma, table, state)
+                order = np.argsort(times, kind="stable")
+                streams.append((times[order], srcs[order]))
             streams.sort(key=lambda stream: stream[0].size)
             while len(streams) > 2:  # the small streams first (Huffman order): least copying
                 streams = [merge_streams(*streams[0], *streams[1]), *streams[2:]]
                 streams.sort(key=lambda stream: stream[0].size)
             empty = (np.empty(0, np.int64), np.empty(0, np.int32))
-            small, big = (empty, *streams)[-2:] if streams else (empty, empty)
-            times, srcs = jitter_merge(*big, *small, enabled, sigma, _normal_table(), state)
-            stamps, chans = model.tag_events(times, srcs, names, dead, last, ap_p, ap_tau, start, stop, flush, state)
+            (small, big) = (empty, *streams)[-2:] if streams else (empty, empty)
+            stamps, chans = model.tag_events(big, small, enabled, names, dead, last, ap_p, ap_tau, start, stop, flush, state)
             for index, detector in detectors:
                 detector.last_click_ps = int(last[index])
             self._drift(stop - start)
             self.now_ps = stop
             return stamps, chans
+
+    def _buffers(self, key):
+        """A lender of reusable (times int64, sources int32) arrays for one link's draws.
+
+        The link's stream lives only within one acquisition, so its memory is kept and
+        reused (fresh pages cost more than the draws that fill them).
+        """
+
+        def lend(size: int) -> tuple[np.ndarray, np.ndarray]:
+            held = self._scratch.get(key)
+            if held is None or held[0].size < size:
+                held = (np.empty(int(size * 1.25), np.int64), np.empty(int(size * 1.25), np.int32))
+                self._scratch[key] = held
+            return held
+
+        return lend
 
 
 def _normal_table() -> np.ndarray:
@@ -209,7 +234,7 @@ def _normal_table() -> np.ndarray:
     if _NORMAL_TABLE is None:
         from scipy.special import ndtri
 
-        _NORMAL_TABLE = ndtri((np.arange(65536) + 0.5) / 65536)
+        _NORMAL_TABLE = ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)  # 256 kB: stays in cache
     return _NORMAL_TABLE
 
 

@@ -101,7 +101,7 @@ def test_chunked_walk_resumes_exactly():
         times, srcs = np.empty(1000, np.int64), np.empty(1000, np.int32)
         n, done = K.pulsed_link_chunk(first, left, np.zeros(1, np.uint8), PERIOD, 0, np.zeros(2, np.int64),
                                       np.arange(2, dtype=np.int32), p_any[0], geo_prob, geo_alias, mask_prob,
-                                      mask_alias, counts, state, times, srcs)
+                                      mask_alias, counts, state, times, srcs, np.zeros(2), np.zeros(65536, np.float32))
         parts.append((times[:n], srcs[:n]))
         first, left = first + done, left - done
     assert len(parts) > 100
@@ -199,3 +199,24 @@ def test_afterpulses_follow_the_dead_time_and_survive_a_tiny_output_buffer():
     is_afterpulse = tags[1:] % 100_000_000 != 0
     after = np.diff(tags)[is_afterpulse] - 1_000_000
     assert abs(after.mean() - 500_000) < 5 * 500_000 / math.sqrt(after.size)
+
+
+def test_jitter_drawn_in_the_walk_is_gaussian_and_the_stream_sorted():
+    from sim_backends.world import _normal_table
+
+    eta_mu = np.zeros((16, 2))
+    eta_mu[0] = [0.3, 0.3]
+    sigma = np.array([30.0, 1_000.0])  # the second as wide as the gap between the modes: they swap
+    offsets = np.array([0, 1_000], np.int64)
+    p_modes = -np.expm1(-eta_mu)
+    p_any = -np.expm1(-eta_mu.sum(axis=1))
+    times, srcs = K.pulsed_link_events(0, 1_000_000, np.zeros(1, np.uint8), PERIOD, 0, offsets, np.arange(2, dtype=np.int32),
+                                       p_modes, p_any, p_any[0], np.zeros(2, np.int64), np.array([4], np.uint64),
+                                       sigma, _normal_table())
+    assert np.all(np.diff(times) >= 0)
+    for m in range(2):
+        t = times[srcs == m] - offsets[m]
+        residual = t - np.rint(t / PERIOD) * PERIOD
+        n = residual.size
+        assert abs(residual.mean()) < 5 * sigma[m] / math.sqrt(n)
+        assert abs(residual.std() / sigma[m] - 1) < 5 / math.sqrt(2 * n) + 1e-3  # table tails cut at 4.3σ
