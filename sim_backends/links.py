@@ -13,10 +13,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim_backends.actuators import PaddleController, Waveplate
 from sim_backends.polarization import BB84_STATES, analyzer_probabilities
 from sim_backends.transmitter import decode_slots
 
 GROUP_DELAY_PS_PER_KM = 4_895_000  # n_g = 1.4676 (SMF-28 at 1550 nm)
+
+_JONES_CACHE: dict[tuple[float, float], np.ndarray] = {}
+
+
+def jones_key(actuator):
+    """What a waveplate's or paddle controller's Jones matrix depends on (None: unknown)."""
+    if isinstance(actuator, Waveplate):
+        return (float(actuator.retardance_waves), float(actuator.angle_deg))
+    if isinstance(actuator, PaddleController):
+        return tuple(jones_key(paddle) for paddle in actuator.paddles)
+    return None
+
+
+def jones_of(actuator) -> np.ndarray:
+    """``actuator.jones()``, remembered per waveplate setting (computed once per angle)."""
+    if isinstance(actuator, Waveplate):
+        key = jones_key(actuator)
+        matrix = _JONES_CACHE.get(key)
+        if matrix is None:
+            if len(_JONES_CACHE) > 4096:
+                _JONES_CACHE.clear()
+            matrix = actuator.jones()
+            matrix.flags.writeable = False
+            _JONES_CACHE[key] = matrix
+        return matrix
+    if isinstance(actuator, PaddleController):
+        total = np.eye(2, dtype=complex)
+        for paddle in actuator.paddles:
+            total = jones_of(paddle) @ total
+        return total
+    return actuator.jones()
 
 
 @dataclass
@@ -128,7 +160,7 @@ class PolarizationBB84Link(PulsedLink):
     def rotation(self, world) -> np.ndarray:
         """Jones matrix from Alice's output to Bob's analyzers."""
         fiber = world.fibers[self.fiber].rotation
-        controller = world.actuators[self.controller].jones() if self.controller else np.eye(2)
+        controller = jones_of(world.actuators[self.controller]) if self.controller else np.eye(2)
         return controller @ fiber
 
     def modes(self, world):
@@ -217,11 +249,22 @@ class EntangledPairLink:
         unitary = np.eye(2, dtype=complex)
         for name in (plates.get("qwp"), plates.get("hwp")):
             if name:
-                unitary = world.actuators[name].jones() @ unitary
+                unitary = jones_of(world.actuators[name]) @ unitary
         return unitary.conj().T @ np.array([1, 0]), unitary.conj().T @ np.array([0, 1])
 
     def joint_probabilities(self, world) -> np.ndarray:
         """P(a, b) for a, b in (T, R), flattened as TT, TR, RT, RR."""
+        key = (self.visibility, *(
+            jones_key(world.actuators[name]) for side in "AB" for name in self.analyzers.get(side, {}).values() if name
+        ))
+        cached = getattr(self, "_joint_cache", None)
+        if cached is not None and cached[0] == key and None not in key:
+            return cached[1]
+        p = self._joint_probabilities(world)
+        self._joint_cache = (key, p)
+        return p
+
+    def _joint_probabilities(self, world) -> np.ndarray:
         a_t, a_r = self.projectors(world, "A")
         b_t, b_r = self.projectors(world, "B")
         # <a⊗b|Φ+> = (a0* b0* + a1* b1*)/√2

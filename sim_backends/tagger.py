@@ -106,17 +106,25 @@ class TaggerModel:
         """
         from sim_backends._kernels import detect_and_tag, restore_order_pairs
 
-        index = {name: i for i, name in enumerate(names)}
-        wired: list[list[tuple[int, TaggerChannelModel]]] = [[] for _ in names]
-        for number, channel in sorted(self.channels.items()):
-            if 0.0 < channel.trigger_level_v < self.detector_pulse_v:  # else the comparator never fires
-                wired[index[channel.detector]].append((number, channel))
-        flat = [pair for group in wired for pair in group]
-        ch_ptr = np.zeros(len(names) + 1, np.int64)
-        ch_ptr[1:] = np.cumsum([len(group) for group in wired])
-        ch_number = np.array([number for number, _ in flat], np.int32)
-        ch_delay = np.array([int(channel.delay_ps) for _, channel in flat], np.int64)
-        ch_dead = np.array([int(channel.dead_time_ps) for _, channel in flat], np.int64)
+        key = (tuple(names), self.detector_pulse_v, *(
+            (number, c.detector, c.trigger_level_v, c.delay_ps, c.dead_time_ps) for number, c in self.channels.items()
+        ))
+        cached = getattr(self, "_wiring_cache", None)
+        if cached is None or cached[0] != key:
+            index = {name: i for i, name in enumerate(names)}
+            wired: list[list[tuple[int, TaggerChannelModel]]] = [[] for _ in names]
+            for number, channel in sorted(self.channels.items()):
+                if 0.0 < channel.trigger_level_v < self.detector_pulse_v:  # else the comparator never fires
+                    wired[index[channel.detector]].append((number, channel))
+            flat = [pair for group in wired for pair in group]
+            ch_ptr = np.zeros(len(names) + 1, np.int64)
+            ch_ptr[1:] = np.cumsum([len(group) for group in wired])
+            ch_number = np.array([number for number, _ in flat], np.int32)
+            ch_delay = np.array([int(channel.delay_ps) for _, channel in flat], np.int64)
+            ch_dead = np.array([int(channel.dead_time_ps) for _, channel in flat], np.int64)
+            cached = (key, flat, ch_ptr, ch_number, ch_delay, ch_dead)
+            self._wiring_cache = cached
+        _, flat, ch_ptr, ch_number, ch_delay, ch_dead = cached
         ch_last = np.array([int(channel.last_tag_ps) for _, channel in flat], np.int64)
         held_t, held_c = self._held if self._held is not None else (np.empty(0, np.int64), np.empty(0, np.int32))
         self._held = None
