@@ -73,6 +73,13 @@ def main() -> None:
     print(f"world_full_bench: {rate:.3g} tags/s (simulated rate {tags / simulated_s:.3g} tags/s; "
           f"{simulated_s / seconds:.1f}x real time; {n_slices} slices of 10 ms, merged sorted stream)")
 
+    world_2 = build_world()
+    world_2.threads = 2
+    run_world(world_2, 5)
+    seconds_2, (tags_2, _) = best(lambda: run_world(world_2, n_slices), args.repeats)
+    print(f"world_full_bench_two_threads: {tags_2 / seconds_2:.3g} tags/s "
+          f"({simulated_s / seconds_2:.1f}x real time; the pulsed links walked in two threads, the rest on one)")
+
     # the same slice split per channel, merged back by numpy
     per_channel = [stamps[channels == c] for c in np.unique(channels)]
     chans = [np.full(t.size, c, np.int32) for t, c in zip(per_channel, np.unique(channels))]

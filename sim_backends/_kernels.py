@@ -411,13 +411,15 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
 
 
 def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_modes, p_any, p_max,
-                       counts, state, sigma=None, normal_table=None, buffers=None):
+                       counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
     """Detected photons of all modes of one pulsed link: ``(times, sources)`` (see :func:`pulsed_link_chunk`).
 
     ``p_modes[c, m]``: probability that mode m fires on a slot of code c; ``p_any[c]``:
     that at least one does; ``p_max`` ≥ p_any of every code in use. With ``sigma`` (per
     source) and ``normal_table`` the clicks carry their jitter and come sorted again.
-    ``buffers(size)`` may supply reusable (times, sources) arrays of at least ``size``.
+    ``buffers(size, part)`` may supply reusable (times, sources) arrays of at least
+    ``size``. With ``threads=2`` the second half of the slots is walked in a second thread
+    (the kernel releases the GIL) from a generator state derived from ``state``.
     """
     if sigma is None:
         sigma = np.zeros(int(mode_src.max()) + 1)
@@ -430,27 +432,54 @@ def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offset
     mask_prob = np.ones((16, 1 << n_modes))
     mask_alias = np.zeros((16, 1 << n_modes), np.int64)
     link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alias)
-    expected = float(p_modes.max(axis=0).sum()) * n_slots
-    cap = int(expected * 1.02 + 8 * math.sqrt(expected) + 64 + n_modes)
-    parts = []
-    while True:
-        if buffers is not None and not parts:
-            times, srcs = buffers(cap)
-        else:
-            times, srcs = np.empty(cap, np.int64), np.empty(cap, np.int32)
-        n, done = pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
-                                    geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs, sigma,
-                                    normal_table)
-        parts.append((times[:n], srcs[:n]))
-        if done >= n_slots:
-            break
-        first_slot, n_slots = first_slot + done, n_slots - done
+    per_slot = float(p_modes.max(axis=0).sum())
+
+    def walk(first, count, counts, state, part):
+        expected = per_slot * count
+        cap = int(expected * 1.02 + 8 * math.sqrt(expected) + 64 + n_modes)
+        parts = []
+        while True:
+            if buffers is not None and not parts:
+                times, srcs = buffers(cap, part)
+            else:
+                times, srcs = np.empty(cap, np.int64), np.empty(cap, np.int32)
+            n, done = pulsed_link_chunk(first, count, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
+                                        geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs, sigma,
+                                        normal_table)
+            parts.append((times[:n], srcs[:n]))
+            if done >= count:
+                return parts
+            first, count = first + done, count - done
+
+    if threads > 1 and n_slots >= 200_000:
+        half = n_slots // 2
+        counts_2 = np.zeros_like(counts)
+        state_2 = np.array([(int(state[0]) * 0xD1B54A32D192ED03 + 0x8BB84B93962EACC9) % 2**64], np.uint64)
+        later = _pool().submit(walk, first_slot + half, n_slots - half, counts_2, state_2, 1)
+        parts = walk(first_slot, half, counts, state, 0)
+        parts += later.result()
+        counts += counts_2
+    else:
+        parts = walk(first_slot, n_slots, counts, state, 0)
     if len(parts) == 1:
         times, srcs = parts[0]
     else:
         times, srcs = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     restore_order_pairs(times, srcs)  # jitter, and modes more than a period apart
     return times, srcs
+
+
+_POOL = None
+
+
+def _pool():
+    """One worker thread for the second half of a link's walk (created on first use)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-world")
+    return _POOL
 
 
 @numba.njit(cache=True, nogil=True)

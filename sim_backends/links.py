@@ -116,7 +116,7 @@ class PulsedLink:
         n_slots = math.ceil((stop_ps - delay) / period) - first_slot
         times, srcs = pulsed_link_events(
             first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src,
-            p_modes, p_any, p_max, counts, state, sigma, normal_table, buffers,
+            p_modes, p_any, p_max, counts, state, sigma, normal_table, buffers, getattr(world, "threads", 1),
         )
         return times, srcs
 

@@ -34,6 +34,8 @@ class OpticalWorld:
     syncs : name -> marker outputs a tagger input may be wired to
     seed : seed of the world's numpy Generator; the same seed replays the same tags
     time_scale : simulated seconds per real second for paced acquisitions (inf: flat out)
+    threads : 2 walks the busiest links in two threads (numba releases the GIL); the
+        stream then differs from the one-thread stream of the same seed (same statistics)
 
     The world has its own clock, ``now_ps``; it runs only when an acquisition or
     :meth:`advance` moves it (so hours of fiber drift pass in a real second), and the
@@ -53,6 +55,7 @@ class OpticalWorld:
         syncs: dict[str, SyncOutput] | None = None,
         seed: int = 0,
         time_scale: float = math.inf,
+        threads: int = 1,
     ):
         self.transmitters = transmitters
         self.fibers = fibers
@@ -63,6 +66,7 @@ class OpticalWorld:
         self.syncs = dict(syncs or {})
         self.rng = np.random.default_rng(seed)
         self.time_scale = time_scale
+        self.threads = int(threads)
         self.now_ps = CLOCK_START_PS  # a tagger's clock runs long before the first tag: no negative times
         self.lock = threading.RLock()
         self._jitter_tables: dict[float, np.ndarray] = {}
@@ -218,11 +222,11 @@ class OpticalWorld:
         reused (fresh pages cost more than the draws that fill them).
         """
 
-        def lend(size: int) -> tuple[np.ndarray, np.ndarray]:
-            held = self._scratch.get(key)
+        def lend(size: int, part: int = 0) -> tuple[np.ndarray, np.ndarray]:
+            held = self._scratch.get((key, part))
             if held is None or held[0].size < size:
                 held = (np.empty(int(size * 1.25), np.int64), np.empty(int(size * 1.25), np.int32))
-                self._scratch[key] = held
+                self._scratch[(key, part)] = held
             return held
 
         return lend

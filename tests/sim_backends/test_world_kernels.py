@@ -148,8 +148,9 @@ def test_generator_is_uniform():
     assert chi2 < 99 + 5 * math.sqrt(2 * 99)
 
 
-def test_double_clicks_through_the_world_at_the_product_rate(bench):
-    """Two detectors behind a splitter fire together on a pulse at rate f·p_a·p_b."""
+@pytest.mark.parametrize("threads", [1, 2])
+def test_double_clicks_through_the_world_at_the_product_rate(bench, threads):
+    """Two detectors behind a splitter fire together on a pulse at rate f·p_a·p_b (one or two threads)."""
     from sim_backends import FiberModel, OpticalWorld, TransmitterModel
     from sim_backends.links import SplitterLink
 
@@ -162,9 +163,11 @@ def test_double_clicks_through_the_world_at_the_product_rate(bench):
         detectors={n: bench.detector(dead_time_ps=10_000, jitter_ps=20.0) for n in ("a", "b")},  # τ < period: no slot lost
         taggers=bench.tagger({1: "a", 2: "b"}),
         seed=8,
+        threads=threads,
     )
     seconds = 0.05
     stamps, channels = world.acquire(int(seconds * 1e12))
+    assert np.all(np.diff(stamps) >= 0)
     slots = np.rint(stamps / tx.period_ps).astype(np.int64)
     a, b = slots[channels == 1], slots[channels == 2]
     n_slots = tx.rep_rate_hz * seconds
