@@ -14,9 +14,6 @@ from sim_backends.tagger import TaggerModel
 from sim_backends.transmitter import TransmitterModel
 
 
-_NO_JITTER = np.empty(0, np.int64)
-
-
 CLOCK_START_PS = 1_000_000_000  # 1 ms, a whole number of 80 MHz periods
 
 
@@ -69,7 +66,6 @@ class OpticalWorld:
         self.threads = int(threads)
         self.now_ps = CLOCK_START_PS  # a tagger's clock runs long before the first tag: no negative times
         self.lock = threading.RLock()
-        self._jitter_tables: dict[float, np.ndarray] = {}
         self._scratch: dict = {}
         self._check_wiring()
 
@@ -104,23 +100,6 @@ class OpticalWorld:
                 return float(sum(mu[0] for name, _, mu in link.modes(self) if name == detector))
         return 0.0
 
-    def _jitter(self, sigma_ps: float, n: int) -> np.ndarray:
-        """n Gaussian timing offsets (int64 ps, rms ``sigma_ps``) from a table of quantiles.
-
-        The table holds the 65536 mid-quantiles of N(0, σ²) (tails cut at ±4.3σ); a
-        uniform 16-bit index picks one, which costs a few ns per tag.
-        """
-        if sigma_ps <= 0 or n == 0:
-            return _NO_JITTER
-        table = self._jitter_tables.get(sigma_ps)
-        if table is None:
-            from scipy.special import ndtri
-
-            quantiles = (np.arange(65536) + 0.5) / 65536
-            table = np.rint(sigma_ps * ndtri(quantiles)).astype(np.int64)
-            self._jitter_tables[sigma_ps] = table
-        return table[self.rng.integers(0, 65536, n, dtype=np.uint16)]
-
     # --- time ----------------------------------------------------------------------------
     def advance(self, duration_ps: int) -> None:
         """Let simulated time pass without recording anything (the fibers drift)."""
@@ -145,7 +124,7 @@ class OpticalWorld:
         jittered; then one pass applies each detector's dead time and afterpulsing and the
         tagger inputs' delay and dead time, and writes the tag stream.
         """
-        from sim_backends._kernels import add_jitter, merge_streams, restore_order_pairs
+        from sim_backends._kernels import add_jitter, merge_streams
 
         with self.lock:
             model = self.taggers[tagger] if tagger is not None else self.tagger
