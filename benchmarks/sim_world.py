@@ -7,6 +7,12 @@ emulated SDK drives it: ``world.acquire(10 ms, "tagger", flush=False)`` slice af
 each returning the merged, time-sorted (int64 ps, int32 channel) stream. Each figure is
 the best of a few repeats, numba warmed up, one core unless it says otherwise.
 
+world_full_bench_two_threads: the same with ``OpticalWorld.threads = 2`` (the pulsed
+links' walk split over two threads; the dead-time / tagger pass stays on one).
+
+There is no per-channel figure: the dead-time / tagger pass writes the merged stream in
+time order as it goes, so there is no separate merge left to defer.
+
 Reference figures beside it:
   reference_numpy_sort_merge: the same slices' tags, split per channel, put back into one
     sorted stream by numpy (concatenate + stable argsort): what merging alone costs done
