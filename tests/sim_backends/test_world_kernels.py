@@ -223,3 +223,21 @@ def test_jitter_drawn_in_the_walk_is_gaussian_and_the_stream_sorted():
         n = residual.size
         assert abs(residual.mean()) < 5 * sigma[m] / math.sqrt(n)
         assert abs(residual.std() / sigma[m] - 1) < 5 / math.sqrt(2 * n) + 1e-3  # table tails cut at 4.3σ
+
+
+@pytest.mark.parametrize("delay_ps", [3_000, 50_000_000], ids=["small-spread", "large-spread"])
+def test_tagger_input_delays_keep_the_stream_sorted_across_slices(bench, delay_ps):
+    """Input delays reorder tags of different inputs; the stream must stay one sorted stream."""
+    world = bench.polarization_world(controller=bench.Waveplate(0.5, 22.5))
+    world.tagger.channels[2].delay_ps = delay_ps
+    reference = bench.polarization_world(controller=bench.Waveplate(0.5, 22.5))
+    parts = [world.acquire(10**9, flush=(i == 19)) for i in range(20)]
+    stamps = np.concatenate([p[0] for p in parts])
+    chans = np.concatenate([p[1] for p in parts])
+    assert np.all(np.diff(stamps) >= 0)
+    ref_stamps, ref_chans = reference.acquire(20 * 10**9)
+    for channel in (1, 2, 3, 4):  # same counts as without the delay (5σ), channel 2 shifted
+        n, m = np.count_nonzero(chans == channel), np.count_nonzero(ref_chans == channel)
+        assert abs(n - m) < 5 * math.sqrt(2 * max(m, 1)), (channel, n, m)
+    shifted = stamps[chans == 2]
+    assert shifted.min() >= delay_ps - 1_000
