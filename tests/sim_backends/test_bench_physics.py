@@ -82,10 +82,17 @@ def test_qber_falls_to_misalignment_floor_when_controller_undoes_the_fiber(bench
     uncompensated = sifted_qber(world)
     assert max(q for q, _ in uncompensated.values()) > floor + 0.10  # a random rotation scrambles a basis
     assert paddles_undoing(rotation, controller) < 1e-6
+    # Exact floor from the click probabilities: the right detector sees x·(1 − e), the wrong
+    # one x·e, with x = η·μ·T_fiber/2 (Bob's basis splitter); q = p_wrong/(p_wrong + p_right),
+    # a little above e because the right detector saturates (1 − exp(−x)).
+    x = 0.8 * world.transmitters["alice"].mean_photon_number() * 10 ** (-0.2 * 10.0 / 10) / 2
+    p_wrong, p_right = -math.expm1(-x * floor), -math.expm1(-x * (1 - floor))
+    expected = p_wrong / (p_wrong + p_right)
+    assert floor < expected < 1.2 * floor
     compensated = sifted_qber(world)
     for basis, (qber, n) in compensated.items():
-        sigma = math.sqrt(floor * (1 - floor) / n)
-        assert abs(qber - floor) < 5 * sigma, (basis, qber, n)
+        sigma = math.sqrt(expected * (1 - expected) / n)
+        assert abs(qber - expected) < 5 * sigma, (basis, qber, expected, n)
 
 
 def test_fiber_drift_raises_qber_over_simulated_hours(bench):
