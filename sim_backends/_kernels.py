@@ -242,6 +242,8 @@ def uniforms(n, state):
 _LOWEST_BIT = np.array([(m & -m).bit_length() - 1 for m in range(256)], np.int64)
 GEOMETRIC_TABLE_BITS = 10  # 1024-entry alias table for the slot skips
 GEOMETRIC_TABLE_MIN_P = 0.01  # below this, skips are drawn as floor(E/λ) with a logarithm
+GEOMETRIC_TABLE_PAD_BITS = 2
+MASK_TABLE_MIN_BITS = 8  # cells per code of the firing-pattern table (at least 4 per mask)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -292,11 +294,14 @@ def link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alia
     K − 1" (the walk adds K − 1 and draws again, exact because the law is memoryless).
     Firing patterns: for code c, outcome mask ≠ 0 (bit m = mode m fires) has probability
     Π_m (p_m or 1 − p_m) / p_max, and mask 0 (no mode fires: the candidate is dropped)
-    1 − p_any[c]/p_max. The masks fill ``mask_prob[c]``/``mask_alias[c]``.
+    1 − p_any[c]/p_max. The masks fill ``mask_prob[c]``/``mask_alias[c]``, whose row may
+    be longer than the 2^modes masks: the extra cells carry weight 0, so a draw landing
+    there always takes its alias and only the few cells holding two masks branch
+    unpredictably (a sixteenth of the draws or fewer instead of about half).
     """
-    k = geo_prob.size
+    k = geo_prob.size >> GEOMETRIC_TABLE_PAD_BITS
     if p_max >= GEOMETRIC_TABLE_MIN_P:
-        weights = np.empty(k)
+        weights = np.zeros(geo_prob.size)
         q = 1.0 - p_max
         for g in range(k - 1):
             weights[g] = p_max * q**g
@@ -304,7 +309,7 @@ def link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alia
         alias_table(weights, geo_prob, geo_alias)
     n_modes = p_modes.shape[1]
     n_masks = 1 << n_modes
-    weights = np.empty(n_masks)
+    weights = np.zeros(mask_prob.shape[1])
     for c in range(16):
         if p_any[c] <= 0.0:  # every draw goes to the alias, mask 0: nothing fires
             mask_prob[c, :] = 0.0
@@ -338,14 +343,17 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
     the stream is then only nearly sorted: the caller restores the order).
     """
     n_modes = offsets.size
-    mask_shift = np.uint64(64 - n_modes)
+    mask_bits = 0
+    while (1 << mask_bits) < mask_prob.shape[1]:
+        mask_bits += 1
+    mask_shift = np.uint64(64 - mask_bits)
     size = pattern.size
     cap = times.size
     if p_max <= 0.0 or n_slots <= 0:
         return 0, n_slots
     use_table = p_max >= GEOMETRIC_TABLE_MIN_P
     geo_shift = np.uint64(64 - GEOMETRIC_TABLE_BITS)
-    geo_tail = geo_prob.size - 1
+    geo_tail = (geo_prob.size >> GEOMETRIC_TABLE_PAD_BITS) - 1
     low53 = np.uint64((1 << 53) - 1)
     inv_rate = 1.0 / -math.log1p(-p_max) if p_max < 1.0 else 0.0
     x = state[0]
@@ -363,8 +371,8 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
                 x += _GOLDEN
                 z = _mix(x)
                 g = np.int64(z >> geo_shift)
-                other = geo_alias[g]  # both loads, then a select: no unpredictable branch
-                g = other if np.float64(np.int64(z & low53)) * _TWO_M53 >= geo_prob[g] else g
+                if np.float64(np.int64(z & low53)) * _TWO_M53 >= geo_prob[g]:
+                    g = geo_alias[g]
                 if g < geo_tail:
                     break
                 skip += geo_tail
@@ -389,9 +397,10 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
             code = pattern[pos]
         x += _GOLDEN
         z = _mix(x)
-        mask = np.int64(z >> mask_shift)
-        other = mask_alias[code, mask]
-        mask = other if np.float64(np.int64(z & low53)) * _TWO_M53 >= mask_prob[code, mask] else mask
+        cell = np.int64(z >> mask_shift)
+        mask = cell
+        if np.float64(np.int64(z & low53)) * _TWO_M53 >= mask_prob[code, cell]:  # predictable: see link_tables
+            mask = mask_alias[code, cell]
         if mask == 0:
             continue
         base = np.int64(round(slot * period_ps)) + delay_ps
@@ -429,8 +438,9 @@ def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offset
         raise ValueError(f"a pulsed link has {n_modes} modes: at most 8 are supported")
     geo_prob = np.ones(1 << GEOMETRIC_TABLE_BITS)
     geo_alias = np.zeros(1 << GEOMETRIC_TABLE_BITS, np.int64)
-    mask_prob = np.ones((16, 1 << n_modes))
-    mask_alias = np.zeros((16, 1 << n_modes), np.int64)
+    mask_cells = 1 << max(MASK_TABLE_MIN_BITS, n_modes + 2)
+    mask_prob = np.ones((16, mask_cells))
+    mask_alias = np.zeros((16, mask_cells), np.int64)
     link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alias)
     per_slot = float(p_modes.max(axis=0).sum())
 
@@ -658,6 +668,42 @@ def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, 
     while True:
         if n + fan + (n_held - h) > cap:
             break
+        if h == n_held and fan == 1:
+            # The common case, in a tighter loop: input 1's events up to input 2's next event
+            # or the next afterpulse, each feeding at most one tagger input.
+            limit = min(next2 + 1, next_pending)
+            k_end = min(n_in, k + (cap - n) - 1)
+            while k < k_end:
+                t = times[k]
+                if t >= limit:
+                    break
+                s = srcs[k]
+                k += 1
+                if t - last[s] < dead[s] or not enabled[s]:
+                    continue
+                last[s] = t
+                p = ap_p[s]
+                if p > 0.0:
+                    x += _GOLDEN
+                    if _unit(_mix(x)) < p:
+                        x += _GOLDEN
+                        pending[s] = t + dead[s] + np.int64(_exp(_mix(x)) * ap_tau[s])
+                        next_pending = never
+                        for r in range(n_src):
+                            if pending[r] >= 0 and pending[r] < next_pending:
+                                next_pending = pending[r]
+                        limit = min(next2 + 1, next_pending)
+                c = ch_ptr[s]
+                if c < ch_ptr[s + 1]:
+                    tag = t + ch_delay[c]
+                    if tag - ch_last[c] >= ch_dead[c]:
+                        ch_last[c] = tag
+                        out_t[n] = tag
+                        out_c[n] = ch_number[c]
+                        n += 1
+            next1 = times[k] if k < n_in else big
+            if n + fan + (n_held - h) > cap:
+                break
         if next_pending < never and next_pending < min(next1, next2):
             t = next_pending
             s = 0

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim_backends.actuators import PaddleController, Waveplate
-from sim_backends.polarization import BB84_STATES, analyzer_probabilities
+from sim_backends.polarization import BB84_KETS, analyzer_probabilities
 from sim_backends.transmitter import decode_slots
 
 GROUP_DELAY_PS_PER_KM = 4_895_000  # n_g = 1.4676 (SMF-28 at 1550 nm)
+
+_BASIS_OF_CODE, _BIT_OF_CODE, _ = decode_slots(np.arange(16, dtype=np.uint8))
+_STATE_OF_CODE = 2 * _BASIS_OF_CODE + _BIT_OF_CODE  # row of BB84_KETS sent by each pattern code
 
 _JONES_CACHE: dict[tuple[float, float], np.ndarray] = {}
 
@@ -166,12 +169,9 @@ class PolarizationBB84Link(PulsedLink):
     def modes(self, world):
         source = world.transmitters[self.transmitter]
         mu = source.mean_photons_by_code() * self.channel_transmission(world) * 0.5
-        rotation = self.rotation(world)
-        basis, bit, _ = decode_slots(np.arange(16, dtype=np.uint8))
-        state_index = 2 * basis + bit
-        per_state = [analyzer_probabilities(rotation @ BB84_STATES[(b, v)], self.misalignment) for b in (0, 1) for v in (0, 1)]
-        fractions = {role: np.array([p[role] for p in per_state])[state_index] for role in "HVDA"}
-        return [(self.detectors[role], 0, mu * fractions[role]) for role in "HVDA" if role in self.detectors]
+        arriving = BB84_KETS @ self.rotation(world).T  # row i: rotation @ (H, V, D, A)[i]
+        per_state = analyzer_probabilities(arriving, self.misalignment)
+        return [(self.detectors[role], 0, mu * per_state[role][_STATE_OF_CODE]) for role in "HVDA" if role in self.detectors]
 
 
 @dataclass

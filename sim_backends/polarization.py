@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
@@ -13,16 +15,19 @@ A = np.array([1, -1], dtype=complex) / np.sqrt(2)
 
 #: BB84 states by (basis, bit): basis 0 = Z (H/V), basis 1 = X (D/A)
 BB84_STATES = {(0, 0): H, (0, 1): V, (1, 0): D, (1, 1): A}
+#: the same as rows, indexed by 2·basis + bit
+BB84_KETS = np.array([H, V, D, A])
 
 
 def su2_from_vector(rotation: np.ndarray) -> np.ndarray:
     """exp(−i r·σ/2): the SU(2) rotation by |r| rad about the Poincaré-sphere axis r/|r|."""
-    angle = float(np.linalg.norm(rotation))
+    x, y, z = (float(r) for r in rotation)
+    angle = math.sqrt(x * x + y * y + z * z)
     if angle == 0.0:
         return np.eye(2, dtype=complex)
-    axis = rotation / angle
-    generator = np.tensordot(axis, PAULI, axes=1)
-    return np.cos(angle / 2) * np.eye(2) - 1j * np.sin(angle / 2) * generator
+    c, s = math.cos(angle / 2), math.sin(angle / 2) / angle
+    # cos(a/2)·I − i·sin(a/2)·(n·σ), written out (called once per drift step)
+    return np.array([[complex(c, -s * z), complex(-s * y, -s * x)], [complex(s * y, -s * x), complex(c, s * z)]])
 
 
 def random_su2(rng: np.random.Generator) -> np.ndarray:
@@ -32,10 +37,16 @@ def random_su2(rng: np.random.Generator) -> np.ndarray:
     return np.array([[a + 1j * b, c + 1j * d], [-c + 1j * d, a - 1j * b]])
 
 
-def analyzer_probabilities(state: np.ndarray, misalignment: float = 0.0) -> dict[str, float]:
-    """Probabilities of H, V, D, A at a BB84 analyzer whose splitters leak ``misalignment``."""
-    p_h = float(abs(state[0]) ** 2) / float(np.vdot(state, state).real)
-    p_d = float(abs(state[0] + state[1]) ** 2 / 2) / float(np.vdot(state, state).real)
+def analyzer_probabilities(states: np.ndarray, misalignment: float = 0.0) -> dict[str, np.ndarray]:
+    """Probabilities of H, V, D, A at a BB84 analyzer whose splitters leak ``misalignment``.
+
+    ``states``: one Jones vector (2,) or a stack of them (n, 2); each role gets a float
+    (or an (n,) array).
+    """
+    states = np.asarray(states)
+    norm = (np.abs(states) ** 2).sum(axis=-1)
+    p_h = np.abs(states[..., 0]) ** 2 / norm
+    p_d = np.abs(states[..., 0] + states[..., 1]) ** 2 / 2 / norm
     e = misalignment
     return {
         "H": (1 - e) * p_h + e * (1 - p_h),

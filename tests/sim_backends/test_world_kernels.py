@@ -129,15 +129,41 @@ def test_alias_table_reproduces_its_weights_exactly():
 
 
 def test_geometric_table_has_the_geometric_law():
+    """Outcomes g < K − 1 have P = p(1 − p)^g, the last "≥ K − 1" the rest; padding cells none."""
     p = 0.09
     geo_prob, geo_alias = np.ones(1 << K.GEOMETRIC_TABLE_BITS), np.zeros(1 << K.GEOMETRIC_TABLE_BITS, np.int64)
     K.link_tables(np.full((16, 1), p), np.full(16, p), p, geo_prob, geo_alias, np.ones((16, 2)), np.zeros((16, 2), np.int64))
     size = geo_prob.size
-    implied = geo_prob.copy()
+    outcomes = size >> K.GEOMETRIC_TABLE_PAD_BITS
+    implied = np.zeros(size)
+    kept = np.arange(size)
+    np.add.at(implied, kept, geo_prob)
     np.add.at(implied, geo_alias, 1.0 - geo_prob)
-    g = np.arange(size - 1)
-    assert np.allclose(implied[:-1] / size, p * (1 - p) ** g, rtol=1e-9, atol=1e-15)
-    assert implied[-1] / size == pytest.approx((1 - p) ** (size - 1), rel=1e-6, abs=1e-15)
+    g = np.arange(outcomes - 1)
+    assert np.allclose(implied[: outcomes - 1] / size, p * (1 - p) ** g, rtol=1e-9, atol=1e-15)
+    assert implied[outcomes - 1] / size == pytest.approx((1 - p) ** (outcomes - 1), rel=1e-6, abs=1e-15)
+    assert np.all(implied[outcomes:] == 0.0)
+
+
+def test_firing_pattern_table_has_the_joint_law_of_independent_modes():
+    """Mask m of code c: Π_m (p_m or 1 − p_m)/p_max; mask 0 takes the rest; padding none."""
+    p_modes = np.zeros((16, 3))
+    p_modes[0] = [0.06, 0.02, 0.01]
+    p_modes[1] = [0.03, 0.0, 0.005]
+    p_any = 1 - np.prod(1 - p_modes, axis=1)
+    p_max = float(p_any.max())
+    cells = 1 << K.MASK_TABLE_MIN_BITS
+    mask_prob, mask_alias = np.ones((16, cells)), np.zeros((16, cells), np.int64)
+    K.link_tables(p_modes, p_any, p_max, np.ones(1024), np.zeros(1024, np.int64), mask_prob, mask_alias)
+    for code in (0, 1):
+        implied = mask_prob[code].copy()
+        np.add.at(implied, mask_alias[code], 1.0 - mask_prob[code])
+        expected = np.zeros(cells)
+        for mask in range(1, 8):
+            expected[mask] = np.prod([p_modes[code, m] if mask >> m & 1 else 1 - p_modes[code, m] for m in range(3)]) / p_max
+        expected[0] = 1 - p_any[code] / p_max
+        assert np.allclose(implied / cells, expected, rtol=0, atol=1e-12)
+    assert np.all(mask_prob[2] == 0.0) and np.all(mask_alias[2] == 0)  # a code that never fires
 
 
 def test_generator_is_uniform():
