@@ -372,6 +372,7 @@ class WorldConfig(Strict):
 
     seed: int = 0
     time_scale: Positive = Field(float("inf"), description="simulated seconds per real second")
+    threads: Annotated[int, Field(ge=1, le=2)] = Field(1, description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)")
     transmitters: dict[str, TransmitterPhysics]
     fibers: dict[str, FiberPhysics]
     links: list[LinkPhysics]

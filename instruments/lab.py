@@ -142,6 +142,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         syncs={name: links.SyncOutput(s.transmitter, s.divider) for name, s in config.syncs.items()},
         seed=config.seed,
         time_scale=config.time_scale,
+        threads=config.threads,
     )
 
 

@@ -75,3 +75,17 @@ def test_unknown_link_kind(tmp_path):
     path = _write(tmp_path, lambda c: c["world"]["links"][1].update(kind="wormhole"))
     with pytest.raises(ConfigError, match=r"world\.links\.1: Input tag 'wormhole' found using 'kind' does not match"):
         load_config(path)
+
+
+def test_world_threads_beyond_two_are_refused(tmp_path):
+    path = _write(tmp_path, lambda c: c["world"].update(threads=4))
+    with pytest.raises(ConfigError, match=r"world\.threads: Input should be less than or equal to 2"):
+        load_config(path)
+
+
+def test_world_threads_reach_the_world():
+    from instruments.lab import build_world
+
+    config = load_config(SIM_LAB)
+    taggers = {name: e for name, e in config.instruments.items() if e.kind == "swabian_timetagger"}
+    assert build_world(config.world, taggers).threads == config.world.threads == 2
