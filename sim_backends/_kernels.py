@@ -633,6 +633,28 @@ def jitter_merge(times_a, srcs_a, times_b, srcs_b, enabled, sigma, normal_table,
     return out_t[:n], out_s[:n]
 
 
+@numba.njit(inline="always")
+def _earliest(pending, never):
+    """The earliest scheduled afterpulse time in ``pending`` (−1: none), else ``never``."""
+    first = never
+    for r in range(pending.size):
+        if pending[r] >= 0 and pending[r] < first:
+            first = pending[r]
+    return first
+
+
+@numba.njit(inline="always")
+def _maybe_afterpulse(x, s, t, ap_p, ap_tau, dead, pending):
+    """After a click of source s at t: with probability ``ap_p[s]`` schedule an afterpulse
+    at t + dead time + Exp(``ap_tau[s]``) into ``pending[s]``. Returns (generator state, scheduled)."""
+    x += _GOLDEN
+    if _unit(_mix(x)) >= ap_p[s]:
+        return x, False
+    x += _GOLDEN
+    pending[s] = t + dead[s] + np.int64(_exp(_mix(x)) * ap_tau[s])
+    return x, True
+
+
 @numba.njit(cache=True, nogil=True)
 def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay,
                  ch_dead, ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
@@ -648,10 +670,7 @@ def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, 
     for s in range(n_src):
         fan = max(fan, ch_ptr[s + 1] - ch_ptr[s])
     never = np.int64(2**62)
-    next_pending = never
-    for r in range(n_src):
-        if pending[r] >= 0 and pending[r] < next_pending:
-            next_pending = pending[r]
+    next_pending = _earliest(pending, never)
     x = state[0]
     k = cursor[0]
     k2 = cursor[1]
@@ -682,16 +701,10 @@ def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, 
                 if t - last[s] < dead[s] or not enabled[s]:
                     continue
                 last[s] = t
-                p = ap_p[s]
-                if p > 0.0:
-                    x += _GOLDEN
-                    if _unit(_mix(x)) < p:
-                        x += _GOLDEN
-                        pending[s] = t + dead[s] + np.int64(_exp(_mix(x)) * ap_tau[s])
-                        next_pending = never
-                        for r in range(n_src):
-                            if pending[r] >= 0 and pending[r] < next_pending:
-                                next_pending = pending[r]
+                if ap_p[s] > 0.0:
+                    x, scheduled = _maybe_afterpulse(x, s, t, ap_p, ap_tau, dead, pending)
+                    if scheduled:
+                        next_pending = _earliest(pending, never)
                         limit = min(next2 + 1, next_pending)
                 c = ch_ptr[s]
                 if c < ch_ptr[s + 1]:
@@ -712,10 +725,7 @@ def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, 
                     s = r
                     break
             pending[s] = -1
-            next_pending = never
-            for r in range(n_src):
-                if pending[r] >= 0 and pending[r] < next_pending:
-                    next_pending = pending[r]
+            next_pending = _earliest(pending, never)
             if t >= stop_ps:
                 continue
         elif next1 <= next2 and k < n_in:
@@ -734,16 +744,10 @@ def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, 
         if t - last[s] < dead[s] or not enabled[s]:
             continue
         last[s] = t
-        p = ap_p[s]
-        if p > 0.0:
-            x += _GOLDEN
-            if _unit(_mix(x)) < p:
-                x += _GOLDEN
-                pending[s] = t + dead[s] + np.int64(_exp(_mix(x)) * ap_tau[s])
-                next_pending = never
-                for r in range(n_src):
-                    if pending[r] >= 0 and pending[r] < next_pending:
-                        next_pending = pending[r]
+        if ap_p[s] > 0.0:
+            x, scheduled = _maybe_afterpulse(x, s, t, ap_p, ap_tau, dead, pending)
+            if scheduled:
+                next_pending = _earliest(pending, never)
         for c in range(ch_ptr[s], ch_ptr[s + 1]):
             tag = t + ch_delay[c]
             if tag - ch_last[c] < ch_dead[c]:
