@@ -6,6 +6,7 @@ catalog when it runs, so ``qnetlab --help`` stays fast.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -36,7 +37,7 @@ def run(
     num: Annotated[int, typer.Option(help="number of readings")] = 1,
     config: ConfigOption = DEFAULT_CONFIG,
     data_dir: DataDirOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live table or progress bar")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")] = False,
 ) -> None:
     """Run a plan on the lab, record it in the catalog and print its uid and results."""
     if plan not in PLANS:
@@ -58,7 +59,8 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
     import plans
     from qnetlab import session
 
-    with session.start(config, data_dir=data_dir, live_table=not quiet, progress=not quiet) as s:
+    progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars
+    with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
         transmitter = s.lab.devices.get("laser")
         if plan == "count_rates":
             (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter))
@@ -68,10 +70,15 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             table, unit = s.table(uid, "summary"), "tags"
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
-    for column in table.columns:
+    for column in sorted(table.columns, key=_natural_key):
         if column.endswith(("_rate_hz", "_tags")):
             values = table[column]
             typer.echo(f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else ""))
+
+
+def _natural_key(name: str) -> list:
+    """Sort key putting ``ch2`` before ``ch10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 @app.command()

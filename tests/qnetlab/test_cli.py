@@ -20,6 +20,8 @@ def test_run_prints_uid_that_runs_lists(data_dir):
     assert result.exit_code == 0, result.output
     uid = next(line.split()[-1] for line in result.output.splitlines() if line.startswith("run uid:"))
     assert "tagger_ch1_rate_hz:" in result.output
+    listed_channels = [int(line.split("_ch")[1].split("_")[0]) for line in result.output.splitlines() if "_rate_hz:" in line]
+    assert len(listed_channels) > 9 and listed_channels == sorted(listed_channels)  # ch2 before ch10
     assert (data_dir / "catalog.db").exists()  # from $QNETLAB_DATA_DIR
     listed = runner.invoke(app, ["runs", "--config", str(SIM_LAB)])
     assert listed.exit_code == 0 and uid in listed.output and "count_rates" in listed.output
