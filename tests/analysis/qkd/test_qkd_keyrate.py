@@ -55,11 +55,13 @@ def test_lim2014_bounds_hold_for_expected_counts():
 
 def test_finite_key_grows_toward_asymptotic_and_vanishes_for_small_blocks():
     rates = {nx: lim2014_optimized_rate(LIM2014, nx, 50.0)[0]
-             for nx in (1e3, 1e5, 1e7, 1e9, math.inf)}
-    # Lim et al. Fig. 1 shows no block below 1e4; with Eqs. (1)-(5) as printed no key at 1e3
+             for nx in (1e3, 1e4, 1e5, 1e7, 1e9, math.inf)}
+    # Lim et al. Fig. 1 starts at n_X = 1e4 (keys up to 135 km there); below it, none
     assert rates[1e3] == 0.0
-    assert 0 < rates[1e5] < rates[1e7] < rates[1e9] < rates[math.inf]
+    assert 0 < rates[1e4] < rates[1e5] < rates[1e7] < rates[1e9] < rates[math.inf]
     assert rates[1e9] > 0.5 * rates[math.inf]
+    assert lim2014_optimized_rate(LIM2014, 1e4, 110.0)[0] > 0  # a 1e4 block still gives a key past 100 km
+    assert lim2014_optimized_rate(LIM2014, 1e4, 160.0)[0] == 0  # but not at the 1e9 block's reach
 
 
 def test_finite_key_length_reports_reason():
