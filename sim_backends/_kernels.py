@@ -242,7 +242,7 @@ def uniforms(n, state):
 _LOWEST_BIT = np.array([(m & -m).bit_length() - 1 for m in range(256)], np.int64)
 GEOMETRIC_TABLE_BITS = 10  # 1024-entry alias table for the slot skips
 GEOMETRIC_TABLE_MIN_P = 0.01  # below this, skips are drawn as floor(E/λ) with a logarithm
-GEOMETRIC_TABLE_PAD_BITS = 2
+GEOMETRIC_TABLE_PAD_BITS = 2  # skip outcomes = table cells / 4; the other cells carry weight 0 (see link_tables)
 MASK_TABLE_MIN_BITS = 8  # cells per code of the firing-pattern table (at least 4 per mask)
 
 
@@ -289,9 +289,10 @@ def alias_table(weights, prob, alias):
 def link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alias):
     """Alias tables of the fused pulsed-link walk.
 
-    Skips: outcome g < K − 1 (K = ``geo_prob.size``) is a skip of g slots with the
-    geometric law P(g) = (1 − p)^g·p, p = ``p_max``; outcome K − 1 means "at least
-    K − 1" (the walk adds K − 1 and draws again, exact because the law is memoryless).
+    Skips: outcome g < K − 1 (K = ``geo_prob.size`` >> GEOMETRIC_TABLE_PAD_BITS) is a
+    skip of g slots with the geometric law P(g) = (1 − p)^g·p, p = ``p_max``; outcome
+    K − 1 means "at least K − 1" (the walk adds K − 1 and draws again, exact because the
+    law is memoryless); the cells beyond K carry weight 0 (see the firing patterns).
     Firing patterns: for code c, outcome mask ≠ 0 (bit m = mode m fires) has probability
     Π_m (p_m or 1 − p_m) / p_max, and mask 0 (no mode fires: the candidate is dropped)
     1 − p_any[c]/p_max. The masks fill ``mask_prob[c]``/``mask_alias[c]``, whose row may
