@@ -8,8 +8,8 @@ each returning the merged, time-sorted (int64 ps, int32 channel) stream. Each fi
 the best of a few repeats, numba warmed up.
 
 world_full_bench: the world as the config builds it (``world.threads: 2`` in
-config/sim_lab.yaml: the pulsed links' walk split over the two cores, the dead-time /
-tagger pass on one).
+config/sim_lab.yaml: a worker thread draws the next slice's pulsed-link photons while
+the main thread tags this one; see sim_backends/prefetch.py).
 world_full_bench_one_core: the same world with ``threads = 1``.
 
 There is no per-channel figure: the dead-time / tagger pass writes the merged stream in

@@ -484,7 +484,9 @@ _POOL = None
 
 
 def _pool():
-    """One worker thread for the second half of a link's walk (created on first use)."""
+    """The world's one worker thread (created on first use): the second half of a link's
+    walk, or the next slice's walks drawn ahead (:mod:`sim_backends.prefetch`); jobs
+    queue on it, and none waits on another."""
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor

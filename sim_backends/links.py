@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -89,8 +90,13 @@ class PulsedLink:
         With ``sigma`` (rms jitter per source) and ``normal_table`` the times carry the
         timing jitter; ``buffers(size)`` may lend reusable output arrays.
         """
-        from sim_backends._kernels import pulsed_link_events
+        inputs = self.walk_inputs(world, start_ps, stop_ps, sources)
+        if inputs is None:
+            return None
+        return walk(inputs, counts, state, sigma, normal_table, buffers, getattr(world, "threads", 1))
 
+    def walk_inputs(self, world, start_ps: int, stop_ps: int, sources: dict[str, int]) -> WalkInputs | None:
+        """Everything the draws of [start, stop) depend on (None: the link is dark)."""
         source = world.transmitters[self.transmitter]
         if source.encoding != self.encoding or not source.output_on:
             return None
@@ -117,11 +123,36 @@ class PulsedLink:
         delay = self.delay_ps(world)
         first_slot = math.ceil((start_ps - delay) / period)
         n_slots = math.ceil((stop_ps - delay) / period) - first_slot
-        times, srcs = pulsed_link_events(
-            first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src,
-            p_modes, p_any, p_max, counts, state, sigma, normal_table, buffers, getattr(world, "threads", 1),
-        )
-        return times, srcs
+        return WalkInputs(first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src,
+                          p_modes, p_any, p_max)
+
+
+class WalkInputs(NamedTuple):
+    """The arguments of one pulsed link's walk over a slice (see :func:`walk`)."""
+
+    first_slot: int
+    n_slots: int
+    pattern: np.ndarray
+    period_ps: float
+    delay_ps: int
+    offsets: np.ndarray
+    mode_src: np.ndarray
+    p_modes: np.ndarray
+    p_any: np.ndarray
+    p_max: float
+
+    def same_as(self, other: WalkInputs | None) -> bool:
+        """True when ``other`` would draw from the same law over the same slots."""
+        if other is None:
+            return False
+        return all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b for a, b in zip(self, other))
+
+
+def walk(inputs: WalkInputs, counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
+    """Run a pulsed link's walk: ``(times int64, sources int32)``, jittered, in time order."""
+    from sim_backends._kernels import pulsed_link_events
+
+    return pulsed_link_events(*inputs, counts, state, sigma, normal_table, buffers, threads)
 
 
 def split_by_source(link, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:

@@ -9,10 +9,10 @@ import numpy as np
 
 from sim_backends.detectors import NEVER_PS, DetectorModel, SnspdModel
 from sim_backends.fiber import FiberModel
-from sim_backends.links import SyncOutput
+from sim_backends.links import PulsedLink, SyncOutput, walk
+from sim_backends.prefetch import WalkPrefetch
 from sim_backends.tagger import TaggerModel
 from sim_backends.transmitter import TransmitterModel
-
 
 CLOCK_START_PS = 1_000_000_000  # 1 ms, a whole number of 80 MHz periods
 
@@ -31,8 +31,11 @@ class OpticalWorld:
     syncs : name -> marker outputs a tagger input may be wired to
     seed : seed of the world's numpy Generator; the same seed replays the same tags
     time_scale : simulated seconds per real second for paced acquisitions (inf: flat out)
-    threads : 2 walks the busiest links in two threads (numba releases the GIL); the
-        stream then differs from the one-thread stream of the same seed (same statistics)
+    threads : 2 uses the second core (numba releases the GIL): a slice's pulsed-link walk
+        is split over two threads, and in an acquisition of many slices (``flush=False``)
+        the next slice's walk is drawn while this one is tagged
+        (:mod:`sim_backends.prefetch`). The stream then differs from the one-thread
+        stream of the same seed (same statistics; still the same for the same seed)
 
     The world has its own clock, ``now_ps``; it runs only when an acquisition or
     :meth:`advance` moves it (so hours of fiber drift pass in a real second), and the
@@ -67,6 +70,7 @@ class OpticalWorld:
         self.now_ps = CLOCK_START_PS  # a tagger's clock runs long before the first tag: no negative times
         self.lock = threading.RLock()
         self._scratch: dict = {}
+        self._prefetch = WalkPrefetch(self._buffers)
         self._check_wiring()
 
     def _check_wiring(self) -> None:
@@ -154,10 +158,19 @@ class OpticalWorld:
                 ap_tau[index] = float(getattr(detector, "afterpulse_tau_ps", 1.0))
             counts = np.zeros(n_src, np.int64)
             streams = []
+            ahead = self._prefetch if self.threads > 1 else None
+            pulsed = []  # (index, link) of the pulsed links this tagger sees
             for number, link in enumerate(self.links):
                 if sources.keys().isdisjoint(link.detectors.values()):
                     continue
-                found = link.events(self, start, stop, sources, counts, state, sigma, table, self._buffers(number))
+                if ahead is not None and isinstance(link, PulsedLink):
+                    pulsed.append((number, link))
+                    inputs = link.walk_inputs(self, start, stop, sources)
+                    found = ahead.take(number, inputs, sigma, counts)
+                    if found is None and inputs is not None:
+                        found = walk(inputs, counts, state, sigma, table, self._buffers(number), self.threads)
+                else:
+                    found = link.events(self, start, stop, sources, counts, state, sigma, table, self._buffers(number))
                 if found is not None and found[0].size:
                     streams.append(found)
             small_t, small_s = [], []
@@ -167,6 +180,14 @@ class OpticalWorld:
                     detector.expose(counts[index] / seconds if seconds else 0.0)
                     enabled[index] = not detector.latched
                 dark_hz[index] = detector.dark_rate_hz()
+            self._drift(stop - start)
+            if not flush:  # more slices follow: draw the next one's photons while this one is tagged
+                # (after the drift and the detectors' exposure, which the next walk sees)
+                for number, link in pulsed:
+                    upcoming = link.walk_inputs(self, stop, 2 * stop - start, sources)
+                    if upcoming is not None:
+                        next_state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
+                        ahead.launch(number, upcoming, sigma, table, next_state)
             for index, name in enumerate(names):
                 if name in self.syncs:
                     marks = self.syncs[name].arrivals(self, start, stop)
@@ -190,7 +211,6 @@ class OpticalWorld:
             stamps, chans = model.tag_events(big, small, enabled, names, dead, last, ap_p, ap_tau, start, stop, flush, state)
             for index, detector in detectors:
                 detector.last_click_ps = int(last[index])
-            self._drift(stop - start)
             self.now_ps = stop
             return stamps, chans
 
