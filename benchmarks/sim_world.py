@@ -1,6 +1,6 @@
 """Speed of the simulated world on the full bench: prints ``<figure>: <number> <unit>`` lines.
 
-Run: ``python benchmarks/sim_world.py [--seconds 1.0] [--repeats 3]``. The world is the one
+Run: ``python benchmarks/sim_world.py [--seconds 1.0] [--repeats 5]``. The world is the one
 of config/sim_lab.yaml (four polarization SNSPDs at 0.25–3.2 MHz, three idle time-bin
 SNSPDs, four SPADs at ~47 kHz, Alice's sync at 78 kHz: ~7.4 MHz of tags), driven as the
 emulated SDK drives it: ``world.acquire(10 ms, "tagger", flush=False)`` slice after slice,
