@@ -3,8 +3,9 @@
 Run: ``python benchmarks/sim_world.py [--seconds 1.0] [--repeats 5]``. The world is the one
 of config/sim_lab.yaml (four polarization SNSPDs at 0.25–3.2 MHz, three idle time-bin
 SNSPDs, four SPADs at ~47 kHz, Alice's sync at 78 kHz: ~7.4 MHz of tags), driven as the
-emulated SDK drives it: ``world.acquire(10 ms, "tagger", flush=False)`` slice after slice,
-each returning the merged, time-sorted (int64 ps, int32 channel) stream. Each figure is
+emulated SDK drives it: ``world.acquire(SLICE_PS, "tagger", flush=False)`` slice after
+slice (the SDK's step, 50 ms), each returning the merged, time-sorted (int64 ps, int32
+channel) stream. Each figure is
 the best of five repeats (``--repeats``), numba warmed up. On a shared VM the second
 core is sometimes taken for seconds at a time; world_full_bench then falls to about the
 one-core figure.
@@ -37,7 +38,8 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-SLICE_PS = 10_000_000_000  # the SDK emulator's 10 ms step
+from sim_backends.timetagger_sdk import SLICE_PS  # noqa: E402  (the emulated SDK's step)
+
 
 
 def build_world():
@@ -80,7 +82,7 @@ def main() -> None:
     run_world(world, 5)  # compile / load the numba kernels
     seconds, (tags, (stamps, channels)) = best(lambda: run_world(world, n_slices), args.repeats)
     print(f"world_full_bench: {tags / seconds:.3g} tags/s (simulated rate {tags / simulated_s:.3g} tags/s; "
-          f"{simulated_s / seconds:.1f}x real time; {n_slices} slices of 10 ms, merged sorted stream; "
+          f"{simulated_s / seconds:.1f}x real time; {n_slices} slices of {SLICE_PS / 1e9:g} ms, merged sorted stream; "
           f"threads={world.threads} as configured)")
 
     world_1 = build_world()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-SLICE_PS = 10_000_000_000  # 10 ms, the emulated SDK's step
+SLICE_PS = 10_000_000_000  # 10 ms slices (shorter than the emulated SDK's step, to keep the test quick)
 
 
 def slices(world, n, flush_last=True):
-    """``n`` consecutive 10 ms acquisitions as the emulated SDK makes them."""
+    """``n`` consecutive acquisitions as the emulated SDK makes them (all but the last hold back)."""
     return [world.acquire(SLICE_PS, flush=flush_last and i == n - 1) for i in range(n)]
 
 
