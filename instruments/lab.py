@@ -8,6 +8,7 @@ connect to hardware, and wraps each driver in its ophyd device.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from instruments.config import (
     WorldConfig,
     load_config,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,11 +53,11 @@ class Lab:
 
     def close(self) -> None:
         """Disconnect every driver and stop every emulator."""
-        for device in self.devices.values():
+        for name, device in self.devices.items():
             try:
                 device.close()
-            except Exception:  # keep closing the others
-                pass
+            except Exception as error:  # keep closing the others
+                logger.warning("closing %s failed: %s", name, error)
         for emulator in self.emulators.values():
             close = getattr(emulator, "close", None)
             if close:
@@ -77,7 +80,14 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     """
     import numpy as np
 
-    from sim_backends import OpticalWorld, TaggerChannelModel, TaggerModel, TransmitterModel, detectors, links
+    from sim_backends import (
+        OpticalWorld,
+        TaggerChannelModel,
+        TaggerModel,
+        TransmitterModel,
+        detectors,
+        links,
+    )
     from sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
     from sim_backends.fiber import FiberModel
     from sim_backends.polarization import random_su2

@@ -6,11 +6,8 @@ drives the piezo phase shifter of one interferometer arm.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ophyd import Component as Cpt
 from ophyd import Device
-from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
 from instruments.config import ConfigError, InstrumentConfig, ThorlabsMdt693bConfig

@@ -1,19 +1,16 @@
 """Ophyd device of a motorized three-paddle fiber polarization controller (over :class:`drivers.thorlabs.ThorlabsMPC320`).
 
-Also this instrument's config model and builder.
+Also this instrument's builder (its config model is in :mod:`instruments.config`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ophyd import Component as Cpt
 from ophyd import Device
 from ophyd.status import Status
-from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import InstrumentConfig, ThorlabsMpc320Config
+from instruments.config import ThorlabsMpc320Config
 from instruments.rotation_mount import MoveSignal, run_in_thread
 
 

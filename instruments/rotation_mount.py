@@ -1,21 +1,19 @@
 """Ophyd device of a motorized rotation mount holding a waveplate (over :class:`drivers.thorlabs.ThorlabsK10CR1`).
 
 Also home of :class:`MoveSignal`, the Movable signal of the APT motor devices, and of
-this instrument's config model and builder.
+this instrument's builder (its config model is in :mod:`instruments.config`).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Literal
 
 from ophyd import Component as Cpt
 from ophyd import Device
 from ophyd.status import Status
-from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
-from instruments.config import InstrumentConfig, ThorlabsK10cr1Config
+from instruments.config import ThorlabsK10cr1Config
 
 
 class MoveSignal(DriverSignal):

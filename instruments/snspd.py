@@ -8,15 +8,12 @@ that set of channels (:func:`snspd_controller`): ``snspd.ch1.bias_ua``,
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Literal
 
 from ophyd import Component as Cpt
 from ophyd import Device
-from pydantic import Field, model_validator
 
 from instruments._signals import DriverSignal
 from instruments.config import ConfigError, InstrumentConfig, ScpiSnspdControllerConfig
-
 
 
 class SnspdChannel(Device):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 from scipy.optimize import curve_fit, minimize
 
 from sim_backends.transmitter import decode_slots
