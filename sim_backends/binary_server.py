@@ -1,130 +1,21 @@
-"""A loopback TCP server that plays an instrument's binary protocol, with fault injection.
+"""The binary sibling of :class:`sim_backends.socket_server.LineProtocolServer`.
 
-The binary sibling of :class:`sim_backends.socket_server.LineProtocolServer`: a
-subclass says where a message ends (``split_frame``) and answers it (``handle``,
-returning the reply bytes or ``None``). Faults are queued with :meth:`inject` and
-consumed one per received message:
-
-- ``"timeout"``: the message takes effect, but nothing is sent back;
-- ``"drop"``: close the connection; the message has no effect;
-- ``"garble"``: every reply byte XOR ``0xA5`` (not the instrument's answer);
-- ``"truncate"``: send the first half of the reply only.
+A subclass says where a message ends (``split_frame``) and answers it (``handle``,
+returning the reply bytes or ``None``); sockets, clients and faults are
+:class:`sim_backends.socket_server.ProtocolServer`'s (a ``"garble"`` fault XORs every
+reply byte with 0xA5).
 """
 
 from __future__ import annotations
 
-import collections
-import logging
-import socket
-import threading
-
-log = logging.getLogger(__name__)
-
-FAULTS = ("timeout", "drop", "garble", "truncate")
+from sim_backends.socket_server import ProtocolServer
 
 
-class BinaryProtocolServer:
+class BinaryProtocolServer(ProtocolServer):
     """Serve a binary protocol on ``127.0.0.1`` (port chosen by the OS unless given)."""
-
-    name = "instrument"
-
-    def __init__(self, port: int = 0):
-        self._sock = socket.create_server(("127.0.0.1", port))
-        self.port = self._sock.getsockname()[1]
-        self._faults: collections.deque[str | None] = collections.deque()
-        self._closing = threading.Event()
-        self._clients: list[socket.socket] = []
-        self.exchanges: list[tuple[bytes, bytes | None]] = []  # (received, sent) for tests
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name=f"{self.name}-emulator")
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        """pyserial URL of this emulator."""
-        return f"socket://127.0.0.1:{self.port}"
-
-    def inject(self, fault: str, count: int = 1, *, after: int = 0) -> None:
-        """Queue ``count`` faults of one kind; each hits one following message.
-
-        ``after`` lets that many messages pass unharmed first (e.g. the position
-        request a driver sends before a move).
-        """
-        if fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; choose from {FAULTS}")
-        self._faults.extend([None] * after + [fault] * count)
-
-    def split_frame(self, buffer: bytes) -> tuple[bytes, bytes] | None:  # pragma: no cover - abstract
-        """``(message, rest)`` when ``buffer`` starts with a whole message, else ``None``."""
-        raise NotImplementedError
 
     def handle(self, frame: bytes) -> bytes | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def close(self) -> None:
-        self._closing.set()
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self._sock.close()
-        for client in list(self._clients):
-            _quiet_close(client)
-        self._thread.join(timeout=2)
-
-    def _accept_loop(self) -> None:
-        while not self._closing.is_set():
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            self._clients.append(client)
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        buffer = b""
-        try:
-            while not self._closing.is_set():
-                data = client.recv(65536)
-                if not data:
-                    return
-                buffer += data
-                while (split := self.split_frame(buffer)) is not None:
-                    frame, buffer = split
-                    if not self._respond(client, frame):
-                        return
-        except OSError:
-            return
-        finally:
-            _quiet_close(client)
-            if client in self._clients:
-                self._clients.remove(client)
-
-    def _respond(self, client: socket.socket, frame: bytes) -> bool:
-        """Answer one message; return False when the connection was dropped."""
-        fault = self._faults.popleft() if self._faults else None
-        if fault == "drop":
-            self.exchanges.append((frame, None))
-            return False
-        try:
-            reply = self.handle(frame)
-        except Exception:  # an emulator bug must not kill the server silently
-            log.exception("%s emulator failed on %r", self.name, frame)
-            reply = None
-        if fault == "timeout" or not reply:
-            self.exchanges.append((frame, None))
-            return True
-        if fault == "garble":
-            reply = bytes(byte ^ 0xA5 for byte in reply)
-        if fault == "truncate":
-            reply = reply[: max(1, len(reply) // 2)]
-        self.exchanges.append((frame, reply))
-        client.sendall(reply)
-        return True
-
-
-def _quiet_close(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    sock.close()
+    def reply_to(self, frame: bytes) -> bytes | None:
+        return self.handle(frame)

@@ -1,13 +1,19 @@
-"""A loopback TCP server that plays an instrument's text protocol, with fault injection.
+"""Loopback TCP servers that play an instrument's protocol, with fault injection.
 
-Each emulator subclasses :class:`LineProtocolServer` and implements ``handle(line)``,
-returning the reply (without terminator) or ``None`` for commands that answer nothing.
-Faults are queued with :meth:`inject` and consumed one per received command:
+:class:`ProtocolServer` holds what every emulator shares: the socket, one thread per
+client, the record of exchanges and the fault queue. A subclass says where a message
+ends (``split_frame``) and what goes back (``reply_to``, the bytes on the wire or
+``None``). :class:`LineProtocolServer` does both for text protocols, so its emulators
+only implement ``handle(line)``; binary protocols subclass :class:`ProtocolServer`
+directly (:mod:`sim_backends.binary_server`).
 
-- ``"timeout"``: swallow the command, send nothing;
-- ``"drop"``: close the connection without reply;
+Faults are queued with :meth:`ProtocolServer.inject` and consumed one per received
+message:
+
+- ``"timeout"``: the message takes effect, but nothing is sent back;
+- ``"drop"``: close the connection; the message has no effect;
 - ``"garble"``: reply with bytes that are not the instrument's answer;
-- ``"truncate"``: send half the reply and no terminator.
+- ``"truncate"``: send the first half of the reply only (a text reply loses its terminator).
 
 Device error codes are the emulator's business (e.g. a SCPI error queue).
 """
@@ -24,17 +30,15 @@ log = logging.getLogger(__name__)
 FAULTS = ("timeout", "drop", "garble", "truncate")
 
 
-class LineProtocolServer:
-    """Serve a line-based protocol on ``127.0.0.1`` (port chosen by the OS unless given)."""
+class ProtocolServer:
+    """Serve a protocol on ``127.0.0.1`` (port chosen by the OS unless given)."""
 
-    read_terminator = b"\n"
-    write_terminator = b"\n"
     name = "instrument"
 
     def __init__(self, port: int = 0):
         self._sock = socket.create_server(("127.0.0.1", port))
         self.port = self._sock.getsockname()[1]
-        self._faults: collections.deque[str] = collections.deque()
+        self._faults: collections.deque[str | None] = collections.deque()
         self._closing = threading.Event()
         self._clients: list[socket.socket] = []
         self.exchanges: list[tuple[bytes, bytes | None]] = []  # (received, sent) for tests
@@ -42,23 +46,35 @@ class LineProtocolServer:
         self._thread.start()
 
     @property
-    def address(self) -> str:
-        """VISA resource string of this emulator."""
-        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
-
-    @property
     def url(self) -> str:
         """pyserial URL of this emulator."""
         return f"socket://127.0.0.1:{self.port}"
 
-    def inject(self, fault: str, count: int = 1) -> None:
-        """Queue ``count`` faults of one kind; each hits one following command."""
+    def inject(self, fault: str, count: int = 1, *, after: int = 0) -> None:
+        """Queue ``count`` faults of one kind; each hits one following message.
+
+        ``after`` lets that many messages pass unharmed first (e.g. the position
+        request a driver sends before a move).
+        """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose from {FAULTS}")
-        self._faults.extend([fault] * count)
+        self._faults.extend([None] * after + [fault] * count)
 
-    def handle(self, line: str) -> str | None:  # pragma: no cover - abstract
+    def split_frame(self, buffer: bytes) -> tuple[bytes, bytes] | None:  # pragma: no cover - abstract
+        """``(message, rest)`` when ``buffer`` starts with a whole message, else ``None``."""
         raise NotImplementedError
+
+    def reply_to(self, frame: bytes) -> bytes | None:  # pragma: no cover - abstract
+        """The bytes sent back for one message (``None`` or empty: nothing)."""
+        raise NotImplementedError
+
+    def garbled(self, reply: bytes) -> bytes:
+        """What a ``"garble"`` fault sends instead of ``reply``: every byte XOR 0xA5."""
+        return bytes(byte ^ 0xA5 for byte in reply)
+
+    def truncated(self, reply: bytes) -> bytes:
+        """What a ``"truncate"`` fault sends instead of ``reply``: its first half."""
+        return reply[: max(1, len(reply) // 2)]
 
     def close(self) -> None:
         self._closing.set()
@@ -88,9 +104,9 @@ class LineProtocolServer:
                 if not data:
                     return
                 buffer += data
-                while self.read_terminator in buffer:
-                    raw, buffer = buffer.split(self.read_terminator, 1)
-                    if not self._respond(client, raw.rstrip(b"\r")):
+                while (split := self.split_frame(buffer)) is not None:
+                    frame, buffer = split
+                    if not self._respond(client, frame):
                         return
         except OSError:
             return
@@ -99,30 +115,61 @@ class LineProtocolServer:
             if client in self._clients:
                 self._clients.remove(client)
 
-    def _respond(self, client: socket.socket, raw: bytes) -> bool:
-        """Answer one command; return False when the connection was dropped."""
+    def _respond(self, client: socket.socket, frame: bytes) -> bool:
+        """Answer one message; return False when the connection was dropped."""
         fault = self._faults.popleft() if self._faults else None
         if fault == "drop":
-            self.exchanges.append((raw, None))
+            self.exchanges.append((frame, None))
             return False
         try:
-            reply = self.handle(raw.decode("ascii", errors="replace"))
+            reply = self.reply_to(frame)
         except Exception:  # an emulator bug must not kill the server silently
-            log.exception("%s emulator failed on %r", self.name, raw)
+            log.exception("%s emulator failed on %r", self.name, frame)
             reply = None
-        if fault == "timeout" or reply is None:
-            self.exchanges.append((raw, None))
+        if fault == "timeout" or not reply:
+            self.exchanges.append((frame, None))
             return True
-        payload = reply.encode("ascii")
         if fault == "garble":
-            payload = b"\x15#?" + payload[::-1] + b"\xfe"
-        if fault == "truncate":
-            out = payload[: max(1, len(payload) // 2)]
-        else:
-            out = payload + self.write_terminator
-        self.exchanges.append((raw, out))
-        client.sendall(out)
+            reply = self.garbled(reply)
+        elif fault == "truncate":
+            reply = self.truncated(reply)
+        self.exchanges.append((frame, reply))
+        client.sendall(reply)
         return True
+
+
+class LineProtocolServer(ProtocolServer):
+    """A text protocol: one command per ``read_terminator``, subclasses implement ``handle``."""
+
+    read_terminator = b"\n"
+    write_terminator = b"\n"
+
+    @property
+    def address(self) -> str:
+        """VISA resource string of this emulator."""
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def handle(self, line: str) -> str | None:  # pragma: no cover - abstract
+        """The reply to one command line (without terminator), or ``None`` for none."""
+        raise NotImplementedError
+
+    def split_frame(self, buffer: bytes) -> tuple[bytes, bytes] | None:
+        if self.read_terminator not in buffer:
+            return None
+        raw, rest = buffer.split(self.read_terminator, 1)
+        return raw.rstrip(b"\r"), rest
+
+    def reply_to(self, frame: bytes) -> bytes | None:
+        reply = self.handle(frame.decode("ascii", errors="replace"))
+        return None if reply is None else reply.encode("ascii") + self.write_terminator
+
+    def garbled(self, reply: bytes) -> bytes:
+        payload = reply[: -len(self.write_terminator)]
+        return b"\x15#?" + payload[::-1] + b"\xfe" + self.write_terminator
+
+    def truncated(self, reply: bytes) -> bytes:
+        payload = reply[: -len(self.write_terminator)]
+        return payload[: max(1, len(payload) // 2)]
 
 
 def _quiet_close(sock: socket.socket) -> None:
