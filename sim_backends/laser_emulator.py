@@ -25,12 +25,11 @@ command                         meaning                                     repl
 
 from __future__ import annotations
 
-import collections
 import threading
 
 import numpy as np
 
-from sim_backends.socket_server import LineProtocolServer
+from sim_backends.scpi_server import ScpiServer
 from sim_backends.transmitter import TransmitterModel
 
 POWER_RANGE_DBM = (-20.0, 10.0)
@@ -40,7 +39,7 @@ ENCODINGS = {"NONE": "none", "POL": "polarization", "TBIN": "time_bin"}
 VALID_CODES = frozenset("0123456789AB")
 
 
-class ScpiLaserEmulator(LineProtocolServer):
+class ScpiLaserEmulator(ScpiServer):
     """The transmitter's SCPI command set on a loopback socket."""
 
     name = "laser"
@@ -49,15 +48,7 @@ class ScpiLaserEmulator(LineProtocolServer):
         self._tx = transmitter
         self._lock = lock
         self._serial = serial
-        self._errors: collections.deque[str] = collections.deque()
         super().__init__(port)
-
-    def push_error(self, code: int, message: str) -> None:
-        """Put a device error into the SCPI error queue (fault injection)."""
-        self._errors.append(f'{code},"{message}"')
-
-    def _error(self, code: int, message: str) -> None:
-        self._errors.append(f'{code},"{message}"')
 
     def handle(self, line: str) -> str | None:
         command, _, argument = line.strip().partition(" ")
@@ -66,7 +57,7 @@ class ScpiLaserEmulator(LineProtocolServer):
         tx = self._tx
         queries = {
             "*IDN?": lambda: f"QNETLAB,SIM-PL{tx.wavelength_nm:.0f},{self._serial},1.0",
-            "SYST:ERR?": lambda: self._errors.popleft() if self._errors else '0,"No error"',
+            "SYST:ERR?": self.pop_error,
             "SOUR:POW?": lambda: f"{tx.power_dbm:.3f}",
             "SOUR:WAV?": lambda: f"{tx.wavelength_nm:.3f}",
             "SOUR:PULS:FREQ?": lambda: f"{tx.rep_rate_hz:.6E}",
@@ -81,7 +72,7 @@ class ScpiLaserEmulator(LineProtocolServer):
             return queries[command]()
         setters = {
             "*RST": self._reset,
-            "*CLS": lambda _: self._errors.clear(),
+            "*CLS": lambda _: self.clear_errors(),
             "SOUR:POW": lambda a: self._set_number(a, POWER_RANGE_DBM, "power_dbm"),
             "SOUR:WAV": lambda a: self._set_number(a, WAVELENGTH_RANGE_NM, "wavelength_nm"),
             "OUTP": lambda a: self._set_flag(a, "output_on"),
@@ -93,7 +84,7 @@ class ScpiLaserEmulator(LineProtocolServer):
         if command in setters:
             setters[command](argument)
         else:
-            self._error(-113, "Undefined header")
+            self.push_error(-113, "Undefined header")
         return None
 
     def _reset(self, _argument: str) -> None:
@@ -101,35 +92,32 @@ class ScpiLaserEmulator(LineProtocolServer):
             self._tx.output_on, self._tx.power_dbm, self._tx.pattern_on = False, -10.0, False
 
     def _set_number(self, argument: str, limits: tuple[float, float], attribute: str) -> None:
-        try:
-            value = float(argument)
-        except ValueError:
-            return self._error(-104, "Data type error")
-        if not limits[0] <= value <= limits[1]:
-            return self._error(-222, "Data out of range")
+        value = self.number(argument, *limits)
+        if value is None:
+            return
         with self._lock:
             setattr(self._tx, attribute, value)
 
     def _set_flag(self, argument: str, attribute: str) -> None:
         state = {"1": True, "ON": True, "0": False, "OFF": False}.get(argument.upper())
         if state is None:
-            return self._error(-224, "Illegal parameter value")
+            return self.push_error(-224, "Illegal parameter value")
         with self._lock:
             setattr(self._tx, attribute, state)
 
     def _set_encoding(self, argument: str) -> None:
         encoding = ENCODINGS.get(argument.upper())
         if encoding is None:
-            return self._error(-224, "Illegal parameter value")
+            return self.push_error(-224, "Illegal parameter value")
         with self._lock:
             self._tx.encoding = encoding
 
     def _set_pattern(self, argument: str) -> None:
         text = argument.upper()
         if not text or len(text) > MAX_PATTERN_SLOTS:
-            return self._error(-223, "Too much data" if text else "Missing parameter")
+            return self.push_error(-223, "Too much data" if text else "Missing parameter")
         if not VALID_CODES.issuperset(text):
-            return self._error(-224, "Illegal parameter value")
+            return self.push_error(-224, "Illegal parameter value")
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
         values = np.where(codes >= ord("A"), codes - ord("A") + 10, codes - ord("0")).astype(np.uint8)
         with self._lock:
@@ -139,8 +127,8 @@ class ScpiLaserEmulator(LineProtocolServer):
         try:
             decoy, vacuum = (float(x) for x in argument.split(","))
         except ValueError:
-            return self._error(-104, "Data type error")
+            return self.push_error(-104, "Data type error")
         if not (0.0 <= vacuum <= decoy <= 1.0):
-            return self._error(-222, "Data out of range")
+            return self.push_error(-222, "Data out of range")
         with self._lock:
             self._tx.level_ratios = (1.0, decoy, vacuum)

@@ -23,11 +23,10 @@ channel latched when the voltage shows more than ``LATCH_THRESHOLD_OHM``.
 
 from __future__ import annotations
 
-import collections
 import re
 
 from sim_backends.detectors import SnspdModel
-from sim_backends.socket_server import LineProtocolServer
+from sim_backends.scpi_server import ScpiServer
 
 BIAS_RANGE_UA = (0.0, 20.0)
 SERIES_RESISTANCE_OHM = 50.0  # leads and bias tee, seen at any bias
@@ -37,7 +36,7 @@ LATCH_THRESHOLD_OHM = 1_000.0
 _COMMAND = re.compile(r"^(SOUR|SENS|STAT)(\d+):(CURR|RES|VOLT|LATC)(\?)?(?:\s+(\S+))?$")
 
 
-class SnspdControllerEmulator(LineProtocolServer):
+class SnspdControllerEmulator(ScpiServer):
     """The SNSPD controller's command set, channel ``n`` acting on ``channels[n]``.
 
     Parameters
@@ -53,12 +52,7 @@ class SnspdControllerEmulator(LineProtocolServer):
         self._channels = dict(channels)
         self._lock = lock
         self._serial = serial
-        self._errors: collections.deque[str] = collections.deque()
         super().__init__(port)
-
-    def push_error(self, code: int, message: str) -> None:
-        """Put a device error into the error queue (fault injection)."""
-        self._errors.append(f'{code},"{message}"')
 
     def wire_voltage_v(self, channel: int) -> float:
         """DC voltage across the wire of ``channel`` (V)."""
@@ -71,18 +65,18 @@ class SnspdControllerEmulator(LineProtocolServer):
         if text == "*IDN?":
             return f"QNETLAB,SIM-SNSPD-{len(self._channels)}CH,{self._serial},1.0"
         if text == "*CLS":
-            self._errors.clear()
+            self.clear_errors()
             return None
         if text == "SYST:ERR?":
-            return self._errors.popleft() if self._errors else '0,"No error"'
+            return self.pop_error()
         match = _COMMAND.match(text)
         if match is None:
-            self._errors.append('-113,"Undefined header"')
+            self.push_error(-113, "Undefined header")
             return None
         subsystem, number, node, query, argument = match.groups()
         channel = int(number)
         if channel not in self._channels:
-            self._errors.append('-114,"Header suffix out of range"')
+            self.push_error(-114, "Header suffix out of range")
             return None
         return self._channel_command(f"{subsystem}:{node}{query or ''}", channel, argument)
 
@@ -105,17 +99,12 @@ class SnspdControllerEmulator(LineProtocolServer):
                 model.set_bias(0.0)
                 model.set_bias(bias)
             return None
-        self._errors.append('-113,"Undefined header"')
+        self.push_error(-113, "Undefined header")
         return None
 
     def _set_bias(self, model: SnspdModel, argument: str) -> None:
-        try:
-            value = float(argument)
-        except ValueError:
-            self._errors.append('-104,"Data type error"')
-            return
-        if not BIAS_RANGE_UA[0] <= value <= BIAS_RANGE_UA[1]:
-            self._errors.append('-222,"Data out of range"')
+        value = self.number(argument, *BIAS_RANGE_UA)
+        if value is None:
             return
         with self._lock:
             model.set_bias(value)

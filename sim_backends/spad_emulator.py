@@ -21,16 +21,15 @@ range, -222 "Data out of range". Neither changes the detector.
 
 from __future__ import annotations
 
-import collections
 
 from sim_backends.detectors import SpadModel
-from sim_backends.socket_server import LineProtocolServer
+from sim_backends.scpi_server import ScpiServer
 
 EFFICIENCY_SETTINGS_PCT = (10, 15, 20, 25, 30)
 DEAD_TIME_RANGE_US = (0.1, 100.0)
 
 
-class SpadEmulator(LineProtocolServer):
+class SpadEmulator(ScpiServer):
     """The SPAD's command set on a loopback socket, acting on ``spad`` (holding ``lock``).
 
     Parameters
@@ -46,12 +45,7 @@ class SpadEmulator(LineProtocolServer):
         self._spad = spad
         self._lock = lock
         self._serial = serial
-        self._errors: collections.deque[str] = collections.deque()
         super().__init__(port)
-
-    def push_error(self, code: int, message: str) -> None:
-        """Put a device error into the error queue (fault injection)."""
-        self._errors.append(f'{code},"{message}"')
 
     def handle(self, line: str) -> str | None:
         command, _, argument = line.strip().partition(" ")
@@ -59,10 +53,10 @@ class SpadEmulator(LineProtocolServer):
         if command == "*IDN?":
             return f"QNETLAB,SIM-SPAD-NIR,{self._serial},1.0"
         if command == "*CLS":
-            self._errors.clear()
+            self.clear_errors()
             return None
         if command == "SYST:ERR?":
-            return self._errors.popleft() if self._errors else '0,"No error"'
+            return self.pop_error()
         if command == "DET:EFF?":
             return f"{round(self._spad.efficiency * 100):d}"
         if command == "DET:DEAD?":
@@ -73,29 +67,24 @@ class SpadEmulator(LineProtocolServer):
         if command == "DET:DEAD":
             self._set_dead_time(argument.strip())
             return None
-        self._errors.append('-113,"Undefined header"')
+        self.push_error(-113, "Undefined header")
         return None
 
     def _set_efficiency(self, argument: str) -> None:
         try:
             percent = float(argument)
         except ValueError:
-            self._errors.append('-104,"Data type error"')
+            self.push_error(-104, "Data type error")
             return
         if percent not in EFFICIENCY_SETTINGS_PCT:
-            self._errors.append('-224,"Illegal parameter value"')
+            self.push_error(-224, "Illegal parameter value")
             return
         with self._lock:
             self._spad.efficiency = percent / 100
 
     def _set_dead_time(self, argument: str) -> None:
-        try:
-            dead_time_us = float(argument)
-        except ValueError:
-            self._errors.append('-104,"Data type error"')
-            return
-        if not DEAD_TIME_RANGE_US[0] <= dead_time_us <= DEAD_TIME_RANGE_US[1]:
-            self._errors.append('-222,"Data out of range"')
+        dead_time_us = self.number(argument, *DEAD_TIME_RANGE_US)
+        if dead_time_us is None:
             return
         with self._lock:
             self._spad.dead_time_ps = int(round(dead_time_us * 1e6 / 1000)) * 1000  # 1 ns steps
