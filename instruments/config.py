@@ -64,6 +64,10 @@ class InstrumentConfig(Strict):
 
     needs_address: ClassVar[bool] = True
 
+    def safe_limits(self) -> dict[str, tuple[float | None, float | None]]:
+        """Setting name -> (min, max) in the setting's units, as devices check them before sending."""
+        return {setting: (r.min, r.max) for setting, r in self.limits.items()}
+
     def world_references(self) -> list[tuple[str, str, str]]:
         """(name, world table, key path) of each world object a simulated instrument drives."""
         refs = []

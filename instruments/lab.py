@@ -156,9 +156,6 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     )
 
 
-def _limits(entry) -> dict[str, tuple[float | None, float | None]]:
-    return {setting: (r.min, r.max) for setting, r in entry.limits.items()}
-
 
 def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
     from drivers.scpi import ScpiPulsedLaser
@@ -171,7 +168,7 @@ def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
         emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
         lab.emulators[name] = emulator
         address = emulator.address
-    device = PulsedLaser(ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=_limits(entry))
+    device = PulsedLaser(ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=entry.safe_limits())
     if entry.power_dbm is not None:
         device.power_dbm.put(entry.power_dbm)
     if entry.output is not None:

@@ -10,7 +10,7 @@ from ophyd import Component as Cpt
 from ophyd import Device
 
 from instruments._signals import DriverSignal
-from instruments.config import ConfigError, InstrumentConfig, ThorlabsMdt693bConfig
+from instruments.config import ConfigError, ThorlabsMdt693bConfig
 
 
 class Piezo(Device):
@@ -63,7 +63,7 @@ def build(name: str, entry: ThorlabsMdt693bConfig, lab) -> Piezo:
         address = emulator.address
     driver_class = ThorlabsMDT693B if entry.model == "MDT693B" else ThorlabsMDT694B
     driver = driver_class(name, address, axis=entry.axis, timeout_s=entry.timeout_s)
-    device = Piezo(driver, name=name, safe_limits=_limits(entry))
+    device = Piezo(driver, name=name, safe_limits=entry.safe_limits())
     if entry.voltage_v is not None:
         try:
             device.voltage_v.put(entry.voltage_v)
@@ -71,7 +71,3 @@ def build(name: str, entry: ThorlabsMdt693bConfig, lab) -> Piezo:
             driver.close()
             raise
     return device
-
-
-def _limits(entry: InstrumentConfig) -> dict[str, tuple[float | None, float | None]]:
-    return {setting: (r.min, r.max) for setting, r in entry.limits.items()}

@@ -61,7 +61,7 @@ def build(name: str, entry: ThorlabsMpc320Config, lab) -> PolarizationController
         lab.emulators[name] = emulator
         address = emulator.url
     driver = ThorlabsMPC320(name, address, timeout_s=entry.timeout_s, serial_number=entry.serial_number or None)
-    limits = {setting: (r.min, r.max) for setting, r in entry.limits.items()}
+    limits = entry.safe_limits()
     device = PolarizationController(driver, name=name, safe_limits=limits)
     try:
         if entry.velocity_pct is not None:

@@ -97,7 +97,7 @@ def build(name: str, entry: ThorlabsK10cr1Config, lab) -> RotationMount:
         lab.emulators[name] = emulator
         address = emulator.url
     driver = ThorlabsK10CR1(name, address, timeout_s=entry.timeout_s, serial_number=entry.serial_number or None)
-    limits = {setting: (r.min, r.max) for setting, r in entry.limits.items()}
+    limits = entry.safe_limits()
     device = RotationMount(driver, name=name, safe_limits=limits)
     try:
         if entry.home_on_start:

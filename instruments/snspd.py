@@ -13,7 +13,7 @@ from ophyd import Component as Cpt
 from ophyd import Device
 
 from instruments._signals import DriverSignal
-from instruments.config import ConfigError, InstrumentConfig, ScpiSnspdControllerConfig
+from instruments.config import ConfigError, ScpiSnspdControllerConfig
 
 
 class SnspdChannel(Device):
@@ -108,7 +108,7 @@ def build(name: str, entry: ScpiSnspdControllerConfig, lab) -> SnspdController:
         lab.emulators[name] = emulator
         address = emulator.address
     driver = ScpiSnspdController(name, address, channels=sorted(entry.channels), timeout_s=entry.timeout_s)
-    device = snspd_controller(driver, name=name, channels=entry.channels, safe_limits=_limits(entry))
+    device = snspd_controller(driver, name=name, channels=entry.channels, safe_limits=entry.safe_limits())
     try:
         for channel, bias in sorted(entry.bias_ua.items()):
             device.channel(channel).bias_ua.put(bias)
@@ -116,7 +116,3 @@ def build(name: str, entry: ScpiSnspdControllerConfig, lab) -> SnspdController:
         driver.close()
         raise
     return device
-
-
-def _limits(entry: InstrumentConfig) -> dict[str, tuple[float | None, float | None]]:
-    return {setting: (r.min, r.max) for setting, r in entry.limits.items()}

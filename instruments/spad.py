@@ -6,7 +6,7 @@ from ophyd import Component as Cpt
 from ophyd import Device
 
 from instruments._signals import DriverSignal
-from instruments.config import ConfigError, InstrumentConfig, ScpiFreeRunningSpadConfig
+from instruments.config import ConfigError, ScpiFreeRunningSpadConfig
 
 
 class Spad(Device):
@@ -47,7 +47,7 @@ def build(name: str, entry: ScpiFreeRunningSpadConfig, lab) -> Spad:
         lab.emulators[name] = emulator
         address = emulator.address
     driver = ScpiFreeRunningSpad(name, address, timeout_s=entry.timeout_s)
-    device = Spad(driver, name=name, safe_limits=_limits(entry))
+    device = Spad(driver, name=name, safe_limits=entry.safe_limits())
     try:
         if entry.efficiency is not None:
             device.efficiency.put(entry.efficiency)
@@ -57,7 +57,3 @@ def build(name: str, entry: ScpiFreeRunningSpadConfig, lab) -> Spad:
         driver.close()
         raise
     return device
-
-
-def _limits(entry: InstrumentConfig) -> dict[str, tuple[float | None, float | None]]:
-    return {setting: (r.min, r.max) for setting, r in entry.limits.items()}
