@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from analysis.qkd import cascade, privacy, verification
-from analysis.qkd.estimation import binary_entropy
+from qnetlab.analysis.qkd import cascade, privacy, verification
+from qnetlab.analysis.qkd.estimation import binary_entropy
 
 QUICK = "--quick" in sys.argv
 WISDOM = sys.argv[sys.argv.index("--wisdom") + 1] if "--wisdom" in sys.argv else None
@@ -112,10 +112,10 @@ def verification_rate():
 
 
 def distill():
-    from analysis.qkd.decoy import Intensities
-    from analysis.qkd.distill import DistillParams, distill_block
-    from analysis.qkd.keystore import KeyStore
-    from analysis.qkd.simulate import bb84_records
+    from qnetlab.analysis.qkd.decoy import Intensities
+    from qnetlab.analysis.qkd.distill import DistillParams, distill_block
+    from qnetlab.analysis.qkd.keystore import KeyStore
+    from qnetlab.analysis.qkd.simulate import bb84_records
 
     rng = np.random.default_rng(4)
     mu, p = (0.45, 0.2, 2e-4), (0.25, 0.55, 0.2)

@@ -38,13 +38,13 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sim_backends.timetagger_sdk import SLICE_PS  # noqa: E402  (the emulated SDK's step)
+from qnetlab.sim_backends.timetagger_sdk import SLICE_PS  # noqa: E402  (the emulated SDK's step)
 
 
 
 def build_world():
-    from instruments.config import load_config
-    from instruments.lab import build_world
+    from qnetlab.instruments.config import load_config
+    from qnetlab.instruments.lab import build_world
 
     cfg = load_config(str(REPO / "config" / "sim_lab.yaml"))
     taggers = {name: entry for name, entry in cfg.instruments.items() if entry.kind == "swabian_timetagger"}

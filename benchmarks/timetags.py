@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 
-from analysis.timetags import (CoincidenceCounter, CorrelationCounter, TagFileWriter,
+from qnetlab.analysis.timetags import (CoincidenceCounter, CorrelationCounter, TagFileWriter,
                                correlation_histogram, count_coincidences, iter_tags,
                                read_tags)
-from analysis.timetags import _kernels
-from analysis.timetags._synthetic import lab_stream
+from qnetlab.analysis.timetags import _kernels
+from qnetlab.analysis.timetags._synthetic import lab_stream
 
 WINDOW_PS = 1000
 DELAYS_PS = {1: 1000}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyvisa
 from qcodes.instrument import VisaInstrument
 
-from drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
 
 TRANSPORT_ERRORS = (pyvisa.errors.VisaIOError, ConnectionError, OSError)
 

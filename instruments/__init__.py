@@ -4,19 +4,19 @@ Public names: :func:`load_lab`, :class:`Lab`, :class:`PulsedLaser`, :class:`Time
 :func:`load_config`, :class:`ConfigError`.
 """
 
-from instruments.config import ConfigError, load_config
-from instruments.lab import Lab, load_lab
+from qnetlab.instruments.config import ConfigError, load_config
+from qnetlab.instruments.lab import Lab, load_lab
 
 __all__ = ["ConfigError", "Lab", "PulsedLaser", "TimeTagger", "load_config", "load_lab"]
 
 
 def __getattr__(name):
     if name == "PulsedLaser":
-        from instruments.laser import PulsedLaser
+        from qnetlab.instruments.laser import PulsedLaser
 
         return PulsedLaser
     if name == "TimeTagger":
-        from instruments.timetagger import TimeTagger
+        from qnetlab.instruments.timetagger import TimeTagger
 
         return TimeTagger
     raise AttributeError(name)

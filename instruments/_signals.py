@@ -5,7 +5,7 @@ from __future__ import annotations
 from ophyd import Signal
 from ophyd.utils import ReadOnlyError
 
-from drivers.errors import LimitError
+from qnetlab.drivers.errors import LimitError
 
 
 class DriverSignal(Signal):

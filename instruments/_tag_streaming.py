@@ -31,7 +31,7 @@ class TagStreamer:
     """
 
     def __init__(self, driver, channels, duration_ps: int, path: Path, analyses=(), poll_s: float = 0.05, n_max_events: int = 20_000_000):
-        from analysis.timetags.tagfile import TagFileWriter
+        from qnetlab.analysis.timetags.tagfile import TagFileWriter
 
         self._driver = driver
         self.channels = list(channels)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from instruments.config import (
+from qnetlab.instruments.config import (
     ConfigError,
     LabConfig,
     ScpiFreeRunningSpadConfig,
@@ -80,7 +80,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     """
     import numpy as np
 
-    from sim_backends import (
+    from qnetlab.sim_backends import (
         OpticalWorld,
         TaggerChannelModel,
         TaggerModel,
@@ -88,9 +88,9 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         detectors,
         links,
     )
-    from sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
-    from sim_backends.fiber import FiberModel
-    from sim_backends.polarization import random_su2
+    from qnetlab.sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
+    from qnetlab.sim_backends.fiber import FiberModel
+    from qnetlab.sim_backends.polarization import random_su2
 
     rng = np.random.default_rng(config.seed)
     transmitters = {}
@@ -158,12 +158,12 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
 
 
 def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
-    from drivers.scpi import ScpiPulsedLaser
-    from instruments.laser import PulsedLaser
+    from qnetlab.drivers.scpi import ScpiPulsedLaser
+    from qnetlab.instruments.laser import PulsedLaser
 
     address = entry.address
     if entry.sim:
-        from sim_backends.laser_emulator import ScpiLaserEmulator
+        from qnetlab.sim_backends.laser_emulator import ScpiLaserEmulator
 
         emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
         lab.emulators[name] = emulator
@@ -177,12 +177,12 @@ def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
 
 
 def _tagger(name: str, entry: SwabianTimeTaggerConfig, lab: Lab):
-    from drivers.swabian import SwabianTimeTagger
-    from instruments.timetagger import TimeTagger
+    from qnetlab.drivers.swabian import SwabianTimeTagger
+    from qnetlab.instruments.timetagger import TimeTagger
 
     sdk = None
     if entry.sim:
-        from sim_backends.timetagger_sdk import emulated_timetagger_sdk
+        from qnetlab.sim_backends.timetagger_sdk import emulated_timetagger_sdk
 
         sdk = emulated_timetagger_sdk(lab.world, serials={entry.serial or "SIM-0001": name})
         lab.emulators[name] = sdk
@@ -196,7 +196,7 @@ def _builder(module: str) -> Callable:
     def build(name, entry, lab):
         import importlib
 
-        return importlib.import_module(f"instruments.{module}").build(name, entry, lab)
+        return importlib.import_module(f"qnetlab.instruments.{module}").build(name, entry, lab)
 
     return build
 

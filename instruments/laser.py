@@ -8,7 +8,7 @@ import numpy as np
 from ophyd import Component as Cpt
 from ophyd import Device, DeviceStatus, Signal
 
-from instruments._signals import DriverSignal
+from qnetlab.instruments._signals import DriverSignal
 
 
 class PulsedLaser(Device):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from ophyd import Component as Cpt
 from ophyd import Device
 
-from instruments._signals import DriverSignal
-from instruments.config import ConfigError, ThorlabsMdt693bConfig
+from qnetlab.instruments._signals import DriverSignal
+from qnetlab.instruments.config import ConfigError, ThorlabsMdt693bConfig
 
 
 class Piezo(Device):
@@ -46,11 +46,11 @@ class Piezo(Device):
 
 def build(name: str, entry: ThorlabsMdt693bConfig, lab) -> Piezo:
     """The piezo device of config entry ``name``; with ``sim``, over an emulator on the world."""
-    from drivers.thorlabs import ThorlabsMDT693B, ThorlabsMDT694B
+    from qnetlab.drivers.thorlabs import ThorlabsMDT693B, ThorlabsMDT694B
 
     address = entry.address
     if entry.sim:
-        from sim_backends.piezo_emulator import MdtPiezoEmulator
+        from qnetlab.sim_backends.piezo_emulator import MdtPiezoEmulator
 
         actuators = lab.world.actuators
         if entry.actuator not in actuators:

@@ -9,9 +9,9 @@ from ophyd import Component as Cpt
 from ophyd import Device
 from ophyd.status import Status
 
-from instruments._signals import DriverSignal
-from instruments.config import ThorlabsMpc320Config
-from instruments.rotation_mount import MoveSignal, run_in_thread
+from qnetlab.instruments._signals import DriverSignal
+from qnetlab.instruments.config import ThorlabsMpc320Config
+from qnetlab.instruments.rotation_mount import MoveSignal, run_in_thread
 
 
 class PolarizationController(Device):
@@ -47,12 +47,12 @@ class PolarizationController(Device):
 
 def build(name: str, entry: ThorlabsMpc320Config, lab) -> PolarizationController:
     """The polarization controller of one config entry; when ``entry.sim``, over an emulator on ``lab.world``."""
-    from drivers.thorlabs import ThorlabsMPC320
+    from qnetlab.drivers.thorlabs import ThorlabsMPC320
 
     address = entry.address
     if entry.sim:
-        from sim_backends.actuators import PaddleController
-        from sim_backends.apt_emulator import AptPaddleControllerEmulator
+        from qnetlab.sim_backends.actuators import PaddleController
+        from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
 
         controller = lab.world.actuators.get(entry.actuator)
         if not isinstance(controller, PaddleController):

@@ -12,8 +12,8 @@ from ophyd import Component as Cpt
 from ophyd import Device
 from ophyd.status import Status
 
-from instruments._signals import DriverSignal
-from instruments.config import ThorlabsK10cr1Config
+from qnetlab.instruments._signals import DriverSignal
+from qnetlab.instruments.config import ThorlabsK10cr1Config
 
 
 class MoveSignal(DriverSignal):
@@ -83,12 +83,12 @@ class RotationMount(Device):
 
 def build(name: str, entry: ThorlabsK10cr1Config, lab) -> RotationMount:
     """The rotation mount of one config entry; when ``entry.sim``, over an emulator on ``lab.world``."""
-    from drivers.thorlabs import ThorlabsK10CR1
+    from qnetlab.drivers.thorlabs import ThorlabsK10CR1
 
     address = entry.address
     if entry.sim:
-        from sim_backends.actuators import Waveplate
-        from sim_backends.apt_emulator import AptRotationMountEmulator
+        from qnetlab.sim_backends.actuators import Waveplate
+        from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
 
         plate = lab.world.actuators.get(entry.actuator)
         if not isinstance(plate, Waveplate):

@@ -12,8 +12,8 @@ import functools
 from ophyd import Component as Cpt
 from ophyd import Device
 
-from instruments._signals import DriverSignal
-from instruments.config import ConfigError, ScpiSnspdControllerConfig
+from qnetlab.instruments._signals import DriverSignal
+from qnetlab.instruments.config import ConfigError, ScpiSnspdControllerConfig
 
 
 class SnspdChannel(Device):
@@ -88,12 +88,12 @@ def snspd_controller(driver, *, name: str, channels, safe_limits: dict | None = 
 
 def build(name: str, entry: ScpiSnspdControllerConfig, lab) -> SnspdController:
     """The controller device of config entry ``name``; with ``sim``, over an emulator on the world."""
-    from drivers.snspd import ScpiSnspdController
+    from qnetlab.drivers.snspd import ScpiSnspdController
 
     address = entry.address
     if entry.sim:
-        from sim_backends.detectors import SnspdModel
-        from sim_backends.snspd_emulator import SnspdControllerEmulator
+        from qnetlab.sim_backends.detectors import SnspdModel
+        from qnetlab.sim_backends.snspd_emulator import SnspdControllerEmulator
 
         wires = {}
         for channel, detector in entry.channels.items():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ophyd import Component as Cpt
 from ophyd import Device
 
-from instruments._signals import DriverSignal
-from instruments.config import ConfigError, ScpiFreeRunningSpadConfig
+from qnetlab.instruments._signals import DriverSignal
+from qnetlab.instruments.config import ConfigError, ScpiFreeRunningSpadConfig
 
 
 class Spad(Device):
@@ -32,12 +32,12 @@ class Spad(Device):
 
 def build(name: str, entry: ScpiFreeRunningSpadConfig, lab) -> Spad:
     """The SPAD device of config entry ``name``; with ``sim``, over an emulator on the world."""
-    from drivers.spad import ScpiFreeRunningSpad
+    from qnetlab.drivers.spad import ScpiFreeRunningSpad
 
     address = entry.address
     if entry.sim:
-        from sim_backends.detectors import SpadModel
-        from sim_backends.spad_emulator import SpadEmulator
+        from qnetlab.sim_backends.detectors import SpadModel
+        from qnetlab.sim_backends.spad_emulator import SpadEmulator
 
         model = lab.world.detectors.get(entry.detector)
         if not isinstance(model, SpadModel):

@@ -173,7 +173,7 @@ class TimeTagger(Device):
         return getattr(self, "_streamer", None)
 
     def kickoff(self) -> DeviceStatus:
-        from instruments._tag_streaming import TagStreamer
+        from qnetlab.instruments._tag_streaming import TagStreamer
 
         if self.stream_directory is None:
             raise RuntimeError(f"{self.name}: no stream_directory for raw tags (start the lab through qnetlab.session)")

@@ -9,7 +9,7 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 from ophyd import Signal
 
-from plans.count_rates import record_transmitter
+from qnetlab.plans.count_rates import record_transmitter
 
 STREAM = "timetags"
 

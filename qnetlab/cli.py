@@ -46,8 +46,8 @@ def run(
         chosen = [int(c) for c in channels.split(",")] if channels else None
     except ValueError:
         _fail(f"--channels must be comma-separated integers, got {channels!r}")
-    from instruments import ConfigError
-    from drivers.errors import InstrumentError
+    from qnetlab.instruments import ConfigError
+    from qnetlab.drivers.errors import InstrumentError
 
     try:
         _run_plan(plan, config, data_dir, duration, chosen, num, quiet)
@@ -56,7 +56,7 @@ def run(
 
 
 def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
-    import plans
+    from qnetlab import plans
     from qnetlab import session
 
     progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars

@@ -68,7 +68,7 @@ def start(
     from bluesky import RunEngine
     from bluesky.callbacks.tiled_writer import TiledWriter
 
-    from instruments import load_lab
+    from qnetlab.instruments import load_lab
     from qnetlab.catalog import open_catalog, resolve_data_dir
 
     directory = resolve_data_dir(data_dir)

@@ -12,12 +12,12 @@ can fail. Public names:
 - :class:`ScpiLaserEmulator` — the pulsed laser's SCPI command set on a loopback socket.
 """
 
-from sim_backends.world import OpticalWorld
-from sim_backends.sources import PulsedLaserModel
-from sim_backends.transmitter import TransmitterModel
-from sim_backends.fiber import FiberModel
-from sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
-from sim_backends.tagger import TaggerChannelModel, TaggerModel
+from qnetlab.sim_backends.world import OpticalWorld
+from qnetlab.sim_backends.sources import PulsedLaserModel
+from qnetlab.sim_backends.transmitter import TransmitterModel
+from qnetlab.sim_backends.fiber import FiberModel
+from qnetlab.sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
+from qnetlab.sim_backends.tagger import TaggerChannelModel, TaggerModel
 
 __all__ = [
     "OpticalWorld",
@@ -37,11 +37,11 @@ __all__ = [
 def __getattr__(name):
     # Emulators start sockets and threads: import them only when asked for.
     if name == "emulated_timetagger_sdk":
-        from sim_backends.timetagger_sdk import emulated_timetagger_sdk
+        from qnetlab.sim_backends.timetagger_sdk import emulated_timetagger_sdk
 
         return emulated_timetagger_sdk
     if name == "ScpiLaserEmulator":
-        from sim_backends.laser_emulator import ScpiLaserEmulator
+        from qnetlab.sim_backends.laser_emulator import ScpiLaserEmulator
 
         return ScpiLaserEmulator
     raise AttributeError(name)

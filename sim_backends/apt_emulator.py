@@ -35,8 +35,8 @@ import struct
 import threading
 import time
 
-from sim_backends.actuators import PaddleController, Waveplate
-from sim_backends.binary_server import BinaryProtocolServer
+from qnetlab.sim_backends.actuators import PaddleController, Waveplate
+from qnetlab.sim_backends.binary_server import BinaryProtocolServer
 
 HOST, DEVICE, DATA = 0x01, 0x50, 0x80
 

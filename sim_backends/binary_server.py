@@ -8,7 +8,7 @@ reply byte with 0xA5).
 
 from __future__ import annotations
 
-from sim_backends.socket_server import ProtocolServer
+from qnetlab.sim_backends.socket_server import ProtocolServer
 
 
 class BinaryProtocolServer(ProtocolServer):

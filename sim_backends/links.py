@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim_backends.actuators import PaddleController, Waveplate
-from sim_backends.polarization import BB84_KETS, analyzer_probabilities
-from sim_backends.transmitter import decode_slots
+from qnetlab.sim_backends.actuators import PaddleController, Waveplate
+from qnetlab.sim_backends.polarization import BB84_KETS, analyzer_probabilities
+from qnetlab.sim_backends.transmitter import decode_slots
 
 GROUP_DELAY_PS_PER_KM = 4_895_000  # n_g = 1.4676 (SMF-28 at 1550 nm)
 
@@ -150,7 +150,7 @@ class WalkInputs(NamedTuple):
 
 def walk(inputs: WalkInputs, counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
     """Run a pulsed link's walk: ``(times int64, sources int32)``, jittered, in time order."""
-    from sim_backends._kernels import pulsed_link_events
+    from qnetlab.sim_backends._kernels import pulsed_link_events
 
     return pulsed_link_events(*inputs, counts, state, sigma, normal_table, buffers, threads)
 
@@ -321,7 +321,7 @@ class EntangledPairLink:
         None; ``counts[source]`` grows by the photons drawn. With ``sigma`` and
         ``normal_table`` the times carry each source's timing jitter.
         """
-        from sim_backends._kernels import add_jitter, pair_events, restore_order_pairs
+        from qnetlab.sim_backends._kernels import add_jitter, pair_events, restore_order_pairs
 
         if not self.on or self.pair_rate_hz <= 0:
             return None

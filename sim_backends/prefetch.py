@@ -29,8 +29,8 @@ class WalkPrefetch:
 
     def launch(self, number: int, inputs, sigma: np.ndarray, normal_table: np.ndarray, state: np.ndarray) -> None:
         """Start walking ``inputs`` (a :class:`sim_backends.links.WalkInputs`) in the worker."""
-        from sim_backends._kernels import _pool  # the world's one worker thread
-        from sim_backends.links import walk
+        from qnetlab.sim_backends._kernels import _pool  # the world's one worker thread
+        from qnetlab.sim_backends.links import walk
 
         self.drop(number)
         inputs = inputs._replace(pattern=inputs.pattern.copy())  # the transmitter may rewrite its memory in place

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 
-from sim_backends.socket_server import LineProtocolServer
+from qnetlab.sim_backends.socket_server import LineProtocolServer
 
 
 class ScpiServer(LineProtocolServer):

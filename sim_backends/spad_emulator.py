@@ -22,8 +22,8 @@ range, -222 "Data out of range". Neither changes the detector.
 from __future__ import annotations
 
 
-from sim_backends.detectors import SpadModel
-from sim_backends.scpi_server import ScpiServer
+from qnetlab.sim_backends.detectors import SpadModel
+from qnetlab.sim_backends.scpi_server import ScpiServer
 
 EFFICIENCY_SETTINGS_PCT = (10, 15, 20, 25, 30)
 DEAD_TIME_RANGE_US = (0.1, 100.0)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim_backends.detectors import NEVER_PS
+from qnetlab.sim_backends.detectors import NEVER_PS
 
 HOLDBACK_GUARD_PS = 2_000  # far beyond any jitter: tags this close to a slice end wait for the next
 
@@ -58,7 +58,7 @@ class TaggerModel:
         tagger's jitter). Returns ``(timestamps_ps int64, channels int32)`` sorted by time.
         Tags that a later slice could still precede are held back unless ``flush``.
         """
-        from sim_backends._kernels import apply_dead_time, merge_streams
+        from qnetlab.sim_backends._kernels import apply_dead_time, merge_streams
 
         streams = []
         for number, channel in self.channels.items():
@@ -104,7 +104,7 @@ class TaggerModel:
         delays and dead times (:func:`sim_backends._kernels.detect_and_tag`); then the
         overflow budget and the hold-back, as :meth:`tag`.
         """
-        from sim_backends._kernels import detect_and_tag, restore_order_pairs
+        from qnetlab.sim_backends._kernels import detect_and_tag, restore_order_pairs
 
         key = (tuple(names), self.detector_pulse_v, *(
             (number, c.detector, c.trigger_level_v, c.delay_ps, c.dead_time_ps) for number, c in self.channels.items()

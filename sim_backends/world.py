@@ -7,12 +7,12 @@ import threading
 
 import numpy as np
 
-from sim_backends.detectors import NEVER_PS, DetectorModel, SnspdModel
-from sim_backends.fiber import FiberModel
-from sim_backends.links import PulsedLink, SyncOutput, walk
-from sim_backends.prefetch import WalkPrefetch
-from sim_backends.tagger import TaggerModel
-from sim_backends.transmitter import TransmitterModel
+from qnetlab.sim_backends.detectors import NEVER_PS, DetectorModel, SnspdModel
+from qnetlab.sim_backends.fiber import FiberModel
+from qnetlab.sim_backends.links import PulsedLink, SyncOutput, walk
+from qnetlab.sim_backends.prefetch import WalkPrefetch
+from qnetlab.sim_backends.tagger import TaggerModel
+from qnetlab.sim_backends.transmitter import TransmitterModel
 
 CLOCK_START_PS = 1_000_000_000  # 1 ms, a whole number of 80 MHz periods
 
@@ -128,7 +128,7 @@ class OpticalWorld:
         jittered; then one pass applies each detector's dead time and afterpulsing and the
         tagger inputs' delay and dead time, and writes the tag stream.
         """
-        from sim_backends._kernels import add_jitter, merge_streams
+        from qnetlab.sim_backends._kernels import add_jitter, merge_streams
 
         with self.lock:
             model = self.taggers[tagger] if tagger is not None else self.tagger

@@ -13,8 +13,8 @@ SIM_LAB = REPO / "config" / "sim_lab.yaml"
 @pytest.fixture
 def make_world():
     """Factory of a two-detector world: laser -> fiber -> 50:50 -> two detectors -> tagger."""
-    from sim_backends import DetectorModel, FiberModel, OpticalWorld, TaggerChannelModel, TaggerModel, TransmitterModel
-    from sim_backends.links import SplitterLink
+    from qnetlab.sim_backends import DetectorModel, FiberModel, OpticalWorld, TaggerChannelModel, TaggerModel, TransmitterModel
+    from qnetlab.sim_backends.links import SplitterLink
 
     def make(*, power_dbm=-10.0, attenuation_db=73.0, length_km=25.0, dead_time_ps=1_006_250, dark_hz=300.0, seed=7, **world_kwargs):
         detectors = {
@@ -38,7 +38,7 @@ def make_world():
 @pytest.fixture
 def sim_lab():
     """The lab of config/sim_lab.yaml, twins running; closed afterwards."""
-    from instruments import load_lab
+    from qnetlab.instruments import load_lab
 
     lab = load_lab(SIM_LAB)
     yield lab

@@ -39,13 +39,13 @@ def tag_file_paths(run, stream: str = "timetags") -> list[Path]:
 
 def read_run_tags(catalog, uid: str, stream: str = "timetags") -> tuple[np.ndarray, np.ndarray]:
     """``(timestamps_ps int64, channels int32)`` of run ``uid``, decoded from its files."""
-    from analysis.timetags.tagfile import read_tags
+    from qnetlab.analysis.timetags.tagfile import read_tags
 
     return read_tags(tag_file_paths(catalog[uid], stream))
 
 
 def iter_run_tags(catalog, uid: str, stream: str = "timetags", chunk_tags: int = 1 << 22):
     """The tags of run ``uid`` in chunks, for streams too large to hold at once."""
-    from analysis.timetags.tagfile import iter_tags
+    from qnetlab.analysis.timetags.tagfile import iter_tags
 
     return iter_tags(tag_file_paths(catalog[uid], stream), chunk_tags=chunk_tags)

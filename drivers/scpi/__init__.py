@@ -1,5 +1,5 @@
 """Instruments that speak the generic SCPI-1999 command tree."""
 
-from drivers.scpi.scpi_pulsed_laser import ScpiPulsedLaser
+from qnetlab.drivers.scpi.scpi_pulsed_laser import ScpiPulsedLaser
 
 __all__ = ["ScpiPulsedLaser"]

@@ -15,8 +15,8 @@ from functools import partial
 import numpy as np
 from qcodes.validators import Bool, Enum, Numbers
 
-from drivers.errors import MalformedReply
-from drivers.visa_base import ScpiVisaInstrument
+from qnetlab.drivers.errors import MalformedReply
+from qnetlab.drivers.visa_base import ScpiVisaInstrument
 
 HEX_DIGITS = "0123456789AB"
 MAX_PATTERN_SLOTS = 1 << 20

@@ -1,5 +1,5 @@
 """SNSPD bias controllers (qnetlab's SCPI-style command set; no vendor's public set exists)."""
 
-from drivers.snspd.scpi_snspd_controller import ScpiSnspdController, SnspdBiasChannel
+from qnetlab.drivers.snspd.scpi_snspd_controller import ScpiSnspdController, SnspdBiasChannel
 
 __all__ = ["ScpiSnspdController", "SnspdBiasChannel"]

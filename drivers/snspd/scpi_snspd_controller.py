@@ -33,7 +33,7 @@ from functools import partial
 from qcodes.instrument import InstrumentChannel
 from qcodes.validators import Numbers
 
-from drivers.visa_base import ScpiVisaInstrument
+from qnetlab.drivers.visa_base import ScpiVisaInstrument
 
 
 class SnspdBiasChannel(InstrumentChannel):

@@ -26,8 +26,8 @@ from functools import partial
 
 from qcodes.validators import Enum, Numbers
 
-from drivers.errors import MalformedReply
-from drivers.visa_base import ScpiVisaInstrument
+from qnetlab.drivers.errors import MalformedReply
+from qnetlab.drivers.visa_base import ScpiVisaInstrument
 
 
 class ScpiFreeRunningSpad(ScpiVisaInstrument):

@@ -1,5 +1,5 @@
 """Swabian Instruments time taggers."""
 
-from drivers.swabian.swabian_timetagger import SwabianTimeTagger
+from qnetlab.drivers.swabian.swabian_timetagger import SwabianTimeTagger
 
 __all__ = ["SwabianTimeTagger"]

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
-from drivers.errors import InstrumentError, InstrumentTimeout
+from qnetlab.drivers.errors import InstrumentError, InstrumentTimeout
 
 
 def import_vendor_sdk() -> ModuleType:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import serial
 from qcodes.instrument import Instrument
 
-from drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ import struct
 
 from qcodes.validators import Numbers
 
-from drivers.errors import MalformedReply
-from drivers.thorlabs.apt import AptInstrument, request, with_data
+from qnetlab.drivers.errors import MalformedReply
+from qnetlab.drivers.thorlabs.apt import AptInstrument, request, with_data
 
 CHANNEL = 1
 

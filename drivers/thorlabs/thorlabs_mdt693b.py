@@ -33,8 +33,8 @@ from functools import partial
 import pyvisa
 from qcodes.validators import Numbers
 
-from drivers.errors import DeviceError, InstrumentError, LinkDropped, MalformedReply
-from drivers.visa_base import ScpiVisaInstrument
+from qnetlab.drivers.errors import DeviceError, InstrumentError, LinkDropped, MalformedReply
+from qnetlab.drivers.visa_base import ScpiVisaInstrument
 
 PROMPT = ">"
 ERROR_WORDS = {"CMD_NOT_DEFINED": 1, "CMD_ARG_INVALID": 2}  # qnetlab's numbering; the unit sends text

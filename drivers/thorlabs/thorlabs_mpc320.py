@@ -40,8 +40,8 @@ from functools import partial
 
 from qcodes.validators import Ints, Numbers
 
-from drivers.errors import InstrumentError, LimitError, MalformedReply
-from drivers.thorlabs.apt import AptInstrument, request, with_data
+from qnetlab.drivers.errors import InstrumentError, LimitError, MalformedReply
+from qnetlab.drivers.thorlabs.apt import AptInstrument, request, with_data
 
 POL_PARAMS = "HHHHHH"  # unused, velocity %, home counts, jog step 1..3 counts
 

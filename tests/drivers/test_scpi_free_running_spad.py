@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
-from drivers.spad import ScpiFreeRunningSpad
-from sim_backends.detectors import SpadModel
-from sim_backends.spad_emulator import SpadEmulator
+from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.spad import ScpiFreeRunningSpad
+from qnetlab.sim_backends.detectors import SpadModel
+from qnetlab.sim_backends.spad_emulator import SpadEmulator
 
 _names = itertools.count()
 

@@ -9,15 +9,15 @@ import itertools
 
 import pytest
 
-from drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
-from drivers.scpi import ScpiPulsedLaser
+from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.scpi import ScpiPulsedLaser
 
 _names = itertools.count()
 
 
 @pytest.fixture
 def rig(make_world):
-    from sim_backends.laser_emulator import ScpiLaserEmulator
+    from qnetlab.sim_backends.laser_emulator import ScpiLaserEmulator
 
     world = make_world()
     emulator = ScpiLaserEmulator(world.laser, world.lock)

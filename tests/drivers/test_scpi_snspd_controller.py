@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
-from drivers.snspd import ScpiSnspdController
-from sim_backends.detectors import SnspdModel
-from sim_backends.snspd_emulator import SnspdControllerEmulator
+from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.snspd import ScpiSnspdController
+from qnetlab.sim_backends.detectors import SnspdModel
+from qnetlab.sim_backends.snspd_emulator import SnspdControllerEmulator
 
 _names = itertools.count()
 

@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
-from drivers.thorlabs import ThorlabsK10CR1
+from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.thorlabs import ThorlabsK10CR1
 
 _names = itertools.count()
 h = bytes.fromhex
@@ -34,8 +34,8 @@ def completed(position: bytes, status: bytes = h("00 00 00 80")) -> bytes:
 
 @pytest.fixture
 def rig():
-    from sim_backends.actuators import Waveplate
-    from sim_backends.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.actuators import Waveplate
+    from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
 
     plate = Waveplate(0.5)
     emulator = AptRotationMountEmulator(plate, threading.RLock(), serial="55000001")
@@ -47,8 +47,8 @@ def rig():
 
 
 def test_connect_reads_identity_and_velocity():
-    from sim_backends.actuators import Waveplate
-    from sim_backends.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.actuators import Waveplate
+    from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
 
     emulator = AptRotationMountEmulator(Waveplate(), threading.RLock(), serial="55000001")
     mount = ThorlabsK10CR1(f"k10cr1_{next(_names)}", emulator.url, timeout_s=0.2, serial_number="55000001")

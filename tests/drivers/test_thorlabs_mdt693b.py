@@ -11,10 +11,10 @@ import threading
 import numpy as np
 import pytest
 
-from drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
-from drivers.thorlabs import ThorlabsMDT693B, ThorlabsMDT694B
-from sim_backends.actuators import PhaseShifter
-from sim_backends.piezo_emulator import MdtPiezoEmulator
+from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
+from qnetlab.drivers.thorlabs import ThorlabsMDT693B, ThorlabsMDT694B
+from qnetlab.sim_backends.actuators import PhaseShifter
+from qnetlab.sim_backends.piezo_emulator import MdtPiezoEmulator
 
 _names = itertools.count()
 

@@ -14,12 +14,12 @@ import pytest
 from bluesky.protocols import Configurable, Locatable, Movable, Readable
 from pydantic import ValidationError
 
-from drivers.errors import LimitError, LinkDropped
-from instruments.polarization_controller import PolarizationController, ThorlabsMpc320Config
-from instruments.polarization_controller import build as build_polarization_controller
-from instruments.rotation_mount import RotationMount, ThorlabsK10cr1Config
-from instruments.rotation_mount import build as build_rotation_mount
-from sim_backends.actuators import PaddleController, Waveplate
+from qnetlab.drivers.errors import LimitError, LinkDropped
+from qnetlab.instruments.polarization_controller import PolarizationController, ThorlabsMpc320Config
+from qnetlab.instruments.polarization_controller import build as build_polarization_controller
+from qnetlab.instruments.rotation_mount import RotationMount, ThorlabsK10cr1Config
+from qnetlab.instruments.rotation_mount import build as build_rotation_mount
+from qnetlab.sim_backends.actuators import PaddleController, Waveplate
 
 _names = itertools.count()
 MPC_STEP_DEG = 170 / 1370
@@ -27,8 +27,8 @@ MPC_STEP_DEG = 170 / 1370
 
 @pytest.fixture
 def paddles():
-    from drivers.thorlabs import ThorlabsMPC320
-    from sim_backends.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.drivers.thorlabs import ThorlabsMPC320
+    from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
 
     controller = PaddleController()
     emulator = AptPaddleControllerEmulator(controller, threading.RLock())
@@ -44,8 +44,8 @@ def paddles():
 
 @pytest.fixture
 def mount():
-    from drivers.thorlabs import ThorlabsK10CR1
-    from sim_backends.apt_emulator import AptRotationMountEmulator
+    from qnetlab.drivers.thorlabs import ThorlabsK10CR1
+    from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
 
     plate = Waveplate(0.5)
     emulator = AptRotationMountEmulator(plate, threading.RLock())

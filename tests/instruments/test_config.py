@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from instruments.config import ConfigError, load_config
+from qnetlab.instruments.config import ConfigError, load_config
 from pathlib import Path
 
 SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
@@ -84,7 +84,7 @@ def test_world_threads_beyond_two_are_refused(tmp_path):
 
 
 def test_world_threads_reach_the_world():
-    from instruments.lab import build_world
+    from qnetlab.instruments.lab import build_world
 
     config = load_config(SIM_LAB)
     taggers = {name: e for name, e in config.instruments.items() if e.kind == "swabian_timetagger"}

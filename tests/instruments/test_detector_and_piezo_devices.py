@@ -14,16 +14,16 @@ import pytest
 from bluesky.protocols import Configurable, Locatable, Movable, Readable
 from pydantic import ValidationError
 
-from drivers.errors import LimitError
-from instruments.config import ConfigError
-from instruments.piezo import ThorlabsMdt693bConfig
-from instruments.piezo import build as build_piezo
-from instruments.snspd import ScpiSnspdControllerConfig
-from instruments.snspd import build as build_snspd
-from instruments.spad import ScpiFreeRunningSpadConfig
-from instruments.spad import build as build_spad
-from sim_backends.actuators import PhaseShifter
-from sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
+from qnetlab.drivers.errors import LimitError
+from qnetlab.instruments.config import ConfigError
+from qnetlab.instruments.piezo import ThorlabsMdt693bConfig
+from qnetlab.instruments.piezo import build as build_piezo
+from qnetlab.instruments.snspd import ScpiSnspdControllerConfig
+from qnetlab.instruments.snspd import build as build_snspd
+from qnetlab.instruments.spad import ScpiFreeRunningSpadConfig
+from qnetlab.instruments.spad import build as build_spad
+from qnetlab.sim_backends.actuators import PhaseShifter
+from qnetlab.sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from bluesky.protocols import Configurable, Locatable, Movable, Readable, Triggerable
 
-from drivers.errors import LimitError
-from instruments._signals import DriverSignal
+from qnetlab.drivers.errors import LimitError
+from qnetlab.instruments._signals import DriverSignal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def test_bad_channel_selection_is_refused(sim_lab):
 
 @pytest.mark.parametrize("config", sorted((REPO / "config").glob("*.yaml")), ids=lambda p: Path(p).name)
 def test_every_device_of_every_shipped_config_follows_bluesky_protocols(config):
-    from instruments import load_config, load_lab
+    from qnetlab.instruments import load_config, load_lab
 
     if not all(entry.sim for entry in load_config(config).instruments.values()):
         pytest.skip("config describes real hardware")
@@ -106,8 +106,8 @@ def test_turning_a_paddle_through_ophyd_changes_what_the_tagger_sees(sim_lab):
 def test_faults_requested_in_config_reach_the_twin(tmp_path):
     import yaml
 
-    from drivers.errors import InstrumentTimeout
-    from instruments import load_lab
+    from qnetlab.drivers.errors import InstrumentTimeout
+    from qnetlab.instruments import load_lab
 
     raw = yaml.safe_load((REPO / "config" / "sim_lab.yaml").read_text())
     raw["instruments"] = {k: raw["instruments"][k] for k in ("laser", "tagger")}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import plans
+from qnetlab import plans
 from qnetlab import session
 
 SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"

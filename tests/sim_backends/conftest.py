@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim_backends import DetectorModel, FiberModel, OpticalWorld, SnspdModel, TaggerChannelModel, TaggerModel, TransmitterModel
-from sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
-from sim_backends.links import EntangledPairLink, PolarizationBB84Link, SplitterLink, TimeBinBB84Link
-from sim_backends.transmitter import encode_slots
+from qnetlab.sim_backends import DetectorModel, FiberModel, OpticalWorld, SnspdModel, TaggerChannelModel, TaggerModel, TransmitterModel
+from qnetlab.sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
+from qnetlab.sim_backends.links import EntangledPairLink, PolarizationBB84Link, SplitterLink, TimeBinBB84Link
+from qnetlab.sim_backends.transmitter import encode_slots
 
 PERIOD_PS = 12_500  # 80 MHz
 

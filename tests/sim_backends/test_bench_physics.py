@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy.optimize import curve_fit, minimize
 
-from sim_backends.transmitter import decode_slots
+from qnetlab.sim_backends.transmitter import decode_slots
 
 SECOND_PS = 10**12
 
@@ -72,7 +72,7 @@ def paddles_undoing(rotation, controller):
 
 def test_qber_falls_to_misalignment_floor_when_controller_undoes_the_fiber(bench):
     rng = np.random.default_rng(11)
-    from sim_backends.polarization import random_su2
+    from qnetlab.sim_backends.polarization import random_su2
 
     rotation = random_su2(rng)
     controller = bench.PaddleController()
@@ -172,7 +172,7 @@ def test_pair_visibility_in_diagonal_basis(bench):
 
 
 def test_snspd_efficiency_and_dark_counts_follow_bias(bench):
-    from sim_backends import SnspdModel
+    from qnetlab.sim_backends import SnspdModel
 
     snspd = SnspdModel(efficiency=0.85, dead_time_ps=20_000, dark_floor_hz=50.0, dark_at_switching_hz=2e5, dark_slope_ua=0.4)
     world = bench.snspd_world(snspd)
@@ -194,7 +194,7 @@ def test_snspd_efficiency_and_dark_counts_follow_bias(bench):
 
 
 def test_latched_snspd_reads_zero_until_reset(bench):
-    from sim_backends import SnspdModel
+    from qnetlab.sim_backends import SnspdModel
 
     snspd = SnspdModel()
     world = bench.snspd_world(snspd)
@@ -210,7 +210,7 @@ def test_latched_snspd_reads_zero_until_reset(bench):
 
 
 def test_excess_light_latches_snspd(bench):
-    from sim_backends import SnspdModel
+    from qnetlab.sim_backends import SnspdModel
 
     snspd = SnspdModel(latch_rate_hz=5e6)
     world = bench.snspd_world(snspd, power_dbm=5.0)  # ~30x more light than the detector tolerates

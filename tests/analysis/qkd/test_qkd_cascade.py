@@ -3,8 +3,8 @@ import pickle
 import numpy as np
 import pytest
 
-from analysis.qkd.cascade import CascadeAlice, CascadeBob, block_sizes, reconcile
-from analysis.qkd.estimation import binary_entropy
+from qnetlab.analysis.qkd.cascade import CascadeAlice, CascadeBob, block_sizes, reconcile
+from qnetlab.analysis.qkd.estimation import binary_entropy
 
 
 def _pair(n, q, rng):

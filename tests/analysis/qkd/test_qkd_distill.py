@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from analysis.qkd.decoy import Intensities
-from analysis.qkd.distill import DistillParams, distill_block
-from analysis.qkd.keystore import KeyStore, key_sha256
-from analysis.qkd.simulate import bb84_records
+from qnetlab.analysis.qkd.decoy import Intensities
+from qnetlab.analysis.qkd.distill import DistillParams, distill_block
+from qnetlab.analysis.qkd.keystore import KeyStore, key_sha256
+from qnetlab.analysis.qkd.simulate import bb84_records
 
 MU, P = (0.45, 0.2, 2e-4), (0.25, 0.55, 0.2)
 PARAMS = DistillParams(Intensities(MU, P))
@@ -70,7 +70,7 @@ def test_package_import_is_cheap():
 
 def test_failed_verification_discards_block(tmp_path, monkeypatch):
     """One Cascade pass leaves errors: the tag differs and nothing is stored."""
-    from analysis.qkd import cascade
+    from qnetlab.analysis.qkd import cascade
 
     monkeypatch.setattr(cascade, "block_sizes", lambda q, n, passes=14: [8])
     rng = np.random.default_rng(7)

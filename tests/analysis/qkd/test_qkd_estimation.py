@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analysis.qkd.estimation import binary_entropy, qber, qber_from_counts
+from qnetlab.analysis.qkd.estimation import binary_entropy, qber, qber_from_counts
 
 
 def test_clopper_pearson_closed_forms():

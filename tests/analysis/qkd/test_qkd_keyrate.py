@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.qkd.decoy import (Intensities, e1_upper_ma2005, single_photon_events_lower,
+from qnetlab.analysis.qkd.decoy import (Intensities, e1_upper_ma2005, single_photon_events_lower,
                                 vacuum_events_lower, y1_lower_ma2005)
-from analysis.qkd.keyrate import (GYS, LIM2014, asymptotic_rate, finite_key_length,
+from qnetlab.analysis.qkd.keyrate import (GYS, LIM2014, asymptotic_rate, finite_key_length,
                                   lim2014_optimized_rate, ma2005_gain_error, max_distance_km,
                                   optimal_mu, repeaterless_bound)
 

@@ -4,7 +4,7 @@ import stat
 import numpy as np
 import pytest
 
-from analysis.qkd.keystore import KeyStore, key_sha256
+from qnetlab.analysis.qkd.keystore import KeyStore, key_sha256
 
 
 def test_owner_only_files_and_roundtrip(tmp_path):

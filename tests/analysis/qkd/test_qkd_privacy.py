@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analysis.qkd.privacy import new_seed, seed_bits, toeplitz_hash
+from qnetlab.analysis.qkd.privacy import new_seed, seed_bits, toeplitz_hash
 
 
 def _explicit(x, m, seed, identity):
@@ -60,7 +60,7 @@ def test_seed_is_deterministic_and_output_length_checked():
 
 
 def test_scipy_and_fftw_paths_agree(monkeypatch):
-    from analysis.qkd import privacy
+    from qnetlab.analysis.qkd import privacy
 
     rng = np.random.default_rng(8)
     x = rng.integers(0, 2, 5000, dtype=np.uint8)
@@ -72,7 +72,7 @@ def test_scipy_and_fftw_paths_agree(monkeypatch):
 
 def test_prepare_with_wisdom_file(tmp_path):
     pytest.importorskip("pyfftw")
-    from analysis.qkd import privacy
+    from qnetlab.analysis.qkd import privacy
 
     wisdom = tmp_path / "fftw.wisdom"
     privacy.prepare(3000, 1000, effort="FFTW_MEASURE", wisdom_file=wisdom)

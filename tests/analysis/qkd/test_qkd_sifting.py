@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analysis.qkd.sifting import AliceRecord, BobRecord, basis_codes, sift
+from qnetlab.analysis.qkd.sifting import AliceRecord, BobRecord, basis_codes, sift
 
 
 def _alice(n=8):

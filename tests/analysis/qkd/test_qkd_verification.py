@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from analysis.qkd.privacy import seed_bits
-from analysis.qkd.verification import check_tag, hash_tag, make_tag, tag_length
+from qnetlab.analysis.qkd.privacy import seed_bits
+from qnetlab.analysis.qkd.verification import check_tag, hash_tag, make_tag, tag_length
 
 
 def test_tag_length():

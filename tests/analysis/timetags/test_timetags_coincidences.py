@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from analysis.timetags import CoincidenceCounter, count_coincidences
-from analysis.timetags._synthetic import lab_stream
+from qnetlab.analysis.timetags import CoincidenceCounter, count_coincidences
+from qnetlab.analysis.timetags._synthetic import lab_stream
 
 
 def chunked(counter, t, c, cuts):
@@ -69,7 +69,7 @@ def test_large_stream_over_many_kernel_blocks(ref, window, delays):
     assert count_coincidences(t, c, (1, 2), window, delays) == expected
     counter = CoincidenceCounter((1, 2), window, delays)
     assert chunked(counter, t, c, [1, 65_536, 65_537, 200_000, 333_333]) == expected
-    from analysis.timetags import _kernels   # the independent n-fold kernel agrees
+    from qnetlab.analysis.timetags import _kernels   # the independent n-fold kernel agrees
     acc = np.zeros(1, np.int64)
     d = delays or {}
     _kernels.nfold_coincidences(t, c, 0, len(t), np.array([1, 2], np.int32),

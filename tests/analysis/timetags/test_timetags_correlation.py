@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from analysis.timetags import (CorrelationCounter, bin_edges_ps, correlation_histogram,
+from qnetlab.analysis.timetags import (CorrelationCounter, bin_edges_ps, correlation_histogram,
                                g2_normalize)
-from analysis.timetags._synthetic import lab_stream
+from qnetlab.analysis.timetags._synthetic import lab_stream
 
 T = np.array([0, 0, 5, 10, 10, 10, 15, 20, 30, 30, 31, 50, 60, 60, 100], np.int64)
 C = np.array([1, 2, 3, 1, 2, 3, 2, 1, 1, 2, 3, 3, 1, 2, 1], np.int32)

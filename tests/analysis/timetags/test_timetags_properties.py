@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from analysis.timetags import (CoincidenceCounter, CorrelationCounter, RateCounter,
+from qnetlab.analysis.timetags import (CoincidenceCounter, CorrelationCounter, RateCounter,
                                correlation_histogram, count_coincidences, count_tags)
 
 

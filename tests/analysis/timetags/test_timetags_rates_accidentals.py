@@ -3,10 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from analysis.timetags import (RateCounter, coincidence_to_accidental_ratio, count_coincidences,
+from qnetlab.analysis.timetags import (RateCounter, coincidence_to_accidental_ratio, count_coincidences,
                                count_rates, count_tags, expected_accidentals,
                                offset_accidentals)
-from analysis.timetags._synthetic import lab_stream
+from qnetlab.analysis.timetags._synthetic import lab_stream
 
 
 def test_counts_and_rates():

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from analysis.timetags import (CoincidenceCounter, CorrelationCounter, RateCounter,
+from qnetlab.analysis.timetags import (CoincidenceCounter, CorrelationCounter, RateCounter,
                                TagFileWriter, correlation_histogram, count_coincidences,
                                count_tags, feed, iter_tags, read_tags, tag_count)
-from analysis.timetags._synthetic import lab_stream
+from qnetlab.analysis.timetags._synthetic import lab_stream
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +110,8 @@ def test_killed_writer_keeps_every_appended_chunk(tmp_path, swmr):
     path = tmp_path / "killed.h5"
     script = textwrap.dedent(f"""
         import os, signal, numpy as np
-        from analysis.timetags import TagFileWriter
-        from analysis.timetags._synthetic import lab_stream
+        from qnetlab.analysis.timetags import TagFileWriter
+        from qnetlab.analysis.timetags._synthetic import lab_stream
         t, c = lab_stream(250_000, seed=3)
         w = TagFileWriter({str(path)!r}, swmr={swmr})
         for lo in range(0, 200_000, 50_000):
@@ -139,7 +139,7 @@ def test_reader_follows_a_live_writer(tmp_path, stream):
 def test_file_module_does_not_import_numba():
     code = ("import sys, analysis.timetags, analysis.timetags.tagfile; "
             "assert 'numba' not in sys.modules; "
-            "from analysis.timetags import count_coincidences; "
+            "from qnetlab.analysis.timetags import count_coincidences; "
             "assert 'numba' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
