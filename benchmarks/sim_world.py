@@ -41,7 +41,6 @@ sys.path.insert(0, str(REPO))
 from qnetlab.sim_backends.timetagger_sdk import SLICE_PS  # noqa: E402  (the emulated SDK's step)
 
 
-
 def build_world():
     from qnetlab.instruments.config import load_config
     from qnetlab.instruments.lab import build_world
@@ -81,20 +80,24 @@ def main() -> None:
     world = build_world()
     run_world(world, 5)  # compile / load the numba kernels
     seconds, (tags, (stamps, channels)) = best(lambda: run_world(world, n_slices), args.repeats)
-    print(f"world_full_bench: {tags / seconds:.3g} tags/s (simulated rate {tags / simulated_s:.3g} tags/s; "
-          f"{simulated_s / seconds:.1f}x real time; {n_slices} slices of {SLICE_PS / 1e9:g} ms, merged sorted stream; "
-          f"threads={world.threads} as configured)")
+    print(
+        f"world_full_bench: {tags / seconds:.3g} tags/s (simulated rate {tags / simulated_s:.3g} tags/s; "
+        f"{simulated_s / seconds:.1f}x real time; {n_slices} slices of {SLICE_PS / 1e9:g} ms, merged sorted stream; "
+        f"threads={world.threads} as configured)"
+    )
 
     world_1 = build_world()
     world_1.threads = 1
     run_world(world_1, 5)
     seconds_1, (tags_1, _) = best(lambda: run_world(world_1, n_slices), args.repeats)
-    print(f"world_full_bench_one_core: {tags_1 / seconds_1:.3g} tags/s "
-          f"({simulated_s / seconds_1:.1f}x real time; everything on one core)")
+    print(
+        f"world_full_bench_one_core: {tags_1 / seconds_1:.3g} tags/s "
+        f"({simulated_s / seconds_1:.1f}x real time; everything on one core)"
+    )
 
     # the same slice split per channel, merged back by numpy
     per_channel = [stamps[channels == c] for c in np.unique(channels)]
-    chans = [np.full(t.size, c, np.int32) for t, c in zip(per_channel, np.unique(channels))]
+    chans = [np.full(t.size, c, np.int32) for t, c in zip(per_channel, np.unique(channels), strict=False)]
 
     def numpy_merge():
         t = np.concatenate(per_channel)
@@ -104,8 +107,10 @@ def main() -> None:
 
     merge_s, (merged, _) = best(numpy_merge, 5)
     assert np.array_equal(merged, stamps)
-    print(f"reference_numpy_sort_merge: {stamps.size / merge_s:.3g} tags/s "
-          f"(concatenate + stable argsort of one slice's {len(per_channel)} per-channel arrays, {stamps.size} tags)")
+    print(
+        f"reference_numpy_sort_merge: {stamps.size / merge_s:.3g} tags/s "
+        f"(concatenate + stable argsort of one slice's {len(per_channel)} per-channel arrays, {stamps.size} tags)"
+    )
 
     n = 4 * stamps.size
 

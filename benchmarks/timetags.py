@@ -12,10 +12,16 @@ import time
 
 import numpy as np
 
-from qnetlab.analysis.timetags import (CoincidenceCounter, CorrelationCounter, TagFileWriter,
-                               correlation_histogram, count_coincidences, iter_tags,
-                               read_tags)
-from qnetlab.analysis.timetags import _kernels
+from qnetlab.analysis.timetags import (
+    CoincidenceCounter,
+    CorrelationCounter,
+    TagFileWriter,
+    _kernels,
+    correlation_histogram,
+    count_coincidences,
+    iter_tags,
+    read_tags,
+)
 from qnetlab.analysis.timetags._synthetic import lab_stream
 
 WINDOW_PS = 1000
@@ -36,8 +42,7 @@ def best_time(fn, repeats=3):
 def numpy_coincidences(t, c):
     a = t[c == 1] + DELAYS_PS[1]
     b = t[c == 2]
-    return int((np.searchsorted(b, a + WINDOW_PS, "right")
-                - np.searchsorted(b, a - WINDOW_PS, "left")).sum())
+    return int((np.searchsorted(b, a + WINDOW_PS, "right") - np.searchsorted(b, a - WINDOW_PS, "left")).sum())
 
 
 def numpy_correlation(t, c):
@@ -59,7 +64,7 @@ def numpy_correlation(t, c):
 
 def chunked(counter, t, c):
     for lo in range(0, len(t), CHUNK):
-        counter.process(t[lo:lo + CHUNK], c[lo:lo + CHUNK])
+        counter.process(t[lo : lo + CHUNK], c[lo : lo + CHUNK])
     return counter.result()
 
 
@@ -73,10 +78,12 @@ def main():
     n_tags = parser.parse_args().tags
     t, c = lab_stream(n_tags, rate_hz=4e6)
     n = len(t)
-    print(f"# stream: {n} tags, 8 channels, 4 MHz, pairs on 1-2 and 3-4; "
-          f"coincidence window {WINDOW_PS} ps; histogram {N_BINS} x {BIN_PS} ps; "
-          f"chunks of {CHUNK} tags")
-    count_coincidences(t[:1000], c[:1000], (1, 2), WINDOW_PS, DELAYS_PS)   # warm up
+    print(
+        f"# stream: {n} tags, 8 channels, 4 MHz, pairs on 1-2 and 3-4; "
+        f"coincidence window {WINDOW_PS} ps; histogram {N_BINS} x {BIN_PS} ps; "
+        f"chunks of {CHUNK} tags"
+    )
+    count_coincidences(t[:1000], c[:1000], (1, 2), WINDOW_PS, DELAYS_PS)  # warm up
     correlation_histogram(t[:1000], c[:1000], 1, 2, BIN_PS, N_BINS, DELAYS_PS)
     count_coincidences(t[:1000], c[:1000], (1, 2, 3), WINDOW_PS, DELAYS_PS)
     _kernels.memory_read(t[:1000], c[:1000])
@@ -89,9 +96,13 @@ def main():
     ref_rate = n / dt
     dt, got = best_time(lambda: count_coincidences(t, c, (1, 2), WINDOW_PS, DELAYS_PS))
     assert got == ref, (got, ref)
-    line("coincidences", n / dt, "tags/s",
-         f" (numpy searchsorted: {ref_rate:.3g} tags/s; {n / dt * 12 / rate:.0%} of memory_read)")
-    dt, got3 = best_time(lambda: count_coincidences(t, c, (1, 2, 3), WINDOW_PS, DELAYS_PS))
+    line(
+        "coincidences",
+        n / dt,
+        "tags/s",
+        f" (numpy searchsorted: {ref_rate:.3g} tags/s; {n / dt * 12 / rate:.0%} of memory_read)",
+    )
+    dt, _got3 = best_time(lambda: count_coincidences(t, c, (1, 2, 3), WINDOW_PS, DELAYS_PS))
     line("coincidences_3fold", n / dt, "tags/s")
     dt, got_c = best_time(lambda: chunked(CoincidenceCounter((1, 2), WINDOW_PS, DELAYS_PS), t, c))
     assert got_c == got
@@ -101,11 +112,9 @@ def main():
     dt, ref_h = best_time(lambda: numpy_correlation(t[small], c[small]), 1)
     ref_rate = len(t[small]) / dt
     dt, hist = best_time(lambda: correlation_histogram(t, c, 1, 2, BIN_PS, N_BINS, DELAYS_PS))
-    assert np.array_equal(correlation_histogram(t[small], c[small], 1, 2, BIN_PS, N_BINS,
-                                                DELAYS_PS), ref_h)
+    assert np.array_equal(correlation_histogram(t[small], c[small], 1, 2, BIN_PS, N_BINS, DELAYS_PS), ref_h)
     line("correlation", n / dt, "tags/s", f" (numpy searchsorted+bincount: {ref_rate:.3g} tags/s)")
-    dt, hist_c = best_time(lambda: chunked(
-        CorrelationCounter(1, 2, BIN_PS, N_BINS, DELAYS_PS), t, c))
+    dt, hist_c = best_time(lambda: chunked(CorrelationCounter(1, 2, BIN_PS, N_BINS, DELAYS_PS), t, c))
     assert np.array_equal(hist_c, hist)
     line("correlation_chunked", n / dt, "tags/s")
 
@@ -115,7 +124,7 @@ def main():
         def write():
             with TagFileWriter(path) as w:
                 for lo in range(0, n, CHUNK):
-                    w.append(t[lo:lo + CHUNK], c[lo:lo + CHUNK])
+                    w.append(t[lo : lo + CHUNK], c[lo : lo + CHUNK])
 
         dt, _ = best_time(write)
         line("tagfile_write", n / dt, "tags/s", f" (appends of {CHUNK} tags, flushed each)")
@@ -129,9 +138,8 @@ def main():
             ts, cs = lab_stream(min(n, 5_000_000), rate_hz=rate_hz, seed=1)
             with TagFileWriter(path) as w:
                 for lo in range(0, len(ts), CHUNK):
-                    w.append(ts[lo:lo + CHUNK], cs[lo:lo + CHUNK])
-            line(f"tagfile_size_{rate_hz / 1e6:g}MHz", os.path.getsize(path) / len(ts),
-                 "bytes/tag")
+                    w.append(ts[lo : lo + CHUNK], cs[lo : lo + CHUNK])
+            line(f"tagfile_size_{rate_hz / 1e6:g}MHz", os.path.getsize(path) / len(ts), "bytes/tag")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,16 @@ class TagStreamer:
     poll_s : how often the stream buffer is drained (s)
     """
 
-    def __init__(self, driver, channels, duration_ps: int, path: Path, analyses=(), poll_s: float = 0.05, n_max_events: int = 20_000_000):
+    def __init__(
+        self,
+        driver,
+        channels,
+        duration_ps: int,
+        path: Path,
+        analyses=(),
+        poll_s: float = 0.05,
+        n_max_events: int = 20_000_000,
+    ):
         from qnetlab.analysis.timetags.tagfile import TagFileWriter
 
         self._driver = driver

@@ -89,6 +89,7 @@ class ScpiPulsedLaserConfig(InstrumentConfig):
 
     def world_references(self):
         return [(self.transmitter, "transmitters", "transmitter")]
+
     power_dbm: float | None = Field(None, description="power set at start-up (dBm)")
     output: bool | None = Field(None, description="emission state set at start-up")
 
@@ -319,7 +320,9 @@ class PhaseShifterPhysics(Strict):
     voltage_range_v: tuple[float, float] = (0.0, 150.0)
 
 
-ActuatorPhysics = Annotated[WaveplatePhysics | PaddleControllerPhysics | PhaseShifterPhysics, Field(discriminator="kind")]
+ActuatorPhysics = Annotated[
+    WaveplatePhysics | PaddleControllerPhysics | PhaseShifterPhysics, Field(discriminator="kind")
+]
 
 
 class DetectorPhysics(Strict):
@@ -376,7 +379,10 @@ class WorldConfig(Strict):
 
     seed: int = 0
     time_scale: Positive = Field(float("inf"), description="simulated seconds per real second")
-    threads: Annotated[int, Field(ge=1, le=2)] = Field(1, description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)")
+    threads: Annotated[int, Field(ge=1, le=2)] = Field(
+        1,
+        description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)",
+    )
     transmitters: dict[str, TransmitterPhysics]
     fibers: dict[str, FiberPhysics]
     links: list[LinkPhysics]

@@ -107,7 +107,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         if act.kind == "waveplate":
             actuators[name] = Waveplate(act.retardance_waves, act.angle_deg)
         elif act.kind == "paddle_controller":
-            paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg)]
+            paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg, strict=False)]
             actuators[name] = PaddleController(paddles=paddles)
         else:
             actuators[name] = PhaseShifter(act.voltage_v, act.v_2pi_v, tuple(act.voltage_range_v))
@@ -132,7 +132,9 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
             fields["phase_shifter"] = fields["phase_shifter"] or ""
             world_links.append(links.TimeBinBB84Link(**fields))
         else:
-            fields["analyzers"] = {side: {k: v for k, v in plates.items() if v} for side, plates in fields["analyzers"].items()}
+            fields["analyzers"] = {
+                side: {k: v for k, v in plates.items() if v} for side, plates in fields["analyzers"].items()
+            }
             world_links.append(links.EntangledPairLink(**fields))
     world_taggers = {}
     for name, physics in config.taggers.items():
@@ -156,7 +158,6 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     )
 
 
-
 def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
     from qnetlab.drivers.scpi import ScpiPulsedLaser
     from qnetlab.instruments.laser import PulsedLaser
@@ -168,7 +169,9 @@ def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
         emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
         lab.emulators[name] = emulator
         address = emulator.address
-    device = PulsedLaser(ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=entry.safe_limits())
+    device = PulsedLaser(
+        ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=entry.safe_limits()
+    )
     if entry.power_dbm is not None:
         device.power_dbm.put(entry.power_dbm)
     if entry.output is not None:

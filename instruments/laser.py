@@ -34,7 +34,9 @@ class PulsedLaser(Device):
         self.safe_limits = dict(safe_limits or {})
         super().__init__(name=name, **kwargs)
 
-    def load_pattern(self, codes, *, decoy_ratio: float | None = None, vacuum_ratio: float | None = None) -> DeviceStatus:
+    def load_pattern(
+        self, codes, *, decoy_ratio: float | None = None, vacuum_ratio: float | None = None
+    ) -> DeviceStatus:
         """Upload Alice's pattern (uint8 codes, see the driver) and read it back into ``pattern``.
 
         Returns a finished status; raises if the instrument refuses or reads back otherwise.
@@ -42,11 +44,15 @@ class PulsedLaser(Device):
         codes = np.asarray(codes, np.uint8)
         if decoy_ratio is not None or vacuum_ratio is not None:
             decoy, vacuum = self.driver.levels()
-            self.driver.set_levels(decoy if decoy_ratio is None else decoy_ratio, vacuum if vacuum_ratio is None else vacuum_ratio)
+            self.driver.set_levels(
+                decoy if decoy_ratio is None else decoy_ratio, vacuum if vacuum_ratio is None else vacuum_ratio
+            )
         self.driver.upload_pattern(codes)
         stored = self.driver.pattern()
         if not np.array_equal(stored, codes):
-            raise RuntimeError(f"{self.name}: pattern read back differs from the one uploaded ({stored.size} vs {codes.size} slots)")
+            raise RuntimeError(
+                f"{self.name}: pattern read back differs from the one uploaded ({stored.size} vs {codes.size} slots)"
+            )
         self.pattern.put(stored)
         self.pattern_sha256.put(hashlib.sha256(stored.tobytes()).hexdigest())
         status = DeviceStatus(self)

@@ -1,4 +1,4 @@
-"""Ophyd device of a motorized three-paddle fiber polarization controller (over :class:`drivers.thorlabs.ThorlabsMPC320`).
+"""Ophyd device of a motorized three-paddle fiber polarization controller (over ThorlabsMPC320).
 
 Also this instrument's builder (its config model is in :mod:`instruments.config`).
 """

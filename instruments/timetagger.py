@@ -103,7 +103,7 @@ class TimeTagger(Device):
             self.driver.wait(measurement, timeout_s=10 + 2 * duration_s)
             status.report(self.driver.progress(measurement))
             rates = measurement.getData()
-            self._rates = {c: float(r) for c, r in zip(channels, rates)}
+            self._rates = {c: float(r) for c, r in zip(channels, rates, strict=False)}
             self._rates_time = time.time()
             self.overflows.put(self.driver.overflows())
         except Exception as error:
@@ -126,7 +126,10 @@ class TimeTagger(Device):
     def read(self):
         reading = super().read()
         for channel in self.channels.get():
-            reading[self._rate_key(channel)] = {"value": self._rates.get(channel, float("nan")), "timestamp": self._rates_time}
+            reading[self._rate_key(channel)] = {
+                "value": self._rates.get(channel, float("nan")),
+                "timestamp": self._rates_time,
+            }
         return reading
 
     def describe(self):
@@ -155,7 +158,7 @@ class TimeTagger(Device):
     def describe_configuration(self):
         description = super().describe_configuration()
         for channel, applied in self.applied_inputs.items():
-            for setting, value in applied.items():
+            for setting, _value in applied.items():
                 description[f"{self.name}_ch{channel}_{setting}"] = {
                     "source": f"{self.name}:input{channel}:{setting}",
                     "dtype": "number",
@@ -180,7 +183,9 @@ class TimeTagger(Device):
         duration_s = float(self.acquisition_time_s.get())
         channels = [int(c) for c in self.channels.get()]
         if duration_s <= 0 or not channels or not set(channels) <= set(self.inputs):
-            raise ValueError(f"{self.name}: cannot stream channels {channels} for {duration_s} s (inputs {sorted(self.inputs)})")
+            raise ValueError(
+                f"{self.name}: cannot stream channels {channels} for {duration_s} s (inputs {sorted(self.inputs)})"
+            )
         day = time.strftime("%Y/%m/%d")
         path = Path(self.stream_directory) / day / f"{self.name}-{uuid.uuid4().hex[:12]}.h5"
         self._streamer = TagStreamer(self.driver, channels, int(round(duration_s * 1e12)), path, self.live_analyses)
@@ -253,7 +258,10 @@ class TimeTagger(Device):
         stop = streamer.n_tags if index is None else min(index, streamer.n_tags)
         if stop > self._indices_emitted:
             for bundle in self._asset_bundles:
-                yield "stream_datum", bundle.compose_stream_datum(indices={"start": self._indices_emitted, "stop": stop})
+                yield (
+                    "stream_datum",
+                    bundle.compose_stream_datum(indices={"start": self._indices_emitted, "stop": stop}),
+                )
             self._indices_emitted = stop
         if streamer.done and self._indices_emitted == streamer.n_tags:
             self._stream_open = False

@@ -89,7 +89,7 @@ def record_tags(
         yield from record_transmitter(transmitter)
         yield from bps.declare_stream(tagger, name=STREAM, collect=True)
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
-        for signal, channel in zip(summary, chosen):
+        for signal, channel in zip(summary, chosen, strict=False):
             signal.put(tagger.streamer.counts[channel])
         overflowed.put(tagger.streamer.overflowed)
         yield from bps.trigger_and_read([*summary, overflowed], name="summary")

@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, runs, reports.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, runs, reports."
+)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="lab config file")]
 DataDirOption = Annotated[
-    Optional[Path], typer.Option("--data-dir", help="data directory [default: $QNETLAB_DATA_DIR, else ./data]")
+    Path | None, typer.Option("--data-dir", help="data directory [default: $QNETLAB_DATA_DIR, else ./data]")
 ]
 DEFAULT_CONFIG = Path("config/sim_lab.yaml")
 
@@ -32,12 +34,16 @@ def _fail(message: str) -> None:
 @app.command()
 def run(
     plan: Annotated[str, typer.Argument(help=f"plan to run: {', '.join(PLANS)}")],
-    duration: Annotated[float, typer.Option("--duration", "-d", help="integration time per reading, or recording time (s)")] = 1.0,
-    channels: Annotated[Optional[str], typer.Option(help="comma-separated tagger channels [default: all]")] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", "-d", help="integration time per reading, or recording time (s)")
+    ] = 1.0,
+    channels: Annotated[str | None, typer.Option(help="comma-separated tagger channels [default: all]")] = None,
     num: Annotated[int, typer.Option(help="number of readings")] = 1,
     config: ConfigOption = DEFAULT_CONFIG,
     data_dir: DataDirOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")
+    ] = False,
 ) -> None:
     """Run a plan on the lab, record it in the catalog and print its uid and results."""
     if plan not in PLANS:
@@ -46,8 +52,8 @@ def run(
         chosen = [int(c) for c in channels.split(",")] if channels else None
     except ValueError:
         _fail(f"--channels must be comma-separated integers, got {channels!r}")
-    from qnetlab.instruments import ConfigError
     from qnetlab.drivers.errors import InstrumentError
+    from qnetlab.instruments import ConfigError
 
     try:
         _run_plan(plan, config, data_dir, duration, chosen, num, quiet)
@@ -56,24 +62,31 @@ def run(
 
 
 def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
-    from qnetlab import plans
-    from qnetlab import session
+    from qnetlab import plans, session
 
     progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
         transmitter = s.lab.devices.get("laser")
         if plan == "count_rates":
-            (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter))
+            (uid,) = s.RE(
+                plans.count_rates(
+                    s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter
+                )
+            )
             table, unit = s.table(uid), "counts/s"
         else:
-            (uid,) = s.RE(plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter))
+            (uid,) = s.RE(
+                plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter)
+            )
             table, unit = s.table(uid, "summary"), "tags"
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
     for column in sorted(table.columns, key=_natural_key):
         if column.endswith(("_rate_hz", "_tags")):
             values = table[column]
-            typer.echo(f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else ""))
+            typer.echo(
+                f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else "")
+            )
 
 
 def _natural_key(name: str) -> list:

@@ -68,8 +68,8 @@ def start(
     from bluesky import RunEngine
     from bluesky.callbacks.tiled_writer import TiledWriter
 
-    from qnetlab.instruments import load_lab
     from qnetlab.catalog import open_catalog, resolve_data_dir
+    from qnetlab.instruments import load_lab
 
     directory = resolve_data_dir(data_dir)
     lab = load_lab(config)

@@ -12,25 +12,25 @@ can fail. Public names:
 - :class:`ScpiLaserEmulator` — the pulsed laser's SCPI command set on a loopback socket.
 """
 
-from qnetlab.sim_backends.world import OpticalWorld
-from qnetlab.sim_backends.sources import PulsedLaserModel
-from qnetlab.sim_backends.transmitter import TransmitterModel
-from qnetlab.sim_backends.fiber import FiberModel
 from qnetlab.sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
+from qnetlab.sim_backends.fiber import FiberModel
+from qnetlab.sim_backends.sources import PulsedLaserModel
 from qnetlab.sim_backends.tagger import TaggerChannelModel, TaggerModel
+from qnetlab.sim_backends.transmitter import TransmitterModel
+from qnetlab.sim_backends.world import OpticalWorld
 
 __all__ = [
+    "DetectorModel",
+    "FiberModel",
     "OpticalWorld",
     "PulsedLaserModel",
-    "TransmitterModel",
-    "FiberModel",
-    "DetectorModel",
+    "ScpiLaserEmulator",
     "SnspdModel",
     "SpadModel",
     "TaggerChannelModel",
     "TaggerModel",
+    "TransmitterModel",
     "emulated_timetagger_sdk",
-    "ScpiLaserEmulator",
 ]
 
 

@@ -155,7 +155,9 @@ def detector_pipeline(arrivals, dark, jitter, dead_time_ps, last_click_ps, after
             merged[k] += jitter[k]
         _restore_order(merged)
     if afterpulse_p > 0.0:
-        return _dead_time_with_afterpulses(merged, dead_time_ps, last_click_ps, afterpulse_p, afterpulse_tau_ps, stop_ps)
+        return _dead_time_with_afterpulses(
+            merged, dead_time_ps, last_click_ps, afterpulse_p, afterpulse_tau_ps, stop_ps
+        )
     return _dead_time_compact(merged, dead_time_ps, last_click_ps)
 
 
@@ -326,8 +328,26 @@ def link_tables(p_modes, p_any, p_max, geo_prob, geo_alias, mask_prob, mask_alia
 
 
 @numba.njit(cache=True, nogil=True)
-def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
-                      geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs, sigma, normal_table):
+def pulsed_link_chunk(
+    first_slot,
+    n_slots,
+    pattern,
+    period_ps,
+    delay_ps,
+    offsets,
+    mode_src,
+    p_max,
+    geo_prob,
+    geo_alias,
+    mask_prob,
+    mask_alias,
+    counts,
+    state,
+    times,
+    srcs,
+    sigma,
+    normal_table,
+):
     """Detected photons of all modes of one pulsed link, in slot order.
 
     Mode m (time offset ``offsets[m]``, sorted ascending, feeding source ``mode_src[m]``)
@@ -420,8 +440,24 @@ def pulsed_link_chunk(first_slot, n_slots, pattern, period_ps, delay_ps, offsets
     return n, n_slots
 
 
-def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offsets, mode_src, p_modes, p_any, p_max,
-                       counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
+def pulsed_link_events(
+    first_slot,
+    n_slots,
+    pattern,
+    period_ps,
+    delay_ps,
+    offsets,
+    mode_src,
+    p_modes,
+    p_any,
+    p_max,
+    counts,
+    state,
+    sigma=None,
+    normal_table=None,
+    buffers=None,
+    threads=1,
+):
     """Detected photons of all modes of one pulsed link: ``(times, sources)`` (see :func:`pulsed_link_chunk`).
 
     ``p_modes[c, m]``: probability that mode m fires on a slot of code c; ``p_any[c]``:
@@ -454,9 +490,26 @@ def pulsed_link_events(first_slot, n_slots, pattern, period_ps, delay_ps, offset
                 times, srcs = buffers(cap, part)
             else:
                 times, srcs = np.empty(cap, np.int64), np.empty(cap, np.int32)
-            n, done = pulsed_link_chunk(first, count, pattern, period_ps, delay_ps, offsets, mode_src, p_max,
-                                        geo_prob, geo_alias, mask_prob, mask_alias, counts, state, times, srcs, sigma,
-                                        normal_table)
+            n, done = pulsed_link_chunk(
+                first,
+                count,
+                pattern,
+                period_ps,
+                delay_ps,
+                offsets,
+                mode_src,
+                p_max,
+                geo_prob,
+                geo_alias,
+                mask_prob,
+                mask_alias,
+                counts,
+                state,
+                times,
+                srcs,
+                sigma,
+                normal_table,
+            )
             parts.append((times[:n], srcs[:n]))
             if done >= count:
                 return parts
@@ -496,7 +549,9 @@ def _pool():
 
 
 @numba.njit(cache=True, nogil=True)
-def pair_chunk(start_ps, t0, span, rate_per_ps, p_sides, joint_cum, keep_ratio, role_src, delay_b_ps, counts, state, ta, sa, tb, sb):
+def pair_chunk(
+    start_ps, t0, span, rate_per_ps, p_sides, joint_cum, keep_ratio, role_src, delay_b_ps, counts, state, ta, sa, tb, sb
+):
     """Detected photons of an SPDC pair source, time-ordered.
 
     Pairs with at least one photon detected come as a Poisson process at ``rate_per_ps``;
@@ -572,14 +627,29 @@ def pair_events(start_ps, stop_ps, rate_per_ps, p_sides, joint_cum, keep_ratio, 
     while t < span:
         ta, tb = np.empty(cap, np.int64), np.empty(cap, np.int64)
         sa, sb = np.empty(cap, np.int32), np.empty(cap, np.int32)
-        na, nb, t = pair_chunk(start_ps, t, span, rate_per_ps, p_sides, joint_cum, keep_ratio, role_src, delay_b_ps,
-                               counts, state, ta, sa, tb, sb)
+        na, nb, t = pair_chunk(
+            start_ps,
+            t,
+            span,
+            rate_per_ps,
+            p_sides,
+            joint_cum,
+            keep_ratio,
+            role_src,
+            delay_b_ps,
+            counts,
+            state,
+            ta,
+            sa,
+            tb,
+            sb,
+        )
         a_parts.append((ta[:na], sa[:na]))
         b_parts.append((tb[:nb], sb[:nb]))
     if not a_parts:
         return np.empty(0, np.int64), np.empty(0, np.int32)
-    side_a = tuple(np.concatenate(part) for part in zip(*a_parts))
-    side_b = tuple(np.concatenate(part) for part in zip(*b_parts))
+    side_a = tuple(np.concatenate(part) for part in zip(*a_parts, strict=False))
+    side_b = tuple(np.concatenate(part) for part in zip(*b_parts, strict=False))
     return merge_streams(*side_a, *side_b)
 
 
@@ -659,8 +729,30 @@ def _maybe_afterpulse(x, s, t, ap_p, ap_tau, dead, pending):
 
 
 @numba.njit(cache=True, nogil=True)
-def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay,
-                 ch_dead, ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
+def detect_chunk(
+    times,
+    srcs,
+    times2,
+    srcs2,
+    enabled,
+    dead,
+    last,
+    ap_p,
+    ap_tau,
+    stop_ps,
+    ch_ptr,
+    ch_number,
+    ch_delay,
+    ch_dead,
+    ch_last,
+    held_t,
+    held_c,
+    state,
+    pending,
+    cursor,
+    out_t,
+    out_c,
+):
     """The ordered pass of :func:`detect_and_tag` into the buffers ``out_t``/``out_c``.
 
     ``cursor`` = [next event of input 1, of input 2, next held tag, tags written] on entry
@@ -778,8 +870,27 @@ def detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, 
     return finished
 
 
-def detect_and_tag(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
-                   held_t, held_c, state, span_ps=0, times2=None, srcs2=None, enabled=None):
+def detect_and_tag(
+    times,
+    srcs,
+    dead,
+    last,
+    ap_p,
+    ap_tau,
+    stop_ps,
+    ch_ptr,
+    ch_number,
+    ch_delay,
+    ch_dead,
+    ch_last,
+    held_t,
+    held_c,
+    state,
+    span_ps=0,
+    times2=None,
+    srcs2=None,
+    enabled=None,
+):
     """Detector dead time and afterpulsing, then the tagger inputs, in one ordered pass.
 
     ``times``/``srcs`` and ``times2``/``srcs2``: two time-sorted event streams (jitter
@@ -800,14 +911,38 @@ def detect_and_tag(times, srcs, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_nu
         enabled = np.ones(dead.size, np.bool_)
     fan = max(1, int(np.diff(ch_ptr).max())) if dead.size else 1
     n_events = times.size + times2.size
-    afterpulses = sum(min(span_ps // max(int(d), 1) + 1, n_events + 1) for d, p in zip(dead, ap_p) if p > 0)
+    afterpulses = sum(
+        min(span_ps // max(int(d), 1) + 1, n_events + 1) for d, p in zip(dead, ap_p, strict=False) if p > 0
+    )
     cap = (n_events + afterpulses) * fan + held_t.size + 64 + fan
     pending = np.full(dead.size, -1, np.int64)
     cursor = np.zeros(4, np.int64)
     out_t = np.empty(cap, np.int64)
     out_c = np.empty(cap, np.int32)
-    while not detect_chunk(times, srcs, times2, srcs2, enabled, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number,
-                           ch_delay, ch_dead, ch_last, held_t, held_c, state, pending, cursor, out_t, out_c):
+    while not detect_chunk(
+        times,
+        srcs,
+        times2,
+        srcs2,
+        enabled,
+        dead,
+        last,
+        ap_p,
+        ap_tau,
+        stop_ps,
+        ch_ptr,
+        ch_number,
+        ch_delay,
+        ch_dead,
+        ch_last,
+        held_t,
+        held_c,
+        state,
+        pending,
+        cursor,
+        out_t,
+        out_c,
+    ):
         n = int(cursor[3])
         bigger_t = np.empty(2 * out_t.size, np.int64)
         bigger_c = np.empty(2 * out_t.size, np.int32)

@@ -54,9 +54,7 @@ class PaddleController:
     travel_deg : (min, max) paddle angle the hardware allows (deg)
     """
 
-    paddles: list[Waveplate] = field(
-        default_factory=lambda: [Waveplate(0.25), Waveplate(0.5), Waveplate(0.25)]
-    )
+    paddles: list[Waveplate] = field(default_factory=lambda: [Waveplate(0.25), Waveplate(0.5), Waveplate(0.25)])
     travel_deg: tuple[float, float] = (0.0, 170.0)
 
     def jones(self) -> np.ndarray:

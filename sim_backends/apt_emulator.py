@@ -34,6 +34,7 @@ import collections
 import struct
 import threading
 import time
+from typing import ClassVar
 
 from qnetlab.sim_backends.actuators import PaddleController, Waveplate
 from qnetlab.sim_backends.binary_server import BinaryProtocolServer
@@ -76,7 +77,7 @@ class AptEmulator(BinaryProtocolServer):
     """
 
     model = b""
-    channels: dict[int, int] = {}  # channel ident -> index
+    channels: ClassVar[dict[int, int]] = {}  # channel ident -> index
     counts_per_deg = 1.0
 
     def __init__(self, lock: threading.RLock, serial: str, seconds_per_deg: float = 0.0, port: int = 0):
@@ -211,7 +212,7 @@ class AptPaddleControllerEmulator(AptEmulator):
 
     name = "mpc320"
     model = b"MPC320"
-    channels = {0x01: 0, 0x02: 1, 0x04: 2}
+    channels: ClassVar[dict[int, int]] = {0x01: 0, 0x02: 1, 0x04: 2}
     counts_per_deg = 1370 / 170
 
     def __init__(self, controller: PaddleController, lock: threading.RLock, serial: str = "38000001", **kwargs):
@@ -251,7 +252,7 @@ class AptRotationMountEmulator(AptEmulator):
 
     name = "k10cr1"
     model = b"K10CR1"
-    channels = {0x01: 0}
+    channels: ClassVar[dict[int, int]] = {0x01: 0}
     counts_per_deg = 136533.0
     max_velocity_deg_s = 10.0
     acceleration_deg_s2 = 10.0

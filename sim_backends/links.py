@@ -79,8 +79,18 @@ class PulsedLink:
         """Detected photon times per detector in [start, stop) (before dead time and jitter)."""
         return split_by_source(self, world, start_ps, stop_ps)
 
-    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray,
-               sigma: np.ndarray | None = None, normal_table: np.ndarray | None = None, buffers=None):
+    def events(
+        self,
+        world,
+        start_ps: int,
+        stop_ps: int,
+        sources: dict[str, int],
+        counts: np.ndarray,
+        state: np.ndarray,
+        sigma: np.ndarray | None = None,
+        normal_table: np.ndarray | None = None,
+        buffers=None,
+    ):
         """Detected photons of the detectors in ``sources`` (name -> source index), in time order.
 
         Returns ``(times int64, sources int32)`` or None when the link is dark. All modes
@@ -123,8 +133,9 @@ class PulsedLink:
         delay = self.delay_ps(world)
         first_slot = math.ceil((start_ps - delay) / period)
         n_slots = math.ceil((stop_ps - delay) / period) - first_slot
-        return WalkInputs(first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src,
-                          p_modes, p_any, p_max)
+        return WalkInputs(
+            first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src, p_modes, p_any, p_max
+        )
 
 
 class WalkInputs(NamedTuple):
@@ -145,7 +156,9 @@ class WalkInputs(NamedTuple):
         """True when ``other`` would draw from the same law over the same slots."""
         if other is None:
             return False
-        return all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b for a, b in zip(self, other))
+        return all(
+            np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b for a, b in zip(self, other, strict=False)
+        )
 
 
 def walk(inputs: WalkInputs, counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
@@ -202,7 +215,9 @@ class PolarizationBB84Link(PulsedLink):
         mu = source.mean_photons_by_code() * self.channel_transmission(world) * 0.5
         arriving = BB84_KETS @ self.rotation(world).T  # row i: rotation @ (H, V, D, A)[i]
         per_state = analyzer_probabilities(arriving, self.misalignment)
-        return [(self.detectors[role], 0, mu * per_state[role][_STATE_OF_CODE]) for role in "HVDA" if role in self.detectors]
+        return [
+            (self.detectors[role], 0, mu * per_state[role][_STATE_OF_CODE]) for role in "HVDA" if role in self.detectors
+        ]
 
 
 @dataclass
@@ -285,9 +300,15 @@ class EntangledPairLink:
 
     def joint_probabilities(self, world) -> np.ndarray:
         """P(a, b) for a, b in (T, R), flattened as TT, TR, RT, RR."""
-        key = (self.visibility, *(
-            jones_key(world.actuators[name]) for side in "AB" for name in self.analyzers.get(side, {}).values() if name
-        ))
+        key = (
+            self.visibility,
+            *(
+                jones_key(world.actuators[name])
+                for side in "AB"
+                for name in self.analyzers.get(side, {}).values()
+                if name
+            ),
+        )
         cached = getattr(self, "_joint_cache", None)
         if cached is not None and cached[0] == key and None not in key:
             return cached[1]
@@ -299,18 +320,31 @@ class EntangledPairLink:
         a_t, a_r = self.projectors(world, "A")
         b_t, b_r = self.projectors(world, "B")
         # <a⊗b|Φ+> = (a0* b0* + a1* b1*)/√2
-        p = np.array([
-            self.visibility * abs(np.conj(a[0] * b[0] + a[1] * b[1])) ** 2 / 2 + (1 - self.visibility) / 4
-            for a in (a_t, a_r) for b in (b_t, b_r)
-        ])
+        p = np.array(
+            [
+                self.visibility * abs(np.conj(a[0] * b[0] + a[1] * b[1])) ** 2 / 2 + (1 - self.visibility) / 4
+                for a in (a_t, a_r)
+                for b in (b_t, b_r)
+            ]
+        )
         return p / p.sum()
 
     def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
         """Detected photons of the pairs emitted in [start, stop), per detector."""
         return split_by_source(self, world, start_ps, stop_ps)
 
-    def events(self, world, start_ps: int, stop_ps: int, sources: dict[str, int], counts: np.ndarray, state: np.ndarray,
-               sigma: np.ndarray | None = None, normal_table: np.ndarray | None = None, buffers=None):
+    def events(
+        self,
+        world,
+        start_ps: int,
+        stop_ps: int,
+        sources: dict[str, int],
+        counts: np.ndarray,
+        state: np.ndarray,
+        sigma: np.ndarray | None = None,
+        normal_table: np.ndarray | None = None,
+        buffers=None,
+    ):
         """Detected photons of the pairs emitted in [start, stop), time-ordered.
 
         Only pairs with a photon detected on at least one side are drawn: with
@@ -345,8 +379,16 @@ class EntangledPairLink:
         p_sides = np.array([h_a * (1 - h_b), (1 - h_a) * h_b, h_a * h_b]) / p_any
         joint_cum = np.cumsum(self.joint_probabilities(world))
         times, srcs = pair_events(
-            int(start_ps), int(stop_ps), self.pair_rate_hz * p_any * 1e-12, p_sides, joint_cum, keep_ratio,
-            role_src, int(self.delay_b_ps), counts, state,
+            int(start_ps),
+            int(stop_ps),
+            self.pair_rate_hz * p_any * 1e-12,
+            p_sides,
+            joint_cum,
+            keep_ratio,
+            role_src,
+            int(self.delay_b_ps),
+            counts,
+            state,
         )
         if sigma is not None:
             add_jitter(times, srcs, sigma, normal_table, state)

@@ -21,7 +21,6 @@ range, -222 "Data out of range". Neither changes the detector.
 
 from __future__ import annotations
 
-
 from qnetlab.sim_backends.detectors import SpadModel
 from qnetlab.sim_backends.scpi_server import ScpiServer
 

@@ -51,7 +51,9 @@ class TaggerModel:
     overflows: int = 0
     _held: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
-    def tag(self, clicks: dict[str, np.ndarray], start_ps: int, stop_ps: int, flush: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def tag(
+        self, clicks: dict[str, np.ndarray], start_ps: int, stop_ps: int, flush: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Turn the detectors' clicks of one slice into the tag stream.
 
         ``clicks`` maps detector names to sorted click times (already including this
@@ -93,7 +95,9 @@ class TaggerModel:
             timestamps, channels = timestamps[:split], channels[:split]
         return timestamps, channels
 
-    def tag_events(self, events, more_events, enabled, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state):
+    def tag_events(
+        self, events, more_events, enabled, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state
+    ):
         """The tag stream of one slice from two time-ordered event streams (jitter included).
 
         ``events`` and ``more_events`` are ``(times, sources)``; a source indexes ``names``
@@ -106,9 +110,14 @@ class TaggerModel:
         """
         from qnetlab.sim_backends._kernels import detect_and_tag, restore_order_pairs
 
-        key = (tuple(names), self.detector_pulse_v, *(
-            (number, c.detector, c.trigger_level_v, c.delay_ps, c.dead_time_ps) for number, c in self.channels.items()
-        ))
+        key = (
+            tuple(names),
+            self.detector_pulse_v,
+            *(
+                (number, c.detector, c.trigger_level_v, c.delay_ps, c.dead_time_ps)
+                for number, c in self.channels.items()
+            ),
+        )
         cached = getattr(self, "_wiring_cache", None)
         if cached is None or cached[0] != key:
             index = {name: i for i, name in enumerate(names)}
@@ -129,10 +138,25 @@ class TaggerModel:
         held_t, held_c = self._held if self._held is not None else (np.empty(0, np.int64), np.empty(0, np.int32))
         self._held = None
         timestamps, channels = detect_and_tag(
-            *events, dead, last, ap_p, ap_tau, stop_ps, ch_ptr, ch_number, ch_delay, ch_dead, ch_last,
-            held_t, held_c, state, stop_ps - start_ps, *more_events, enabled,
+            *events,
+            dead,
+            last,
+            ap_p,
+            ap_tau,
+            stop_ps,
+            ch_ptr,
+            ch_number,
+            ch_delay,
+            ch_dead,
+            ch_last,
+            held_t,
+            held_c,
+            state,
+            stop_ps - start_ps,
+            *more_events,
+            enabled,
         )
-        for (_, channel), tag in zip(flat, ch_last):
+        for (_, channel), tag in zip(flat, ch_last, strict=False):
             channel.last_tag_ps = int(tag)
         if ch_delay.size and ch_delay.min() != ch_delay.max():
             spread = int(ch_delay.max() - ch_delay.min())

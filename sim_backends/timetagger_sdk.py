@@ -58,7 +58,7 @@ class EmulatedTimeTagger:
     def getModel(self) -> str:
         return "Time Tagger Ultra (emulated)"
 
-    def getChannelList(self, type: int = 0) -> list[int]:  # noqa: A002 - vendor name
+    def getChannelList(self, type: int = 0) -> list[int]:
         return sorted(self._model.channels)
 
     def setTriggerLevel(self, channel: int, voltage: float) -> None:

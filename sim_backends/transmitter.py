@@ -15,7 +15,9 @@ ENCODINGS = ("none", "polarization", "time_bin")
 
 def encode_slots(basis: np.ndarray, bit: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Pattern codes: bit | basis << 1 | level << 2 (one uint8 per slot)."""
-    return (np.asarray(bit, np.uint8) | (np.asarray(basis, np.uint8) << 1) | (np.asarray(level, np.uint8) << 2)).astype(np.uint8)
+    return (np.asarray(bit, np.uint8) | (np.asarray(basis, np.uint8) << 1) | (np.asarray(level, np.uint8) << 2)).astype(
+        np.uint8
+    )
 
 
 def decode_slots(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

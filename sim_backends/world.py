@@ -208,7 +208,9 @@ class OpticalWorld:
                 streams.sort(key=lambda stream: stream[0].size)
             empty = (np.empty(0, np.int64), np.empty(0, np.int32))
             (small, big) = (empty, *streams)[-2:] if streams else (empty, empty)
-            stamps, chans = model.tag_events(big, small, enabled, names, dead, last, ap_p, ap_tau, start, stop, flush, state)
+            stamps, chans = model.tag_events(
+                big, small, enabled, names, dead, last, ap_p, ap_tau, start, stop, flush, state
+            )
             for index, detector in detectors:
                 detector.last_click_ps = int(last[index])
             self.now_ps = stop

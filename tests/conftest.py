@@ -13,17 +13,35 @@ SIM_LAB = REPO / "config" / "sim_lab.yaml"
 @pytest.fixture
 def make_world():
     """Factory of a two-detector world: laser -> fiber -> 50:50 -> two detectors -> tagger."""
-    from qnetlab.sim_backends import DetectorModel, FiberModel, OpticalWorld, TaggerChannelModel, TaggerModel, TransmitterModel
+    from qnetlab.sim_backends import (
+        DetectorModel,
+        FiberModel,
+        OpticalWorld,
+        TaggerChannelModel,
+        TaggerModel,
+        TransmitterModel,
+    )
     from qnetlab.sim_backends.links import SplitterLink
 
-    def make(*, power_dbm=-10.0, attenuation_db=73.0, length_km=25.0, dead_time_ps=1_006_250, dark_hz=300.0, seed=7, **world_kwargs):
+    def make(
+        *,
+        power_dbm=-10.0,
+        attenuation_db=73.0,
+        length_km=25.0,
+        dead_time_ps=1_006_250,
+        dark_hz=300.0,
+        seed=7,
+        **world_kwargs,
+    ):
         detectors = {
             "a": DetectorModel(efficiency=0.25, dark_count_hz=dark_hz, dead_time_ps=dead_time_ps, jitter_ps=60),
             "b": DetectorModel(efficiency=0.20, dark_count_hz=dark_hz, dead_time_ps=dead_time_ps, jitter_ps=60),
         }
         link = SplitterLink("alice", "fiber", {"a": "a", "b": "b"}, fractions={"a": 0.5, "b": 0.5})
         return OpticalWorld(
-            transmitters={"alice": TransmitterModel(rep_rate_hz=80e6, power_dbm=power_dbm, attenuation_db=attenuation_db)},
+            transmitters={
+                "alice": TransmitterModel(rep_rate_hz=80e6, power_dbm=power_dbm, attenuation_db=attenuation_db)
+            },
             fibers={"fiber": FiberModel(length_km=length_km, loss_db_per_km=0.2)},
             links=[link],
             detectors=detectors,

@@ -200,9 +200,28 @@ def flip_bits(positions, key, words):
 
 
 @njit(inline="always")
-def _advance(halves, kind, words, mask, pref, fen, n, a, c, cache,
-                     blk, lo, hi, node, pending, found, answers,
-                     req_blk, req_lo, req_hi):
+def _advance(
+    halves,
+    kind,
+    words,
+    mask,
+    pref,
+    fen,
+    n,
+    a,
+    c,
+    cache,
+    blk,
+    lo,
+    hi,
+    node,
+    pending,
+    found,
+    answers,
+    req_blk,
+    req_lo,
+    req_hi,
+):
     """Bob's side of one round of parallel binary searches.
 
     Consumes Alice's ``answers`` to the previous round (in request order),
@@ -251,6 +270,7 @@ def _advance(halves, kind, words, mask, pref, fen, n, a, c, cache,
 # One compiled kernel per pass layout: the layout is a constant inside each, so
 # the parity branch folds away (a runtime branch there cost 40 ns per parity).
 
+
 @njit(cache=True)
 def answer_ordered(words, mask, pref, fen, blk, lo, hi):
     return _answer(False, words, mask, pref, fen, blk, lo, hi)
@@ -262,17 +282,59 @@ def answer_halves(words, mask, pref, fen, blk, lo, hi):
 
 
 @njit(cache=True)
-def advance_ordered(kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi, node, pending,
-                    found, answers, req_blk, req_lo, req_hi):
-    return _advance(False, kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi,
-                    node, pending, found, answers, req_blk, req_lo, req_hi)
+def advance_ordered(
+    kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi, node, pending, found, answers, req_blk, req_lo, req_hi
+):
+    return _advance(
+        False,
+        kind,
+        words,
+        mask,
+        pref,
+        fen,
+        n,
+        a,
+        c,
+        cache,
+        blk,
+        lo,
+        hi,
+        node,
+        pending,
+        found,
+        answers,
+        req_blk,
+        req_lo,
+        req_hi,
+    )
 
 
 @njit(cache=True)
-def advance_halves(kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi, node, pending,
-                   found, answers, req_blk, req_lo, req_hi):
-    return _advance(True, kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi,
-                    node, pending, found, answers, req_blk, req_lo, req_hi)
+def advance_halves(
+    kind, words, mask, pref, fen, n, a, c, cache, blk, lo, hi, node, pending, found, answers, req_blk, req_lo, req_hi
+):
+    return _advance(
+        True,
+        kind,
+        words,
+        mask,
+        pref,
+        fen,
+        n,
+        a,
+        c,
+        cache,
+        blk,
+        lo,
+        hi,
+        node,
+        pending,
+        found,
+        answers,
+        req_blk,
+        req_lo,
+        req_hi,
+    )
 
 
 def kernels(kind):

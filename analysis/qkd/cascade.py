@@ -45,21 +45,22 @@ can be serialized to run across a network.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _cascade_kernels as _k
 
 __all__ = [
-    "PassSpec",
-    "ParityRequest",
-    "ParityBatch",
-    "ParityReply",
     "CascadeAlice",
     "CascadeBob",
     "CascadeStats",
+    "ParityBatch",
+    "ParityReply",
+    "ParityRequest",
+    "PassSpec",
     "block_sizes",
     "reconcile",
 ]
@@ -130,9 +131,7 @@ def _pack(key: np.ndarray) -> np.ndarray:
 
 def _halves_mask(seed: int, n: int) -> np.ndarray:
     n_words = (n + 63) // 64
-    mask = np.random.Generator(np.random.PCG64(seed)).integers(
-        0, 2**64, n_words, dtype=np.uint64, endpoint=False
-    )
+    mask = np.random.Generator(np.random.PCG64(seed)).integers(0, 2**64, n_words, dtype=np.uint64, endpoint=False)
     tail = n - 64 * (n_words - 1)
     if tail < 64:
         mask[-1] &= np.uint64((1 << tail) - 1)
@@ -185,8 +184,9 @@ class CascadeAlice:
             par = self._answer(msg)
         elif isinstance(msg, PassSpec):
             g = _PassGeometry(msg, n)
-            g.pref = (_EMPTY_U8 if g.kind == _k.HALVES
-                      else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c))
+            g.pref = (
+                _EMPTY_U8 if g.kind == _k.HALVES else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
+            )
             g.answer = _k.kernels(g.kind)[0]
             self._passes[msg.index] = g
             par = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
@@ -202,9 +202,15 @@ class CascadeAlice:
 
     def _answer(self, req: ParityRequest) -> np.ndarray:
         g = self._passes[req.pass_index]
-        return g.answer(self._words, g.mask, g.pref, _EMPTY_U8,
-                                  np.asarray(req.block, np.int64), np.asarray(req.lo, np.int64),
-                                  np.asarray(req.hi, np.int64))
+        return g.answer(
+            self._words,
+            g.mask,
+            g.pref,
+            _EMPTY_U8,
+            np.asarray(req.block, np.int64),
+            np.asarray(req.lo, np.int64),
+            np.asarray(req.hi, np.int64),
+        )
 
 
 @dataclass
@@ -247,9 +253,16 @@ class CascadeBob:
         0.6 % more leakage).
     """
 
-    def __init__(self, key: np.ndarray, qber: float, rng: np.random.Generator,
-                 passes: int = 14, sizes: list[int] | None = None, concurrent: bool = False,
-                 max_batch: int | None = None):
+    def __init__(
+        self,
+        key: np.ndarray,
+        qber: float,
+        rng: np.random.Generator,
+        passes: int = 14,
+        sizes: list[int] | None = None,
+        concurrent: bool = False,
+        max_batch: int | None = None,
+    ):
         self._key = np.array(key, dtype=np.uint8, copy=True)
         self._words = _pack(self._key)
         self._rng = rng
@@ -350,8 +363,7 @@ class CascadeBob:
                 self.corrected += found.size
                 for i, gi in enumerate(geos):
                     t = np.empty(found.size, np.int64)
-                    n_odd[i] += _k.toggle_blocks(gi.kind, found, n, gi.k, gi.a_inv, gi.c,
-                                                 gi.mask, odd[i], t, gi.fen)
+                    n_odd[i] += _k.toggle_blocks(gi.kind, found, n, gi.k, gi.a_inv, gi.c, gi.mask, odd[i], t, gi.fen)
                     touched[i].append(t)
         return CascadeStats(n, self.leaked_bits, self.round_trips, self.corrected, self.sizes)
 
@@ -376,9 +388,15 @@ class CascadeBob:
                 np.multiply(blocks, g.k, out=st[1])
                 np.minimum(st[1] + g.k, n, out=st[2])
             st[3], st[4], st[5] = 1, 0, -1
-            states.append((q, g.advance,
-                           (g.kind, words, g.mask, g.pref, g.fen, n, g.a, g.c, caches[q]),
-                           (st[0], st[1], st[2], st[3], st[4], st[5]), (st[6], st[7], st[8])))
+            states.append(
+                (
+                    q,
+                    g.advance,
+                    (g.kind, words, g.mask, g.pref, g.fen, n, g.a, g.c, caches[q]),
+                    (st[0], st[1], st[2], st[3], st[4], st[5]),
+                    (st[6], st[7], st[8]),
+                )
+            )
         if len(states) == 1:  # the usual case, kept tight: one round trip per tree level
             q, advance, fixed, search, (rb, rl, rh) = states[0]
             args = fixed + search
@@ -393,8 +411,7 @@ class CascadeBob:
             requests = []
             for (q, advance, fixed, search, (rb, rl, rh)), ans in zip(states, answers, strict=True):
                 r = advance(*fixed, *search, ans, rb, rl, rh)
-                requests.append(ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy())
-                                if r else None)
+                requests.append(ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy()) if r else None)
             live = [r for r in requests if r is not None]
             if not live:
                 break
@@ -408,8 +425,9 @@ class CascadeBob:
         return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
 
 
-def reconcile(alice_key: np.ndarray, bob_key: np.ndarray, qber: float,
-              rng: np.random.Generator, **kw) -> tuple[np.ndarray, CascadeStats]:
+def reconcile(
+    alice_key: np.ndarray, bob_key: np.ndarray, qber: float, rng: np.random.Generator, **kw
+) -> tuple[np.ndarray, CascadeStats]:
     """Reconcile two keys in-process (Alice and Bob talking by direct calls).
 
     Returns Bob's corrected key and the public statistics; ``leaked_bits``

@@ -17,9 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "Intensities", "tau", "hoeffding_delta", "vacuum_events_lower", "single_photon_events_lower",
-    "single_photon_errors_upper", "phase_error_upper", "gamma",
-    "y1_lower_ma2005", "e1_upper_ma2005",
+    "Intensities",
+    "e1_upper_ma2005",
+    "gamma",
+    "hoeffding_delta",
+    "phase_error_upper",
+    "single_photon_errors_upper",
+    "single_photon_events_lower",
+    "tau",
+    "vacuum_events_lower",
+    "y1_lower_ma2005",
 ]
 
 
@@ -33,8 +40,7 @@ class Intensities:
     def __post_init__(self):
         m1, m2, m3 = self.mu
         if not (m1 > m2 + m3 and m2 > m3 >= 0):
-            raise ValueError(f"decoy: intensities {self.mu} must satisfy "
-                             "mu1 > mu2 + mu3, mu2 > mu3 >= 0")
+            raise ValueError(f"decoy: intensities {self.mu} must satisfy mu1 > mu2 + mu3, mu2 > mu3 >= 0")
         if min(self.p) <= 0 or abs(sum(self.p) - 1) > 1e-9:
             raise ValueError(f"decoy: probabilities {self.p} must be positive and sum to 1")
 
@@ -91,8 +97,7 @@ def gamma(a: float, b: float, c: float, d: float) -> float:
     return math.sqrt((c + d) * (1 - b) * b / (c * d * math.log(2)) * math.log2(arg))
 
 
-def phase_error_upper(v_z1: float, s_z1: float, s_x1: float, eps_sec: float,
-                      finite: bool = True) -> float:
+def phase_error_upper(v_z1: float, s_z1: float, s_x1: float, eps_sec: float, finite: bool = True) -> float:
     """Upper bound on the single-photon phase error rate phi_X, Lim Eq. (5); capped at 0.5.
 
     ``finite=False`` drops the sampling term gamma (infinite blocks).
@@ -111,13 +116,15 @@ def phase_error_upper(v_z1: float, s_z1: float, s_x1: float, eps_sec: float,
 
 def y1_lower_ma2005(mu: float, nu: float, q_mu: float, q_nu: float, y0: float) -> float:
     """Single-photon yield lower bound, vacuum + weak decoy, Ma et al. Eq. (34)."""
-    val = mu / (mu * nu - nu**2) * (
-        q_nu * math.exp(nu) - q_mu * math.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0)
+    val = (
+        mu
+        / (mu * nu - nu**2)
+        * (q_nu * math.exp(nu) - q_mu * math.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0)
+    )
     return max(val, 0.0)
 
 
-def e1_upper_ma2005(nu: float, q_nu: float, e_nu: float, y0: float, y1_l: float,
-                    e0: float = 0.5) -> float:
+def e1_upper_ma2005(nu: float, q_nu: float, e_nu: float, y0: float, y1_l: float, e0: float = 0.5) -> float:
     """Single-photon error rate upper bound, Ma et al. Eq. (37)."""
     if y1_l <= 0:
         return 0.5

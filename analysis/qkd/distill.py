@@ -22,7 +22,7 @@ from .keyrate import FiniteKey, finite_key_length
 from .keystore import KeyStore
 from .sifting import AliceRecord, BobRecord, sift
 
-__all__ = ["DistillParams", "BlockResult", "distill_block"]
+__all__ = ["BlockResult", "DistillParams", "distill_block"]
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,14 @@ class BlockResult:
         return out
 
 
-def distill_block(alice: AliceRecord, bob: BobRecord, params: DistillParams, store: KeyStore,
-                  rng: np.random.Generator, key_id: str | None = None) -> BlockResult:
+def distill_block(
+    alice: AliceRecord,
+    bob: BobRecord,
+    params: DistillParams,
+    store: KeyStore,
+    rng: np.random.Generator,
+    key_id: str | None = None,
+) -> BlockResult:
     """Run the post-processing chain on one block of records."""
     from . import cascade, privacy, verification
 
@@ -95,17 +101,30 @@ def distill_block(alice: AliceRecord, bob: BobRecord, params: DistillParams, sto
     xa, xb, x_int = s.select(kb)
     n_x, n_z = np.bincount(x_int, minlength=3)[:3], np.bincount(t_int, minlength=3)[:3]
     m_z = np.bincount(t_int[ta != tbb], minlength=3)[:3]
-    counts = {"n_key": n_x.tolist(), "n_test": n_z.tolist(), "m_test": m_z.tolist(),
-              "detections": s.detections, "double_clicks": s.double_clicks}
+    counts = {
+        "n_key": n_x.tolist(),
+        "n_test": n_z.tolist(),
+        "m_test": m_z.tolist(),
+        "detections": s.detections,
+        "double_clicks": s.double_clicks,
+    }
     base = dict(sifted_key_bits=int(xa.size), counts=counts, params=dataclasses.asdict(params))
     if ta.size < params.min_test_bits or xa.size < params.min_key_bits:
-        return BlockResult(False, f"too few bits for parameter estimation: {ta.size} test bits "
-                           f"(need {params.min_test_bits}), {xa.size} key bits "
-                           f"(need {params.min_key_bits})", **base)
+        return BlockResult(
+            False,
+            f"too few bits for parameter estimation: {ta.size} test bits "
+            f"(need {params.min_test_bits}), {xa.size} key bits "
+            f"(need {params.min_key_bits})",
+            **base,
+        )
     q_test = qber(ta, tbb, params.confidence)
     if q_test.value > params.qber_abort:
-        return BlockResult(False, f"test-basis QBER {q_test.value:.4f} above abort threshold "
-                           f"{params.qber_abort}", qber_test=q_test, **base)
+        return BlockResult(
+            False,
+            f"test-basis QBER {q_test.value:.4f} above abort threshold {params.qber_abort}",
+            qber_test=q_test,
+            **base,
+        )
 
     alice_side = cascade.CascadeAlice(xa)
     bob_side = cascade.CascadeBob(xb, max(q_test.value, 0.005), rng)
@@ -119,11 +138,9 @@ def distill_block(alice: AliceRecord, bob: BobRecord, params: DistillParams, sto
     if not verification.check_tag(bob_side.key, tag):
         return BlockResult(False, "verification failed: block discarded", **base)
     if q_key.value > params.qber_abort:
-        return BlockResult(False, f"key-basis QBER {q_key.value:.4f} above abort threshold "
-                           f"{params.qber_abort}", **base)
+        return BlockResult(False, f"key-basis QBER {q_key.value:.4f} above abort threshold {params.qber_abort}", **base)
 
-    fk = finite_key_length(n_x, n_z, m_z, params.intensities, leaked, params.eps_sec,
-                           params.eps_cor)
+    fk = finite_key_length(n_x, n_z, m_z, params.intensities, leaked, params.eps_sec, params.eps_cor)
     base["finite_key"] = fk
     if fk.length <= 0:
         return BlockResult(False, f"no secret key: {fk.reason}", **base)
@@ -131,8 +148,6 @@ def distill_block(alice: AliceRecord, bob: BobRecord, params: DistillParams, sto
     key_a = privacy.toeplitz_hash(xa, fk.length, seed, params.identity_pa)
     key_b = privacy.toeplitz_hash(bob_side.key, fk.length, seed, params.identity_pa)
     if not np.array_equal(key_a, key_b):  # cannot happen after a passed tag unless eps_cor hit
-        return BlockResult(False, "keys differ after privacy amplification: block discarded",
-                           pa_seed=seed, **base)
+        return BlockResult(False, "keys differ after privacy amplification: block discarded", pa_seed=seed, **base)
     rec = store.put(key_id or uuid.uuid4().hex, key_a)
-    return BlockResult(True, "", key_id=rec.key_id, length=rec.length, sha256=rec.sha256,
-                       pa_seed=seed, **base)
+    return BlockResult(True, "", key_id=rec.key_id, length=rec.length, sha256=rec.sha256, pa_seed=seed, **base)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta
 
-__all__ = ["QberEstimate", "qber_from_counts", "qber", "binary_entropy"]
+__all__ = ["QberEstimate", "binary_entropy", "qber", "qber_from_counts"]
 
 
 def binary_entropy(x):

@@ -14,18 +14,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoy import (Intensities, e1_upper_ma2005, phase_error_upper, single_photon_errors_upper,
-                    single_photon_events_lower, vacuum_events_lower, y1_lower_ma2005)
+from .decoy import (
+    Intensities,
+    e1_upper_ma2005,
+    phase_error_upper,
+    single_photon_errors_upper,
+    single_photon_events_lower,
+    vacuum_events_lower,
+    y1_lower_ma2005,
+)
 from .estimation import binary_entropy
 
 __all__ = [
-    "FiniteKey", "finite_key_length", "SystemMa2005", "GYS", "ma2005_gain_error",
-    "asymptotic_rate", "optimal_mu", "max_distance_km", "repeaterless_bound",
-    "SystemLim2014", "LIM2014", "lim2014_expected_key", "lim2014_optimized_rate",
+    "GYS",
+    "LIM2014",
+    "FiniteKey",
+    "SystemLim2014",
+    "SystemMa2005",
+    "asymptotic_rate",
+    "finite_key_length",
+    "lim2014_expected_key",
+    "lim2014_optimized_rate",
+    "ma2005_gain_error",
+    "max_distance_km",
+    "optimal_mu",
+    "repeaterless_bound",
 ]
 
 
 # ---------------------------------------------------------------- finite key (Lim 2014)
+
 
 @dataclass(frozen=True)
 class FiniteKey:
@@ -41,9 +59,16 @@ class FiniteKey:
     """Eq. (1) before the floor (may be negative)."""
 
 
-def finite_key_length(n_x, n_z, m_z, intensities: Intensities, lambda_ec: float,
-                      eps_sec: float = 1e-10, eps_cor: float = 1e-15,
-                      finite: bool = True) -> FiniteKey:
+def finite_key_length(
+    n_x,
+    n_z,
+    m_z,
+    intensities: Intensities,
+    lambda_ec: float,
+    eps_sec: float = 1e-10,
+    eps_cor: float = 1e-15,
+    finite: bool = True,
+) -> FiniteKey:
     """Secret key length, Lim et al. Eq. (1).
 
     Parameters
@@ -71,12 +96,16 @@ def finite_key_length(n_x, n_z, m_z, intensities: Intensities, lambda_ec: float,
     if finite:
         ell -= 6.0 * math.log2(21.0 / eps_sec) + math.log2(2.0 / eps_cor)
     length = max(0, math.floor(ell))
-    reason = "" if length > 0 else (
-        "phase error bound reaches 1/2" if phi >= 0.5 else "finite-size terms exceed the entropy")
+    reason = (
+        ""
+        if length > 0
+        else ("phase error bound reaches 1/2" if phi >= 0.5 else "finite-size terms exceed the entropy")
+    )
     return FiniteKey(length, s_x0, s_x1, phi, lambda_ec, reason, float(ell))
 
 
 # ---------------------------------------------------------------- asymptotic (Ma 2005)
+
 
 @dataclass(frozen=True)
 class SystemMa2005:
@@ -107,8 +136,7 @@ def ma2005_gain_error(sys: SystemMa2005, distance_km, mu):
     return q, e
 
 
-def asymptotic_rate(sys: SystemMa2005, distance_km: float, mu: float,
-                    nu: float | None = None) -> float:
+def asymptotic_rate(sys: SystemMa2005, distance_km: float, mu: float, nu: float | None = None) -> float:
     """Secret bits per pulse, GLLP with decoys, Ma et al. Eq. (1).
 
     With ``nu=None`` the single-photon gain and error are exact (infinitely many
@@ -134,8 +162,9 @@ def optimal_mu(sys: SystemMa2005, distance_km: float, nu: float | None = None) -
     from scipy.optimize import minimize_scalar
 
     lo = (nu or 0.0) * 1.01 + 1e-3
-    res = minimize_scalar(lambda m: -asymptotic_rate(sys, distance_km, m, nu),
-                          bounds=(lo, 1.5), method="bounded", options={"xatol": 1e-5})
+    res = minimize_scalar(
+        lambda m: -asymptotic_rate(sys, distance_km, m, nu), bounds=(lo, 1.5), method="bounded", options={"xatol": 1e-5}
+    )
     return float(res.x)
 
 
@@ -158,6 +187,7 @@ def repeaterless_bound(eta) -> np.ndarray:
 
 # ---------------------------------------------------------------- Lim 2014 evaluation model
 
+
 @dataclass(frozen=True)
 class SystemLim2014:
     """Fibre system of Lim et al. 2014, Sec. IV (dedicated fibre)."""
@@ -176,8 +206,9 @@ class SystemLim2014:
 LIM2014 = SystemLim2014()
 
 
-def lim2014_expected_key(sys: SystemLim2014, n_x: float, distance_km: float, q_x: float,
-                         p1: float, p2: float, mu1: float, mu2: float) -> tuple[float, FiniteKey]:
+def lim2014_expected_key(
+    sys: SystemLim2014, n_x: float, distance_km: float, q_x: float, p1: float, p2: float, mu1: float, mu2: float
+) -> tuple[float, FiniteKey]:
     """Expected key rate per pulse and Eq. (1) outcome for block size ``n_x``.
 
     Detection and error model of Lim et al. Sec. IV: D_k = 1 - (1 - 2 p_dc) exp(-eta k),
@@ -211,8 +242,9 @@ def lim2014_expected_key(sys: SystemLim2014, n_x: float, distance_km: float, q_x
     return fk.length / n_pulses, fk
 
 
-def lim2014_optimized_rate(sys: SystemLim2014, n_x: float, distance_km: float, samples: int = 2048
-                           ) -> tuple[float, tuple]:
+def lim2014_optimized_rate(
+    sys: SystemLim2014, n_x: float, distance_km: float, samples: int = 2048
+) -> tuple[float, tuple]:
     """Key rate per pulse maximized over (q_x, p1, p2, mu1, mu2), as in Lim et al. Fig. 1.
 
     ``n_x=math.inf`` gives their dashed asymptotic curve (same three intensities).
@@ -242,8 +274,13 @@ def lim2014_optimized_rate(sys: SystemLim2014, n_x: float, distance_km: float, s
     for start in points[np.argsort(rates)[::-1][:3]]:
         if rate(start) <= 0:
             break
-        res = minimize(lambda v: -rate(v), start, method="Nelder-Mead", bounds=bounds,
-                       options={"xatol": 1e-4, "fatol": 1e-14, "maxiter": 800})
+        res = minimize(
+            lambda v: -rate(v),
+            start,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-4, "fatol": 1e-14, "maxiter": 800},
+        )
         if -res.fun > best_r:
             best_v, best_r = res.x, -res.fun
     return float(best_r), tuple(float(x) for x in params(best_v))

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import scipy.fft as sfft
 
-__all__ = ["new_seed", "seed_bits", "toeplitz_hash", "plan_fft", "prepare"]
+__all__ = ["new_seed", "plan_fft", "prepare", "seed_bits", "toeplitz_hash"]
 
 
 def new_seed(rng: np.random.Generator | None = None) -> int:
@@ -60,8 +60,7 @@ def plan_fft(size: int, effort: str = "FFTW_ESTIMATE"):
     machine and makes each transform about 2x faster; a long acquisition run
     should call it once at start (see :func:`prepare`).  Returns None without pyFFTW.
     """
-    if size in _PLANS and (effort == "FFTW_ESTIMATE" or _PLANS[size] is None
-                           or _PLANS[size][2] == effort):
+    if size in _PLANS and (effort == "FFTW_ESTIMATE" or _PLANS[size] is None or _PLANS[size][2] == effort):
         return _PLANS[size]
     try:
         import pyfftw
@@ -72,14 +71,18 @@ def plan_fft(size: int, effort: str = "FFTW_ESTIMATE"):
     spec = pyfftw.empty_aligned(size // 2 + 1, dtype="complex128")
     out = pyfftw.empty_aligned(size, dtype="float64")
     fwd = pyfftw.FFTW(buf, spec, direction="FFTW_FORWARD", flags=(effort,), threads=1)
-    inv = pyfftw.FFTW(spec.copy(), out, direction="FFTW_BACKWARD",
-                      flags=(effort, "FFTW_DESTROY_INPUT"), threads=1)
+    inv = pyfftw.FFTW(spec.copy(), out, direction="FFTW_BACKWARD", flags=(effort, "FFTW_DESTROY_INPUT"), threads=1)
     _PLANS[size] = (fwd, inv, effort)
     return _PLANS[size]
 
 
-def prepare(n: int, out_len: int, identity: bool = True, effort: str = "FFTW_MEASURE",
-            wisdom_file: str | os.PathLike | None = None) -> None:
+def prepare(
+    n: int,
+    out_len: int,
+    identity: bool = True,
+    effort: str = "FFTW_MEASURE",
+    wisdom_file: str | os.PathLike | None = None,
+) -> None:
     """Plan the transform that :func:`toeplitz_hash` will use for this shape.
 
     With ``wisdom_file`` FFTW's accumulated planning knowledge is read from it

@@ -18,11 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BASIS_ALIASES", "basis_codes", "AliceRecord", "BobRecord", "SiftedBlock", "sift"]
+__all__ = ["BASIS_ALIASES", "AliceRecord", "BobRecord", "SiftedBlock", "basis_codes", "sift"]
 
 BASIS_ALIASES = {
-    "Z": 0, "X": 1, "HV": 0, "DA": 1, "H/V": 0, "D/A": 1,
-    "+": 0, "x": 1, "time": 0, "phase": 1, "early/late": 0,
+    "Z": 0,
+    "X": 1,
+    "HV": 0,
+    "DA": 1,
+    "H/V": 0,
+    "D/A": 1,
+    "+": 0,
+    "x": 1,
+    "time": 0,
+    "phase": 1,
+    "early/late": 0,
 }
 
 
@@ -32,14 +41,12 @@ def basis_codes(labels) -> np.ndarray:
     if arr.dtype.kind in "iub":
         bad = ~np.isin(arr, (0, 1))
         if bad.any():
-            raise ValueError(f"sifting: unknown basis code {arr[bad][0].item()!r}; "
-                             "expected 0 (Z) or 1 (X)")
+            raise ValueError(f"sifting: unknown basis code {arr[bad][0].item()!r}; expected 0 (Z) or 1 (X)")
         return arr.astype(np.uint8)
     uniq, inv = np.unique(arr.astype(str), return_inverse=True)
     unknown = [str(u) for u in uniq if str(u) not in BASIS_ALIASES]
     if unknown:
-        raise ValueError(f"sifting: unknown basis label {unknown[0]!r}; "
-                         f"known: {sorted(BASIS_ALIASES)}")
+        raise ValueError(f"sifting: unknown basis label {unknown[0]!r}; known: {sorted(BASIS_ALIASES)}")
     codes = np.array([BASIS_ALIASES[str(u)] for u in uniq], np.uint8)
     return codes[inv.reshape(arr.shape)]
 
@@ -68,15 +75,13 @@ class AliceRecord:
     intensity: np.ndarray
 
     def __post_init__(self):
-        _same_length("Alice", slot=self.slot, basis=self.basis, bit=self.bit,
-                     intensity=self.intensity)
+        _same_length("Alice", slot=self.slot, basis=self.basis, bit=self.bit, intensity=self.intensity)
         object.__setattr__(self, "slot", np.asarray(self.slot, np.int64))
         object.__setattr__(self, "basis", basis_codes(self.basis))
         object.__setattr__(self, "bit", _bits("Alice", "bit", self.bit))
         inten = np.asarray(self.intensity)
         if inten.size and (inten.min() < 0 or inten.max() > 2):
-            raise ValueError("sifting: Alice intensity level must be 0 (signal), 1 (decoy) "
-                             "or 2 (vacuum)")
+            raise ValueError("sifting: Alice intensity level must be 0 (signal), 1 (decoy) or 2 (vacuum)")
         object.__setattr__(self, "intensity", inten.astype(np.int8))
 
     def __repr__(self) -> str:
@@ -120,8 +125,9 @@ class SiftedBlock:
     double_clicks: int
 
     def __repr__(self) -> str:
-        return (f"SiftedBlock(sifted={self.basis.size}, detections={self.detections}, "
-                f"double_clicks={self.double_clicks})")
+        return (
+            f"SiftedBlock(sifted={self.basis.size}, detections={self.detections}, double_clicks={self.double_clicks})"
+        )
 
     def select(self, basis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(alice bits, bob bits, intensity levels) of one basis."""
@@ -148,16 +154,14 @@ def sift(alice: AliceRecord, bob: BobRecord, rng: np.random.Generator) -> Sifted
         idx = bob.slot - a_slot[0]
         bad = (idx < 0) | (idx >= a_slot.size)
         if bad.any():
-            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} "
-                             "that Alice did not send")
+            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
     else:
         order = np.argsort(a_slot, kind="stable")
         a_sorted = a_slot[order]
         pos = np.minimum(np.searchsorted(a_sorted, bob.slot), max(a_sorted.size - 1, 0))
         bad = (a_sorted[pos] != bob.slot) if a_sorted.size else np.ones(bob.slot.size, bool)
         if bad.any():
-            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} "
-                             "that Alice did not send")
+            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
         idx = order[pos]
     bob_bit = bob.bit.copy()
     n_dc = int(bob.double_click.sum())
@@ -165,5 +169,11 @@ def sift(alice: AliceRecord, bob: BobRecord, rng: np.random.Generator) -> Sifted
         bob_bit[bob.double_click] = rng.integers(0, 2, n_dc, dtype=np.uint8)
     keep = alice.basis[idx] == bob.basis
     idx = idx[keep]
-    return SiftedBlock(alice.bit[idx], bob_bit[keep], alice.basis[idx], alice.intensity[idx],
-                       detections=int(bob.slot.size), double_clicks=n_dc)
+    return SiftedBlock(
+        alice.bit[idx],
+        bob_bit[keep],
+        alice.basis[idx],
+        alice.intensity[idx],
+        detections=int(bob.slot.size),
+        double_clicks=n_dc,
+    )

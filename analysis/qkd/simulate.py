@@ -16,10 +16,18 @@ from .sifting import AliceRecord, BobRecord
 __all__ = ["bb84_records"]
 
 
-def bb84_records(n_slots: int, rng: np.random.Generator, *, mu=(0.5, 0.1, 0.0),
-                 p=(0.7, 0.2, 0.1), q_x: float = 0.5, eta: float = 0.1, p_dc: float = 1e-6,
-                 e_mis: float = 0.01, intercept_resend: bool = False
-                 ) -> tuple[AliceRecord, BobRecord]:
+def bb84_records(
+    n_slots: int,
+    rng: np.random.Generator,
+    *,
+    mu=(0.5, 0.1, 0.0),
+    p=(0.7, 0.2, 0.1),
+    q_x: float = 0.5,
+    eta: float = 0.1,
+    p_dc: float = 1e-6,
+    e_mis: float = 0.01,
+    intercept_resend: bool = False,
+) -> tuple[AliceRecord, BobRecord]:
     """Alice's record of ``n_slots`` pulses and Bob's detections.
 
     Basis code 1 (X) is chosen with probability ``q_x`` by both parties.

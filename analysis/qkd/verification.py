@@ -17,7 +17,7 @@ import numpy as np
 
 from .privacy import new_seed, seed_bits
 
-__all__ = ["tag_length", "hash_tag", "VerificationTag", "make_tag", "check_tag"]
+__all__ = ["VerificationTag", "check_tag", "hash_tag", "make_tag", "tag_length"]
 
 
 def tag_length(eps_cor: float) -> int:
@@ -61,8 +61,7 @@ class VerificationTag:
     bits: int
 
 
-def make_tag(key: np.ndarray, eps_cor: float, rng: np.random.Generator | None = None
-             ) -> VerificationTag:
+def make_tag(key: np.ndarray, eps_cor: float, rng: np.random.Generator | None = None) -> VerificationTag:
     """Alice's side: draw a seed and hash her key."""
     t = tag_length(eps_cor)
     seed = new_seed(rng)

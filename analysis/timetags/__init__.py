@@ -25,10 +25,8 @@ import importlib
 _PUBLIC = {
     "rates": ["count_tags", "count_rates", "RateCounter"],
     "coincidences": ["count_coincidences", "CoincidenceCounter"],
-    "correlation": ["correlation_histogram", "CorrelationCounter", "bin_edges_ps",
-                    "g2_normalize"],
-    "accidentals": ["expected_accidentals", "offset_accidentals",
-                    "coincidence_to_accidental_ratio"],
+    "correlation": ["correlation_histogram", "CorrelationCounter", "bin_edges_ps", "g2_normalize"],
+    "accidentals": ["expected_accidentals", "offset_accidentals", "coincidence_to_accidental_ratio"],
     "stream": ["StreamAnalysis", "feed"],
     "tagfile": ["TagFileWriter", "read_tags", "iter_tags", "tag_count"],
     "from_catalog": ["read_run_tags", "iter_run_tags", "tag_file_paths"],

@@ -13,8 +13,7 @@ Arrays: ``t`` int64 ps (sorted, non-decreasing), ``c`` int32 channel numbers.
 import numba
 import numpy as np
 
-
-BLOCK = 1 << 16      # stream indices per block of the pair kernel (L2-sized buffers)
+BLOCK = 1 << 16  # stream indices per block of the pair kernel (L2-sized buffers)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -81,12 +80,12 @@ def nfold_coincidences(t, c, a0, a1, chans, delays_ps, window_ps, acc):
     lut = np.full(chans.max() - cmin + 1, -1, np.int64)
     for j in range(k):
         lut[chans[j] - cmin] = j
-    back = max(0, delays_ps.max() - delays_ps.min())       # reach, raw time
+    back = max(0, delays_ps.max() - delays_ps.min())  # reach, raw time
     ahead = back + window_ps
     size = BLOCK + 4096
     buf = np.empty((k, size), np.int64)
-    n_in = np.zeros(k, np.int64)          # tags per channel in the buffer
-    a_lo = np.zeros(k, np.int64)          # anchors: buf[p, a_lo[p]:a_hi[p]]
+    n_in = np.zeros(k, np.int64)  # tags per channel in the buffer
+    a_lo = np.zeros(k, np.int64)  # anchors: buf[p, a_lo[p]:a_hi[p]]
     a_hi = np.zeros(k, np.int64)
     lo = np.zeros(k, np.int64)
     hi = np.zeros(k, np.int64)
@@ -125,16 +124,16 @@ def nfold_coincidences(t, c, a0, a1, chans, delays_ps, window_ps, acc):
                     h = hi[q]
                     while h < n_in[q] and buf[q, h] <= key + window_ps:
                         h += 1
-                    l = lo[q]
+                    low = lo[q]
                     if q < p:
-                        while l < h and buf[q, l] <= key:
-                            l += 1
+                        while low < h and buf[q, low] <= key:
+                            low += 1
                     else:
-                        while l < h and buf[q, l] < key:
-                            l += 1
-                    lo[q] = l
+                        while low < h and buf[q, low] < key:
+                            low += 1
+                    lo[q] = low
                     hi[q] = h
-                    prod *= h - l
+                    prod *= h - low
                 total += prod
     acc[0] += total
 

@@ -8,9 +8,17 @@ file format are exercised on data shaped like a real lab's.
 import numpy as np
 
 
-def lab_stream(n_tags, *, rate_hz=4e6, n_channels=8, pair_fraction=0.3,
-               pair_channels=((1, 2), (3, 4)), pair_delay_ps=1000, jitter_ps=30,
-               seed=0):
+def lab_stream(
+    n_tags,
+    *,
+    rate_hz=4e6,
+    n_channels=8,
+    pair_fraction=0.3,
+    pair_channels=((1, 2), (3, 4)),
+    pair_delay_ps=1000,
+    jitter_ps=30,
+    seed=0,
+):
     """Return a sorted ``(timestamps_ps, channels)`` stream of about `n_tags` tags.
 
     Parameters
@@ -41,7 +49,10 @@ def lab_stream(n_tags, *, rate_hz=4e6, n_channels=8, pair_fraction=0.3,
     starts = rng.integers(0, int(duration_ps), n_pairs, dtype=np.int64)
     which = rng.integers(0, len(pair_channels), n_pairs)
     pc = np.asarray(pair_channels, dtype=np.int32)
-    jit = lambda n: np.rint(rng.normal(0, jitter_ps, n)).astype(np.int64)
+
+    def jit(n):
+        return np.rint(rng.normal(0, jitter_ps, n)).astype(np.int64)
+
     first = starts + jit(n_pairs)
     second = starts + pair_delay_ps + jit(n_pairs)
     t = np.concatenate([singles, first, second])

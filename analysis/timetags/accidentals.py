@@ -42,12 +42,11 @@ def expected_accidentals(counts, window_ps, duration_ps):
     if k < 2 or duration_ps <= 0:
         raise ValueError(f"need >= 2 counts and duration_ps > 0, got {counts!r}, {duration_ps}")
     w = int(window_ps)
-    cells = (w + 1) ** k - w ** k
+    cells = (w + 1) ** k - w**k
     return math.prod(float(n) for n in counts) * cells / float(duration_ps) ** (k - 1)
 
 
-def offset_accidentals(timestamps_ps, channels, channel_set, window_ps, offsets_ps,
-                       delays_ps=None):
+def offset_accidentals(timestamps_ps, channels, channel_set, window_ps, offsets_ps, delays_ps=None):
     """Mean coincidence count with the j-th channel shifted by ``j · offset``.
 
     Parameters
@@ -70,10 +69,8 @@ def offset_accidentals(timestamps_ps, channels, channel_set, window_ps, offsets_
     delays_ps = dict(delays_ps or {})
     values = []
     for off in offsets_ps:
-        shifted = {int(q): int(delays_ps.get(int(q), 0)) + j * int(off)
-                   for j, q in enumerate(channel_set)}
-        values.append(count_coincidences(timestamps_ps, channels, channel_set,
-                                         window_ps, shifted))
+        shifted = {int(q): int(delays_ps.get(int(q), 0)) + j * int(off) for j, q in enumerate(channel_set)}
+        values.append(count_coincidences(timestamps_ps, channels, channel_set, window_ps, shifted))
     return float(np.mean(values)) if values else math.nan
 
 

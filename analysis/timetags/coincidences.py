@@ -56,12 +56,12 @@ class CoincidenceCounter(StreamAnalysis):
     def __init__(self, channel_set, window_ps, delays_ps=None):
         super().__init__()
         self.channels, self.window_ps, self.delays = _check(channel_set, window_ps, delays_ps)
-        if len(self.channels) == 2:     # anchored on channel a, b on either side
+        if len(self.channels) == 2:  # anchored on channel a, b on either side
             shift = int(self.delays[0] - self.delays[1])
             self.lookback_ps = max(0, self.window_ps - shift)
             self.lookahead_ps = max(0, shift + self.window_ps)
-        else:                           # anchored on the tuple's first tag
-            rel = self.delays[:, None] - self.delays[None, :]   # d_p - d_q
+        else:  # anchored on the tuple's first tag
+            rel = self.delays[:, None] - self.delays[None, :]  # d_p - d_q
             self.lookback_ps = max(0, int((-rel).max()))
             self.lookahead_ps = max(0, int(rel.max()) + self.window_ps)
         self._acc = np.zeros(1, np.int64)
@@ -69,11 +69,10 @@ class CoincidenceCounter(StreamAnalysis):
     def _run(self, t, c, a0, a1, acc):
         if len(self.channels) == 2:
             _kernels.pair_coincidences(
-                t, c, a0, a1, self.channels[0], self.channels[1],
-                self.delays[0] - self.delays[1], self.window_ps, acc)
+                t, c, a0, a1, self.channels[0], self.channels[1], self.delays[0] - self.delays[1], self.window_ps, acc
+            )
         else:
-            _kernels.nfold_coincidences(
-                t, c, a0, a1, self.channels, self.delays, self.window_ps, acc)
+            _kernels.nfold_coincidences(t, c, a0, a1, self.channels, self.delays, self.window_ps, acc)
 
     def result(self):
         """Coincidence count over everything processed so far (int)."""

@@ -63,21 +63,17 @@ class CorrelationCounter(StreamAnalysis):
         Left edge of bin 0 in Δ, ps; default centres the histogram on Δ = 0.
     """
 
-    def __init__(self, start_channel, stop_channel, bin_width_ps, n_bins,
-                 delays_ps=None, start_ps=None):
+    def __init__(self, start_channel, stop_channel, bin_width_ps, n_bins, delays_ps=None, start_ps=None):
         super().__init__()
         self.bin_width_ps = int(bin_width_ps)
         self.n_bins = int(n_bins)
         if self.bin_width_ps <= 0 or self.n_bins <= 0:
-            raise ValueError(
-                f"bin_width_ps and n_bins must be > 0, got {bin_width_ps} and {n_bins}")
+            raise ValueError(f"bin_width_ps and n_bins must be > 0, got {bin_width_ps} and {n_bins}")
         self.start_channel = int(start_channel)
         self.stop_channel = int(stop_channel)
-        self.start_ps = (default_start_ps(self.bin_width_ps, self.n_bins)
-                         if start_ps is None else int(start_ps))
+        self.start_ps = default_start_ps(self.bin_width_ps, self.n_bins) if start_ps is None else int(start_ps)
         delays_ps = dict(delays_ps or {})
-        self.shift_ps = (int(delays_ps.get(self.start_channel, 0))
-                         - int(delays_ps.get(self.stop_channel, 0)))
+        self.shift_ps = int(delays_ps.get(self.start_channel, 0)) - int(delays_ps.get(self.stop_channel, 0))
         first = self.shift_ps + self.start_ps
         last = first + self.n_bins * self.bin_width_ps - 1
         self.lookback_ps = max(0, -first)
@@ -85,8 +81,9 @@ class CorrelationCounter(StreamAnalysis):
         self._acc = np.zeros(self.n_bins, np.int64)
 
     def _run(self, t, c, a0, a1, acc):
-        _kernels.correlation(t, c, a0, a1, self.start_channel, self.stop_channel,
-                             self.shift_ps, self.start_ps, self.bin_width_ps, acc)
+        _kernels.correlation(
+            t, c, a0, a1, self.start_channel, self.stop_channel, self.shift_ps, self.start_ps, self.bin_width_ps, acc
+        )
 
     def result(self):
         """Counts per bin over everything processed so far (int64 array)."""
@@ -97,8 +94,9 @@ class CorrelationCounter(StreamAnalysis):
         return bin_edges_ps(self.bin_width_ps, self.n_bins, self.start_ps)
 
 
-def correlation_histogram(timestamps_ps, channels, start_channel, stop_channel,
-                          bin_width_ps, n_bins, delays_ps=None, start_ps=None):
+def correlation_histogram(
+    timestamps_ps, channels, start_channel, stop_channel, bin_width_ps, n_bins, delays_ps=None, start_ps=None
+):
     """Histogram of Δ = (t_b + d_b) − (t_a + d_a) over all (a, b) tag pairs.
 
     Parameters
@@ -124,7 +122,6 @@ def correlation_histogram(timestamps_ps, channels, start_channel, stop_channel,
         Bin ``i`` covers ``[start_ps + i·w, start_ps + (i+1)·w)``; see :func:`bin_edges_ps`.
     """
     t, c = as_stream(timestamps_ps, channels)
-    counter = CorrelationCounter(start_channel, stop_channel, bin_width_ps, n_bins,
-                                 delays_ps, start_ps)
+    counter = CorrelationCounter(start_channel, stop_channel, bin_width_ps, n_bins, delays_ps, start_ps)
     counter._run(t, c, 0, len(t), counter._acc)
     return counter._acc

@@ -35,7 +35,7 @@ def count_tags(channels, which=None):
             found = {int(i) + lo: int(n) for i, n in enumerate(counts) if n}
         else:
             values, counts = np.unique(c, return_counts=True)
-            found = {int(v): int(n) for v, n in zip(values, counts)}
+            found = {int(v): int(n) for v, n in zip(values, counts, strict=False)}
     if which is None:
         return found
     return {int(q): found.get(int(q), 0) for q in which}

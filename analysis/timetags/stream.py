@@ -21,8 +21,8 @@ def as_stream(timestamps_ps, channels):
     c = np.ascontiguousarray(channels, dtype=np.int32)
     if t.ndim != 1 or t.shape != c.shape:
         raise ValueError(
-            f"timestamps_ps and channels must be 1-d arrays of equal length, "
-            f"got shapes {t.shape} and {c.shape}")
+            f"timestamps_ps and channels must be 1-d arrays of equal length, got shapes {t.shape} and {c.shape}"
+        )
     return t, c
 
 
@@ -37,7 +37,7 @@ class StreamAnalysis:
     def __init__(self):
         self._tail_t = np.empty(0, np.int64)
         self._tail_c = np.empty(0, np.int32)
-        self._pending = 0          # index in the tail of the first unprocessed anchor
+        self._pending = 0  # index in the tail of the first unprocessed anchor
         self._n_tags = 0
 
     def _run(self, t, c, a0, a1, acc):
@@ -60,11 +60,12 @@ class StreamAnalysis:
         if n_tail and t[0] < tail_t[-1]:
             raise ValueError(
                 f"chunk starts at {t[0]} ps, before the previous chunk ended "
-                f"({tail_t[-1]} ps): chunks must be fed in time order")
+                f"({tail_t[-1]} ps): chunks must be fed in time order"
+            )
         self._n_tags += n
         back, ahead = self.lookback_ps, self.lookahead_ps
         t_last = t[-1]
-        first = 0                               # first chunk anchor not handled by the seam
+        first = 0  # first chunk anchor not handled by the seam
         if n_tail:
             tail_last = tail_t[-1]
             first = int(np.searchsorted(t, tail_last + back, "right"))
@@ -75,7 +76,7 @@ class StreamAnalysis:
             stop = n_tail + first
             done = min(int(np.searchsorted(seam_t, t_last - ahead, "left")), stop)
             self._run(seam_t, seam_c, self._pending, done, self._acc)
-            if done < stop:                     # nothing later is final either
+            if done < stop:  # nothing later is final either
                 keep = int(np.searchsorted(tail_t, seam_t[done] - back, "left"))
                 self._tail_t = np.concatenate([tail_t[keep:], t])
                 self._tail_c = np.concatenate([tail_c[keep:], c])

@@ -76,14 +76,14 @@ class TagFileWriter:
     ...         w.append(t, c)
     """
 
-    def __init__(self, path, group=DEFAULT_GROUP, *, channel_dtype="int8", attrs=None,
-                 mode="w", swmr=True, chunk_tags=CHUNK_TAGS):
+    def __init__(
+        self, path, group=DEFAULT_GROUP, *, channel_dtype="int8", attrs=None, mode="w", swmr=True, chunk_tags=CHUNK_TAGS
+    ):
         if mode not in ("w", "a"):
             raise ValueError(f"TagFileWriter mode must be 'w' or 'a', got {mode!r}")
         self.path = os.fspath(path)
         self.group = group
-        self._file = h5py.File(self.path, mode, libver="latest" if swmr else "earliest",
-                               rdcc_nbytes=32 * 2**20)
+        self._file = h5py.File(self.path, mode, libver="latest" if swmr else "earliest", rdcc_nbytes=32 * 2**20)
         try:
             if group in self._file:
                 g = self._file[group]
@@ -107,15 +107,18 @@ class TagFileWriter:
         if np.dtype(channel_dtype) not in (np.dtype("int8"), np.dtype("int16")):
             raise ValueError(f"channel_dtype must be int8 or int16, got {channel_dtype!r}")
         g = self._file.require_group(group)
-        g.attrs.update({"format": FORMAT, "encoding_version": ENCODING_VERSION,
-                        "timestamps_units": "ps",
-                        "decode": "timestamps_ps = numpy.cumsum(timestamps_delta)"})
+        g.attrs.update(
+            {
+                "format": FORMAT,
+                "encoding_version": ENCODING_VERSION,
+                "timestamps_units": "ps",
+                "decode": "timestamps_ps = numpy.cumsum(timestamps_delta)",
+            }
+        )
         g.attrs.update(attrs)
         for name, dtype in (("timestamps_delta", "int64"), ("channels", channel_dtype)):
-            g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
-                             chunks=(chunk_tags,), **_compression())
-        g.create_dataset("blocks", shape=(0, 2), maxshape=(None, 2), dtype="int64",
-                         chunks=(1024, 2))
+            g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk_tags,), **_compression())
+        g.create_dataset("blocks", shape=(0, 2), maxshape=(None, 2), dtype="int64", chunks=(1024, 2))
         return g
 
     def append(self, timestamps_ps, channels):
@@ -138,21 +141,26 @@ class TagFileWriter:
         c = np.asarray(channels)
         n = len(t)
         if t.ndim != 1 or c.shape != t.shape:
-            raise ValueError(f"{self.path}: timestamps_ps and channels must be 1-d of equal "
-                             f"length, got shapes {t.shape} and {c.shape}")
+            raise ValueError(
+                f"{self.path}: timestamps_ps and channels must be 1-d of equal "
+                f"length, got shapes {t.shape} and {c.shape}"
+            )
         if n == 0:
             return self.n_tags, self.n_tags
         delta = np.empty(n, np.int64)
         delta[0] = t[0] - self.last_ps
         np.subtract(t[1:], t[:-1], out=delta[1:])
         if delta.min() < 0:
-            raise ValueError(f"{self.path}: timestamps must be sorted and not before the "
-                             f"last tag written ({self.last_ps} ps)")
+            raise ValueError(
+                f"{self.path}: timestamps must be sorted and not before the last tag written ({self.last_ps} ps)"
+            )
         lo, hi = int(c.min()), int(c.max())
         if lo < self._c_range[0] or hi > self._c_range[1]:
-            raise ValueError(f"{self.path}: channel numbers {lo}..{hi} do not fit the "
-                             f"file's {self._c.dtype} channels (limit {self._c_range[0]}.."
-                             f"{self._c_range[1]}); create it with channel_dtype='int16'")
+            raise ValueError(
+                f"{self.path}: channel numbers {lo}..{hi} do not fit the "
+                f"file's {self._c.dtype} channels (limit {self._c_range[0]}.."
+                f"{self._c_range[1]}); create it with channel_dtype='int16'"
+            )
         start = self.n_tags
         self._t.resize((start + n,))
         self._t[start:] = delta
@@ -187,8 +195,9 @@ def _check_group(g, path):
         raise ValueError(f"{path}: group {g.name} is not a {FORMAT} stream")
     version = int(g.attrs.get("encoding_version", -1))
     if version != ENCODING_VERSION:
-        raise ValueError(f"{path}: {g.name} has encoding_version {version}; this reader "
-                         f"knows version {ENCODING_VERSION}")
+        raise ValueError(
+            f"{path}: {g.name} has encoding_version {version}; this reader knows version {ENCODING_VERSION}"
+        )
 
 
 def _last_timestamp(g, n):
@@ -210,7 +219,7 @@ def _decode(g, start, stop):
     t = np.cumsum(delta)
     if first_ps is not None:
         t += first_ps - t[0]
-    t = t[start - first:]
+    t = t[start - first :]
     c = g["channels"][start:stop].astype(np.int32)
     return t, c
 

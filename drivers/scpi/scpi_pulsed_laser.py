@@ -75,7 +75,9 @@ class ScpiPulsedLaser(ScpiVisaInstrument):
     def set_levels(self, decoy_ratio: float, vacuum_ratio: float) -> None:
         """Decoy and vacuum mean photon numbers relative to the signal level (0 <= v <= d <= 1)."""
         if not 0.0 <= vacuum_ratio <= decoy_ratio <= 1.0:
-            raise ValueError(f"{self.name}: need 0 <= vacuum_ratio <= decoy_ratio <= 1, got {decoy_ratio}, {vacuum_ratio}")
+            raise ValueError(
+                f"{self.name}: need 0 <= vacuum_ratio <= decoy_ratio <= 1, got {decoy_ratio}, {vacuum_ratio}"
+            )
         self.write(f"SOUR:PATT:LEV {decoy_ratio:.4f},{vacuum_ratio:.4f}")
 
     def levels(self) -> tuple[float, float]:
@@ -93,7 +95,9 @@ class ScpiPulsedLaser(ScpiVisaInstrument):
         if codes.ndim != 1 or not 0 < codes.size <= MAX_PATTERN_SLOTS:
             raise ValueError(f"{self.name}: a pattern is 1 to {MAX_PATTERN_SLOTS} slots, got shape {codes.shape}")
         if codes.min() < 0 or codes.max() > 11:
-            raise ValueError(f"{self.name}: pattern codes must be 0..11 (level 3 does not exist), got {codes.min()}..{codes.max()}")
+            raise ValueError(
+                f"{self.name}: pattern codes must be 0..11 (level 3 does not exist), got {codes.min()}..{codes.max()}"
+            )
         self.write("SOUR:PATT:DATA " + "".join(HEX_DIGITS[c] for c in codes.astype(np.uint8)))
 
     def pattern(self) -> np.ndarray:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import struct
 from functools import partial
+from typing import ClassVar
 
 from qcodes.validators import Ints, Numbers
 
@@ -63,7 +64,7 @@ class ThorlabsMPC320(AptInstrument):
     counts_per_deg = 1370 / 170
     travel_deg = (0.0, 170.0)
     full_speed_deg_s = 400.0  # velocity 100 %
-    channel_bits = {1: 0x01, 2: 0x02, 3: 0x04}
+    channel_bits: ClassVar[dict[int, int]] = {1: 0x01, 2: 0x02, 3: 0x04}
 
     def __init__(self, name: str, address: str, **kwargs):
         super().__init__(name, address, **kwargs)

@@ -29,7 +29,7 @@ def rig(make_world):
 
 
 def test_address_is_a_visa_tcpip_socket(rig):
-    laser, emulator, _ = rig
+    laser, _emulator, _ = rig
     assert laser.visa_handle.resource_name.startswith("TCPIP0::127.0.0.1::")
     assert laser.visa_handle.resource_name.endswith("::SOCKET")
 

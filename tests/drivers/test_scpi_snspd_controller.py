@@ -73,7 +73,7 @@ def test_out_of_range_is_refused_before_sending(rig):
 
 
 def test_instrument_range_error_names_command(rig):
-    controller, emulator, wires = rig
+    controller, _emulator, wires = rig
     with pytest.raises(DeviceError) as caught:
         controller.write("SOUR1:CURR 30")
     assert caught.value.code == -222 and "SOUR1:CURR 30" in str(caught.value)
@@ -81,7 +81,7 @@ def test_instrument_range_error_names_command(rig):
 
 
 def test_unknown_channel_is_refused(rig):
-    controller, emulator, _ = rig
+    controller, _emulator, _ = rig
     with pytest.raises(KeyError, match=r"no channel 3; channels are \[1, 2\]"):
         controller.channel(3)
     with pytest.raises(DeviceError, match="-114"):

@@ -46,7 +46,7 @@ def test_unknown_serial(sdk_and_world):
 
 
 def test_count_rates_and_delay_shift_correlation(sdk_and_world):
-    sdk, world = sdk_and_world
+    sdk, _world = sdk_and_world
     tagger = SwabianTimeTagger("tagger", sdk=sdk)
     rates = tagger.count_rates([1, 2], 0.2)
     assert rates.shape == (2,) and np.all(rates > 1e5)
@@ -87,7 +87,11 @@ def test_emulated_sdk_matches_vendor_names_and_signatures(sdk_and_world):
     assert sdk.CHANNEL_UNUSED == vendor.CHANNEL_UNUSED
     pairs = [(getattr(sdk, n), getattr(vendor, n)) for n in ("Countrate", "Correlation", "TimeTagStream")]
     pairs += [(sdk.createTimeTagger, vendor.createTimeTagger)]
-    pairs += [(getattr(EmulatedTimeTagger, n), getattr(vendor.TimeTagger, n)) for n in dir(EmulatedTimeTagger) if not n.startswith("_")]
+    pairs += [
+        (getattr(EmulatedTimeTagger, n), getattr(vendor.TimeTagger, n))
+        for n in dir(EmulatedTimeTagger)
+        if not n.startswith("_")
+    ]
     for ours, theirs in pairs:
         target = ours.__init__ if inspect.isclass(ours) else ours
         doc = (theirs.__init__ if inspect.isclass(theirs) else theirs).__doc__

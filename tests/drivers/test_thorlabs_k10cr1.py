@@ -163,7 +163,8 @@ def test_device_error_on_move_names_instrument_and_message(rig):
     emulator.push_error(42, "stage not homed", on=0x0453)
     with pytest.raises(
         DeviceError,
-        match=rf"{mount.name}: 'MGMSG_MOT_MOVE_ABSOLUTE': device error 42 \(about MGMSG_MOT_MOVE_ABSOLUTE\): stage not homed",
+        match=rf"{mount.name}: 'MGMSG_MOT_MOVE_ABSOLUTE': device error 42 "
+        r"\(about MGMSG_MOT_MOVE_ABSOLUTE\): stage not homed",
     ) as caught:
         mount.move_to(10.0)
     assert caught.value.code == 42

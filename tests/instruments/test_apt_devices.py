@@ -61,7 +61,7 @@ def mount():
 
 def test_devices_follow_the_bluesky_protocols(paddles, mount):
     controller, mount_device = paddles[0], mount[0]
-    for signal in controller.paddles + (mount_device.angle_deg,):
+    for signal in (*controller.paddles, mount_device.angle_deg):
         assert isinstance(signal, Movable) and isinstance(signal, Locatable) and isinstance(signal, Readable)
     assert isinstance(mount_device, Movable) and isinstance(mount_device, Locatable)
     assert isinstance(controller, Readable) and isinstance(controller, Configurable)
@@ -80,10 +80,10 @@ def test_setting_a_paddle_turns_the_world_paddle(paddles):
 
 def test_three_paddles_move_together_without_mixing_replies(paddles):
     device, _, controller = paddles
-    statuses = [paddle.set(angle) for paddle, angle in zip(device.paddles, (20.0, 40.0, 60.0))]
+    statuses = [paddle.set(angle) for paddle, angle in zip(device.paddles, (20.0, 40.0, 60.0), strict=False)]
     for status in statuses:
         status.wait(timeout=5)
-    for paddle, angle in zip(controller.paddles, (20.0, 40.0, 60.0)):
+    for paddle, angle in zip(controller.paddles, (20.0, 40.0, 60.0), strict=False):
         assert paddle.angle_deg == pytest.approx(angle, abs=MPC_STEP_DEG / 2)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from qnetlab.instruments.config import ConfigError, load_config
-from pathlib import Path
 
 SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
 
@@ -40,19 +41,25 @@ def test_missing_address_of_a_real_instrument(tmp_path):
 
 def test_value_out_of_range(tmp_path):
     path = _write(tmp_path, lambda c: c["world"]["detectors"]["ent_a_t"].update(efficiency=1.7))
-    with pytest.raises(ConfigError, match=r"world\.detectors\.ent_a_t\.spad\.efficiency: Input should be less than or equal to 1"):
+    with pytest.raises(
+        ConfigError, match=r"world\.detectors\.ent_a_t\.spad\.efficiency: Input should be less than or equal to 1"
+    ):
         load_config(path)
 
 
 def test_misspelt_key(tmp_path):
     path = _write(tmp_path, lambda c: c["instruments"]["laser"].update(timout_s=3))
-    with pytest.raises(ConfigError, match=r"instruments\.laser\.scpi_pulsed_laser\.timout_s: Extra inputs are not permitted"):
+    with pytest.raises(
+        ConfigError, match=r"instruments\.laser\.scpi_pulsed_laser\.timout_s: Extra inputs are not permitted"
+    ):
         load_config(path)
 
 
 def test_tagger_wired_to_missing_detector(tmp_path):
     path = _write(tmp_path, lambda c: c["instruments"]["tagger"]["inputs"][1].update(detector="nope"))
-    with pytest.raises(ConfigError, match=r"instruments\.tagger\.inputs\.1\.detector: 'nope' is not one of world\.detectors\|syncs"):
+    with pytest.raises(
+        ConfigError, match=r"instruments\.tagger\.inputs\.1\.detector: 'nope' is not one of world\.detectors\|syncs"
+    ):
         load_config(path)
 
 

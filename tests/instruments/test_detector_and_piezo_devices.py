@@ -161,9 +161,16 @@ def test_bias_limit_names_the_limit_and_sends_nothing(lab):
 def test_snspd_device_follows_bluesky_protocols(lab):
     snspd = _snspd(lab)
     assert isinstance(snspd, Readable) and isinstance(snspd, Configurable)
-    assert set(snspd.describe()) == set(snspd.read()) == {
-        "snspd_ch1_latched", "snspd_ch1_voltage_v", "snspd_ch2_latched", "snspd_ch2_voltage_v",
-    }
+    assert (
+        set(snspd.describe())
+        == set(snspd.read())
+        == {
+            "snspd_ch1_latched",
+            "snspd_ch1_voltage_v",
+            "snspd_ch2_latched",
+            "snspd_ch2_voltage_v",
+        }
+    )
     assert set(snspd.read_configuration()) == {"snspd_ch1_bias_ua", "snspd_ch2_bias_ua"}
     assert snspd.describe_configuration()["snspd_ch1_bias_ua"]["units"] == "uA"
     with pytest.raises(KeyError, match=r"no channel 3; channels are \[1, 2\]"):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qnetlab import plans
-from qnetlab import session
+from qnetlab import plans, session
 
 SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
 
@@ -22,7 +21,9 @@ def lab_session(tmp_path_factory):
 def test_run_is_recorded_and_read_back(lab_session):
     s = lab_session
     documents = []
-    (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=0.3, num=2), lambda name, doc: documents.append((name, doc)))
+    (uid,) = s.RE(
+        plans.count_rates(s.lab.tagger, duration_s=0.3, num=2), lambda name, doc: documents.append((name, doc))
+    )
     events = [doc for name, doc in documents if name == "event"]
     assert len(events) == 2
     table = s.table(uid)
@@ -71,7 +72,9 @@ def test_alices_pattern_is_recorded_with_the_run(lab_session):
     s.lab.laser.pattern_running.set(True).wait(5)
     try:
         world_tx = s.lab.world.transmitters["alice"]
-        assert np.array_equal(world_tx.pattern, codes) and world_tx.pattern_on and world_tx.level_ratios == (1.0, 0.2, 0.0)
+        assert (
+            np.array_equal(world_tx.pattern, codes) and world_tx.pattern_on and world_tx.level_ratios == (1.0, 0.2, 0.0)
+        )
         (uid,) = s.RE(plans.count_rates(s.lab.tagger, duration_s=0.1, channels=[1], transmitter=s.lab.laser))
         stream = s.catalog[uid]["transmitter"]
         config = stream.descriptors[0]["configuration"]["laser"]["data"]

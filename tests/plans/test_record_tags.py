@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qnetlab import plans
+from qnetlab import plans, session
 from qnetlab.analysis.timetags import CoincidenceCounter, count_coincidences, read_run_tags, tag_file_paths
-from qnetlab import session
 
 SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
 

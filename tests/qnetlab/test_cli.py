@@ -20,7 +20,9 @@ def test_run_prints_uid_that_runs_lists(data_dir):
     assert result.exit_code == 0, result.output
     uid = next(line.split()[-1] for line in result.output.splitlines() if line.startswith("run uid:"))
     assert "tagger_ch1_rate_hz:" in result.output
-    listed_channels = [int(line.split("_ch")[1].split("_")[0]) for line in result.output.splitlines() if "_rate_hz:" in line]
+    listed_channels = [
+        int(line.split("_ch")[1].split("_")[0]) for line in result.output.splitlines() if "_rate_hz:" in line
+    ]
     assert len(listed_channels) > 9 and listed_channels == sorted(listed_channels)  # ch2 before ch10
     assert (data_dir / "catalog.db").exists()  # from $QNETLAB_DATA_DIR
     listed = runner.invoke(app, ["runs", "--config", str(SIM_LAB)])
@@ -56,7 +58,8 @@ def test_help_imports_no_catalog_server_or_numba():
         "from qnetlab.cli import app\n"
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0 and 'run' in result.output and 'runs' in result.output\n"
-        "heavy = [m for m in ('tiled.server', 'tiled.catalog', 'numba', 'bluesky', 'ophyd', 'qcodes') if m in sys.modules]\n"
+        "heavy = ('tiled.server', 'tiled.catalog', 'numba', 'bluesky', 'ophyd', 'qcodes')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -64,7 +67,9 @@ def test_help_imports_no_catalog_server_or_numba():
 
 
 def test_record_tags_from_the_shell(data_dir):
-    result = CliRunner().invoke(app, ["run", "record_tags", "--duration", "0.1", "--channels", "1,9", "--config", str(SIM_LAB), "-q"])
+    result = CliRunner().invoke(
+        app, ["run", "record_tags", "--duration", "0.1", "--channels", "1,9", "--config", str(SIM_LAB), "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert "tagger_ch1_tags: 7812" in result.output  # Alice's sync: 80 MHz / 1024 for 0.1 s
     assert list((data_dir / "timetags").rglob("*.h5"))

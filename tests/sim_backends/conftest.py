@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+import sys
 
-from qnetlab.sim_backends import DetectorModel, FiberModel, OpticalWorld, SnspdModel, TaggerChannelModel, TaggerModel, TransmitterModel
+import numpy as np
+import pytest
+
+from qnetlab.sim_backends import (
+    DetectorModel,
+    FiberModel,
+    OpticalWorld,
+    SnspdModel,
+    TaggerChannelModel,
+    TaggerModel,
+    TransmitterModel,
+)
 from qnetlab.sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
 from qnetlab.sim_backends.links import EntangledPairLink, PolarizationBB84Link, SplitterLink, TimeBinBB84Link
 from qnetlab.sim_backends.transmitter import encode_slots
@@ -27,7 +38,9 @@ def polarization_world(*, controller, misalignment=0.0, rotation=None, mu_dbm=-1
     tx = TransmitterModel(rep_rate_hz=80e6, power_dbm=mu_dbm, attenuation_db=73.0, encoding="polarization")
     if pattern is not None:
         tx.pattern, tx.pattern_on = pattern, True
-    fiber = FiberModel(length_km=10.0, loss_db_per_km=0.2, rotation=np.eye(2, dtype=complex) if rotation is None else rotation)
+    fiber = FiberModel(
+        length_km=10.0, loss_db_per_km=0.2, rotation=np.eye(2, dtype=complex) if rotation is None else rotation
+    )
     roles = {"H": "h", "V": "v", "D": "d", "A": "a"}
     link = PolarizationBB84Link("alice", "fiber", roles, controller="pc", misalignment=misalignment)
     return OpticalWorld(
@@ -49,10 +62,14 @@ def random_bb84_pattern(rng, size=4096, levels=False) -> np.ndarray:
 
 
 def time_bin_world(*, visibility=0.95, pattern=None, seed=2):
-    tx = TransmitterModel(rep_rate_hz=80e6, power_dbm=-10.0, attenuation_db=73.0, encoding="time_bin", time_bin_separation_ps=2_000)
+    tx = TransmitterModel(
+        rep_rate_hz=80e6, power_dbm=-10.0, attenuation_db=73.0, encoding="time_bin", time_bin_separation_ps=2_000
+    )
     if pattern is not None:
         tx.pattern, tx.pattern_on = pattern, True
-    link = TimeBinBB84Link("alice", "fiber", {"Z": "z", "X0": "x0", "X1": "x1"}, phase_shifter="piezo", visibility=visibility)
+    link = TimeBinBB84Link(
+        "alice", "fiber", {"Z": "z", "X0": "x0", "X1": "x1"}, phase_shifter="piezo", visibility=visibility
+    )
     return OpticalWorld(
         transmitters={"alice": tx},
         fibers={"fiber": FiberModel(length_km=0.0)},
@@ -74,7 +91,10 @@ def pair_world(*, pair_rate_hz=2e5, visibility=0.9, heralding=(0.5, 0.4), effici
         analyzers={"A": {"qwp": "a_qwp", "hwp": "a_hwp"}, "B": {"qwp": "b_qwp", "hwp": "b_hwp"}},
         detectors={"A_T": "at", "A_R": "ar", "B_T": "bt", "B_R": "br"},
     )
-    dets = {n: detector(efficiency=efficiency, dark_count_hz=dark_hz, dead_time_ps=1_000, jitter_ps=10.0) for n in ("at", "ar", "bt", "br")}
+    dets = {
+        n: detector(efficiency=efficiency, dark_count_hz=dark_hz, dead_time_ps=1_000, jitter_ps=10.0)
+        for n in ("at", "ar", "bt", "br")
+    }
     return OpticalWorld(
         transmitters={},
         fibers={},
@@ -109,11 +129,6 @@ __all__ = [
     "snspd_world",
     "time_bin_world",
 ]
-
-
-import sys
-
-import pytest
 
 
 @pytest.fixture

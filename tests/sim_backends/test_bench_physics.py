@@ -60,12 +60,18 @@ def paddles_undoing(rotation, controller):
     """Paddle angles (deg) that make controller ∘ fiber the identity up to a phase."""
 
     def infidelity(angles):
-        for paddle, angle in zip(controller.paddles, angles):
+        for paddle, angle in zip(controller.paddles, angles, strict=False):
             paddle.angle_deg = angle
         total = controller.jones() @ rotation
         return 1 - abs(np.trace(total)) / 2
 
-    best = min((minimize(infidelity, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-12}) for x0 in ([30, 60, 90], [120, 30, 45], [10, 100, 150])), key=lambda r: r.fun)
+    best = min(
+        (
+            minimize(infidelity, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-12})
+            for x0 in ([30, 60, 90], [120, 30, 45], [10, 100, 150])
+        ),
+        key=lambda r: r.fun,
+    )
     infidelity(best.x)
     return best.fun
 
@@ -77,7 +83,9 @@ def test_qber_falls_to_misalignment_floor_when_controller_undoes_the_fiber(bench
     rotation = random_su2(rng)
     controller = bench.PaddleController()
     floor = 0.02
-    world = bench.polarization_world(controller=controller, misalignment=floor, rotation=rotation, pattern=bench.random_bb84_pattern(rng))
+    world = bench.polarization_world(
+        controller=controller, misalignment=floor, rotation=rotation, pattern=bench.random_bb84_pattern(rng)
+    )
     uncompensated = sifted_qber(world)
     assert max(q for q, _ in uncompensated.values()) > floor + 0.10  # a random rotation scrambles a basis
     assert paddles_undoing(rotation, controller) < 1e-6
@@ -174,7 +182,9 @@ def test_pair_visibility_in_diagonal_basis(bench):
 def test_snspd_efficiency_and_dark_counts_follow_bias(bench):
     from qnetlab.sim_backends import SnspdModel
 
-    snspd = SnspdModel(efficiency=0.85, dead_time_ps=20_000, dark_floor_hz=50.0, dark_at_switching_hz=2e5, dark_slope_ua=0.4)
+    snspd = SnspdModel(
+        efficiency=0.85, dead_time_ps=20_000, dark_floor_hz=50.0, dark_at_switching_hz=2e5, dark_slope_ua=0.4
+    )
     world = bench.snspd_world(snspd)
     mu = world.mean_photons_at("s")
     for bias in (7.0, 8.0, 9.0, 10.5, 11.5):

@@ -33,7 +33,7 @@ def expected_rate_hz(world, detector: str) -> float:
 def test_rate_matches_closed_form(make_world, power_dbm, length_km):
     world = make_world(power_dbm=power_dbm, length_km=length_km)
     duration_s = 0.5
-    timestamps, channels = world.acquire(int(duration_s * 1e12))
+    _timestamps, channels = world.acquire(int(duration_s * 1e12))
     counts = np.bincount(channels, minlength=3)
     for channel, detector in ((1, "a"), (2, "b")):
         expected = expected_rate_hz(world, detector) * duration_s

@@ -22,7 +22,7 @@ def test_same_seed_gives_the_same_stream_with_two_threads(bench):
         world = bench.polarization_world(controller=bench.PaddleController())
         world.threads = 2
         runs.append(slices(world, 4))
-    for (t1, c1), (t2, c2) in zip(*runs):
+    for (t1, c1), (t2, c2) in zip(*runs, strict=False):
         assert np.array_equal(t1, t2) and np.array_equal(c1, c2)
 
 
@@ -35,7 +35,7 @@ def test_two_thread_stream_has_the_one_thread_rates_and_stays_sorted(bench):
         stamps = np.concatenate([t for t, _ in parts])
         assert np.all(np.diff(stamps) >= 0)
         rates[threads] = np.bincount(np.concatenate([c for _, c in parts]), minlength=5)[1:]
-    for one, two in zip(rates[1], rates[2]):
+    for one, two in zip(rates[1], rates[2], strict=False):
         assert abs(int(one) - int(two)) < 5 * np.sqrt(one + two) + 1
 
 
@@ -53,7 +53,10 @@ def test_paddle_move_between_slices_shows_in_the_next_slice(bench):
     controller = bench.PaddleController()  # λ/4, λ/2, λ/4 at 0°: H stays H
     world = bench.polarization_world(controller=controller)  # pattern off: every pulse H
     world.threads = 2
-    h_and_v = lambda parts: [(np.count_nonzero(c == 1), np.count_nonzero(c == 2)) for _, c in parts]
+
+    def h_and_v(parts):
+        return [(np.count_nonzero(c == 1), np.count_nonzero(c == 2)) for _, c in parts]
+
     before = h_and_v(slices(world, 2, flush_last=False))
     controller.paddles[1].angle_deg = 45.0  # the half-wave paddle at 45°: H -> V
     after = h_and_v(slices(world, 1))
@@ -69,5 +72,5 @@ def test_pattern_rewritten_in_place_between_slices_is_noticed(bench):
     pattern[:] = 0b001  # all Z, bit 1: V only, written into the same memory
     second = slices(world, 1)
     assert all(np.count_nonzero(c == 2) < 0.05 * np.count_nonzero(c == 1) for _, c in first)
-    (_, c), = second
+    ((_, c),) = second
     assert np.count_nonzero(c == 1) < 0.05 * np.count_nonzero(c == 2)

@@ -27,8 +27,20 @@ def walk(eta_mu, pattern, n_slots, offsets=None, seed=5):
     p_max = float(p_any[np.unique(pattern)].max())
     counts = np.zeros(n_modes, np.int64)
     state = np.array([seed], np.uint64)
-    times, srcs = K.pulsed_link_events(0, n_slots, pattern, PERIOD, 0, offsets, np.arange(n_modes, dtype=np.int32),
-                                       p_modes, p_any, p_max, counts, state)
+    times, srcs = K.pulsed_link_events(
+        0,
+        n_slots,
+        pattern,
+        PERIOD,
+        0,
+        offsets,
+        np.arange(n_modes, dtype=np.int32),
+        p_modes,
+        p_any,
+        p_max,
+        counts,
+        state,
+    )
     return times, srcs, counts, p_modes
 
 
@@ -77,7 +89,7 @@ def test_modes_with_offsets_beyond_a_period_come_out_sorted_through_the_link():
     eta_mu = np.zeros((16, 3))
     eta_mu[0] = [0.2, 0.1, 0.3]
     offsets = [0, 18_750, 37_500]
-    times, srcs, counts, p_modes = walk(eta_mu, np.zeros(1, np.uint8), 1_000_000, offsets=offsets)
+    times, srcs, _counts, p_modes = walk(eta_mu, np.zeros(1, np.uint8), 1_000_000, offsets=offsets)
     K.restore_order_pairs(times, srcs)  # what PulsedLink.events does for such offsets
     assert np.all(np.diff(times) >= 0)
     for m in range(3):
@@ -99,9 +111,26 @@ def test_chunked_walk_resumes_exactly():
     first, left, parts = 0, 2_000_000, []
     while left > 0:
         times, srcs = np.empty(1000, np.int64), np.empty(1000, np.int32)
-        n, done = K.pulsed_link_chunk(first, left, np.zeros(1, np.uint8), PERIOD, 0, np.zeros(2, np.int64),
-                                      np.arange(2, dtype=np.int32), p_any[0], geo_prob, geo_alias, mask_prob,
-                                      mask_alias, counts, state, times, srcs, np.zeros(2), np.zeros(65536, np.float32))
+        n, done = K.pulsed_link_chunk(
+            first,
+            left,
+            np.zeros(1, np.uint8),
+            PERIOD,
+            0,
+            np.zeros(2, np.int64),
+            np.arange(2, dtype=np.int32),
+            p_any[0],
+            geo_prob,
+            geo_alias,
+            mask_prob,
+            mask_alias,
+            counts,
+            state,
+            times,
+            srcs,
+            np.zeros(2),
+            np.zeros(65536, np.float32),
+        )
         parts.append((times[:n], srcs[:n]))
         first, left = first + done, left - done
     assert len(parts) > 100
@@ -132,7 +161,9 @@ def test_geometric_table_has_the_geometric_law():
     """Outcomes g < K − 1 have P = p(1 − p)^g, the last "≥ K − 1" the rest; padding cells none."""
     p = 0.09
     geo_prob, geo_alias = np.ones(1 << K.GEOMETRIC_TABLE_BITS), np.zeros(1 << K.GEOMETRIC_TABLE_BITS, np.int64)
-    K.link_tables(np.full((16, 1), p), np.full(16, p), p, geo_prob, geo_alias, np.ones((16, 2)), np.zeros((16, 2), np.int64))
+    K.link_tables(
+        np.full((16, 1), p), np.full(16, p), p, geo_prob, geo_alias, np.ones((16, 2)), np.zeros((16, 2), np.int64)
+    )
     size = geo_prob.size
     outcomes = size >> K.GEOMETRIC_TABLE_PAD_BITS
     implied = np.zeros(size)
@@ -160,7 +191,9 @@ def test_firing_pattern_table_has_the_joint_law_of_independent_modes():
         np.add.at(implied, mask_alias[code], 1.0 - mask_prob[code])
         expected = np.zeros(cells)
         for mask in range(1, 8):
-            expected[mask] = np.prod([p_modes[code, m] if mask >> m & 1 else 1 - p_modes[code, m] for m in range(3)]) / p_max
+            expected[mask] = (
+                np.prod([p_modes[code, m] if mask >> m & 1 else 1 - p_modes[code, m] for m in range(3)]) / p_max
+            )
         expected[0] = 1 - p_any[code] / p_max
         assert np.allclose(implied / cells, expected, rtol=0, atol=1e-12)
     assert np.all(mask_prob[2] == 0.0) and np.all(mask_alias[2] == 0)  # a code that never fires
@@ -186,7 +219,9 @@ def test_double_clicks_through_the_world_at_the_product_rate(bench, threads):
         transmitters={"alice": tx},
         fibers={"fiber": FiberModel(length_km=0.0)},
         links=[link],
-        detectors={n: bench.detector(dead_time_ps=10_000, jitter_ps=20.0) for n in ("a", "b")},  # τ < period: no slot lost
+        detectors={
+            n: bench.detector(dead_time_ps=10_000, jitter_ps=20.0) for n in ("a", "b")
+        },  # τ < period: no slot lost
         taggers=bench.tagger({1: "a", 2: "b"}),
         seed=8,
         threads=threads,
@@ -217,11 +252,31 @@ def test_afterpulses_follow_the_dead_time_and_survive_a_tiny_output_buffer():
     dead = np.array([1_000_000], np.int64)
     last = np.array([-(2**62)], np.int64)
     ap_p, ap_tau = np.array([0.3]), np.array([500_000.0])
-    one = dict(ch_ptr=np.array([0, 1]), ch_number=np.array([1], np.int32), ch_delay=np.zeros(1, np.int64),
-               ch_dead=np.zeros(1, np.int64), ch_last=np.full(1, -(2**62), np.int64))
-    tags, chans = K.detect_and_tag(times, srcs, dead, last, ap_p, ap_tau, span, one["ch_ptr"], one["ch_number"],
-                                   one["ch_delay"], one["ch_dead"], one["ch_last"], np.empty(0, np.int64),
-                                   np.empty(0, np.int32), np.array([2], np.uint64), 0)
+    one = dict(
+        ch_ptr=np.array([0, 1]),
+        ch_number=np.array([1], np.int32),
+        ch_delay=np.zeros(1, np.int64),
+        ch_dead=np.zeros(1, np.int64),
+        ch_last=np.full(1, -(2**62), np.int64),
+    )
+    tags, _chans = K.detect_and_tag(
+        times,
+        srcs,
+        dead,
+        last,
+        ap_p,
+        ap_tau,
+        span,
+        one["ch_ptr"],
+        one["ch_number"],
+        one["ch_delay"],
+        one["ch_dead"],
+        one["ch_last"],
+        np.empty(0, np.int64),
+        np.empty(0, np.int32),
+        np.array([2], np.uint64),
+        0,
+    )
     assert np.all(np.diff(tags) >= 1_000_000)
     expected = n / (1 - 0.3)  # each photon starts a geometric chain of afterpulses
     assert within(tags.size, expected)
@@ -239,9 +294,22 @@ def test_jitter_drawn_in_the_walk_is_gaussian_and_the_stream_sorted():
     offsets = np.array([0, 1_000], np.int64)
     p_modes = -np.expm1(-eta_mu)
     p_any = -np.expm1(-eta_mu.sum(axis=1))
-    times, srcs = K.pulsed_link_events(0, 1_000_000, np.zeros(1, np.uint8), PERIOD, 0, offsets, np.arange(2, dtype=np.int32),
-                                       p_modes, p_any, p_any[0], np.zeros(2, np.int64), np.array([4], np.uint64),
-                                       sigma, _normal_table())
+    times, srcs = K.pulsed_link_events(
+        0,
+        1_000_000,
+        np.zeros(1, np.uint8),
+        PERIOD,
+        0,
+        offsets,
+        np.arange(2, dtype=np.int32),
+        p_modes,
+        p_any,
+        p_any[0],
+        np.zeros(2, np.int64),
+        np.array([4], np.uint64),
+        sigma,
+        _normal_table(),
+    )
     assert np.all(np.diff(times) >= 0)
     for m in range(2):
         t = times[srcs == m] - offsets[m]
@@ -261,7 +329,7 @@ def test_tagger_input_delays_keep_the_stream_sorted_across_slices(bench, delay_p
     stamps = np.concatenate([p[0] for p in parts])
     chans = np.concatenate([p[1] for p in parts])
     assert np.all(np.diff(stamps) >= 0)
-    ref_stamps, ref_chans = reference.acquire(20 * 10**9)
+    _ref_stamps, ref_chans = reference.acquire(20 * 10**9)
     for channel in (1, 2, 3, 4):  # same counts as without the delay (5σ), channel 2 shifted
         n, m = np.count_nonzero(chans == channel), np.count_nonzero(ref_chans == channel)
         assert abs(n - m) < 5 * math.sqrt(2 * max(m, 1)), (channel, n, m)

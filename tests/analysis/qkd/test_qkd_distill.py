@@ -18,8 +18,7 @@ PARAMS = DistillParams(Intensities(MU, P))
 @pytest.fixture(scope="module")
 def honest_records():
     """About 2.4e5 sifted key bits at 1 % QBER (8e6 slots)."""
-    return bb84_records(8_000_000, np.random.default_rng(3), mu=MU, p=P, q_x=0.75, eta=0.2,
-                        e_mis=0.01)
+    return bb84_records(8_000_000, np.random.default_rng(3), mu=MU, p=P, q_x=0.75, eta=0.2, e_mis=0.01)
 
 
 def test_honest_block_gives_stored_key(tmp_path, honest_records):
@@ -39,8 +38,7 @@ def test_honest_block_gives_stored_key(tmp_path, honest_records):
 
 def test_intercept_resend_gives_no_key(tmp_path):
     rng = np.random.default_rng(4)
-    alice, bob = bb84_records(3_000_000, rng, mu=MU, p=P, q_x=0.75, eta=0.2, e_mis=0.01,
-                              intercept_resend=True)
+    alice, bob = bb84_records(3_000_000, rng, mu=MU, p=P, q_x=0.75, eta=0.2, e_mis=0.01, intercept_resend=True)
     res = distill_block(alice, bob, PARAMS, KeyStore(tmp_path), rng)
     assert not res.accepted and "abort threshold" in res.reason
     assert res.qber_test.value == pytest.approx(0.25, abs=0.03)
@@ -63,8 +61,7 @@ def test_long_distance_block_reports_why_no_key(tmp_path):
 
 
 def test_package_import_is_cheap():
-    code = ("import sys, analysis.qkd; "
-            "assert 'numba' not in sys.modules and 'scipy' not in sys.modules")
+    code = "import sys, analysis.qkd; assert 'numba' not in sys.modules and 'scipy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -17,8 +17,11 @@ def test_interval_coverage_is_at_least_nominal(n, q):
     """Exact coverage: sum of binomial probabilities of the counts whose interval holds q."""
     from scipy.stats import binom
 
-    cover = sum(binom.pmf(k, n, q) for k in range(n + 1)
-                if qber_from_counts(n, k, 0.95).lower <= q <= qber_from_counts(n, k, 0.95).upper)
+    cover = sum(
+        binom.pmf(k, n, q)
+        for k in range(n + 1)
+        if qber_from_counts(n, k, 0.95).lower <= q <= qber_from_counts(n, k, 0.95).upper
+    )
     assert 0.95 <= cover < 0.99
 
 

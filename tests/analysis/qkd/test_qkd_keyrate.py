@@ -3,11 +3,24 @@ import math
 import numpy as np
 import pytest
 
-from qnetlab.analysis.qkd.decoy import (Intensities, e1_upper_ma2005, single_photon_events_lower,
-                                vacuum_events_lower, y1_lower_ma2005)
-from qnetlab.analysis.qkd.keyrate import (GYS, LIM2014, asymptotic_rate, finite_key_length,
-                                  lim2014_optimized_rate, ma2005_gain_error, max_distance_km,
-                                  optimal_mu, repeaterless_bound)
+from qnetlab.analysis.qkd.decoy import (
+    Intensities,
+    e1_upper_ma2005,
+    single_photon_events_lower,
+    vacuum_events_lower,
+    y1_lower_ma2005,
+)
+from qnetlab.analysis.qkd.keyrate import (
+    GYS,
+    LIM2014,
+    asymptotic_rate,
+    finite_key_length,
+    lim2014_optimized_rate,
+    ma2005_gain_error,
+    max_distance_km,
+    optimal_mu,
+    repeaterless_bound,
+)
 
 
 def test_ma2005_gys_optimal_mu_and_maximal_distance():
@@ -54,8 +67,7 @@ def test_lim2014_bounds_hold_for_expected_counts():
 
 
 def test_finite_key_grows_toward_asymptotic_and_vanishes_for_small_blocks():
-    rates = {nx: lim2014_optimized_rate(LIM2014, nx, 50.0)[0]
-             for nx in (1e3, 1e4, 1e5, 1e7, 1e9, math.inf)}
+    rates = {nx: lim2014_optimized_rate(LIM2014, nx, 50.0)[0] for nx in (1e3, 1e4, 1e5, 1e7, 1e9, math.inf)}
     # Lim et al. Fig. 1 starts at n_X = 1e4 (keys up to 135 km there); below it, none
     assert rates[1e3] == 0.0
     assert 0 < rates[1e4] < rates[1e5] < rates[1e7] < rates[1e9] < rates[math.inf]

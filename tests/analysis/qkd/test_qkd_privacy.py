@@ -44,8 +44,7 @@ def test_two_universal_collision_rate():
     x2 = x.copy()
     x2[[5, 40]] ^= 1
     trials = 2000
-    hits = sum(np.array_equal(toeplitz_hash(x, 3, s), toeplitz_hash(x2, 3, s))
-               for s in range(trials))
+    hits = sum(np.array_equal(toeplitz_hash(x, 3, s), toeplitz_hash(x2, 3, s)) for s in range(trials))
     # binomial(2000, 1/8): mean 250, sd 14.8
     assert abs(hits - trials / 8) < 5 * 14.8
 

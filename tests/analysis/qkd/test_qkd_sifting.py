@@ -58,15 +58,15 @@ def test_record_reprs_hold_no_bits():
 def test_unsorted_and_gapped_alice_slots_match_the_same_events():
     rng = np.random.default_rng(2)
     slots = np.arange(0, 3000, 3)  # gapped: uses the search path
-    alice = AliceRecord(slots, rng.integers(0, 2, slots.size), rng.integers(0, 2, slots.size),
-                        np.zeros(slots.size, int))
+    alice = AliceRecord(
+        slots, rng.integers(0, 2, slots.size), rng.integers(0, 2, slots.size), np.zeros(slots.size, int)
+    )
     pick = np.sort(rng.choice(slots.size, 300, replace=False))
     bob = BobRecord(slots[pick], alice.basis[pick], alice.bit[pick])
     s = sift(alice, bob, rng)
     assert s.basis.size == 300 and np.array_equal(s.alice_bit, s.bob_bit)
     perm = rng.permutation(slots.size)
-    shuffled = AliceRecord(slots[perm], alice.basis[perm], alice.bit[perm],
-                           np.zeros(slots.size, int))
+    shuffled = AliceRecord(slots[perm], alice.basis[perm], alice.bit[perm], np.zeros(slots.size, int))
     s2 = sift(shuffled, bob, rng)
     assert np.array_equal(s2.alice_bit, s.alice_bit)
     with pytest.raises(ValueError, match="slot 1 that Alice did not send"):

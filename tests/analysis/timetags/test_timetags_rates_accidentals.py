@@ -3,9 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from qnetlab.analysis.timetags import (RateCounter, coincidence_to_accidental_ratio, count_coincidences,
-                               count_rates, count_tags, expected_accidentals,
-                               offset_accidentals)
+from qnetlab.analysis.timetags import (
+    RateCounter,
+    coincidence_to_accidental_ratio,
+    count_coincidences,
+    count_rates,
+    count_tags,
+    expected_accidentals,
+    offset_accidentals,
+)
 from qnetlab.analysis.timetags._synthetic import lab_stream
 
 
@@ -18,7 +24,7 @@ def test_counts_and_rates():
     assert count_rates(t, c, duration_ps=2_000_000)[-1] == pytest.approx(0.5e6)
     counter = RateCounter()
     for i in range(len(t)):
-        counter.process(t[i:i + 1], c[i:i + 1])
+        counter.process(t[i : i + 1], c[i : i + 1])
     counter.process(t[:0], c[:0])
     assert counter.counts() == count_tags(c)
     assert counter.rates() == count_rates(t, c)
@@ -31,15 +37,19 @@ def test_counts_and_rates():
 
 def test_expected_accidentals_lattice_formula(ref):
     # every integer offset on a small lattice: count tuples exactly
-    t1 = np.array([100]); t2 = np.arange(0, 200); t3 = np.arange(0, 200)
-    t = np.concatenate([t1, t2, t3]); c = np.repeat([1, 2, 3], [1, 200, 200])
-    order = np.argsort(t, kind="stable"); t, c = t[order], c[order]
+    t1 = np.array([100])
+    t2 = np.arange(0, 200)
+    t3 = np.arange(0, 200)
+    t = np.concatenate([t1, t2, t3])
+    c = np.repeat([1, 2, 3], [1, 200, 200])
+    order = np.argsort(t, kind="stable")
+    t, c = t[order], c[order]
     # spread <= W around one tag with neighbours on every ps: (W+1)^K - W^K tuples
     for w in (0, 3, 10):
         assert count_coincidences(t, c, (1, 2), w) == 2 * w + 1
-        assert count_coincidences(t, c, (1, 2, 3), w) == (w + 1) ** 3 - w ** 3
+        assert count_coincidences(t, c, (1, 2, 3), w) == (w + 1) ** 3 - w**3
     assert expected_accidentals([1000, 2000], 10, 10**9) == pytest.approx(1000 * 2000 * 21 / 1e9)
-    assert expected_accidentals([10, 20, 30], 5, 100) == pytest.approx(6000 * 91 / 100 ** 2)
+    assert expected_accidentals([10, 20, 30], 5, 100) == pytest.approx(6000 * 91 / 100**2)
 
 
 def test_accidentals_of_uncorrelated_streams_match_expectation():
@@ -51,7 +61,7 @@ def test_accidentals_of_uncorrelated_streams_match_expectation():
     for chans, w in [((1, 2), 2000), ((1, 2, 3), 20000)]:
         expected = expected_accidentals([n[q - 1] for q in chans], w, duration)
         measured = count_coincidences(t, c, chans, w)
-        assert abs(measured - expected) < 6 * math.sqrt(expected)   # ~ 1e3 expected
+        assert abs(measured - expected) < 6 * math.sqrt(expected)  # ~ 1e3 expected
         off = offset_accidentals(t, c, chans, w, [10**6, 2 * 10**6, 3 * 10**6])
         assert abs(off - expected) < 6 * math.sqrt(expected)
 

@@ -12,8 +12,7 @@ def delayed(t, c, ch, delays):
 def coincidences(t, c, channel_set, window_ps, delays=None):
     """Number of tuples, one tag per channel, with max - min <= window_ps."""
     lists = [delayed(t, c, ch, delays) for ch in channel_set]
-    return sum(1 for combo in itertools.product(*lists)
-               if max(combo) - min(combo) <= window_ps)
+    return sum(1 for combo in itertools.product(*lists) if max(combo) - min(combo) <= window_ps)
 
 
 def correlation(t, c, a, b, bin_width_ps, n_bins, delays=None, start_ps=None):
@@ -48,7 +47,6 @@ def nfold_coincidences_searchsorted(t, c, channel_set, window_ps, delays=None):
         for q, other in enumerate(times):
             if q != p:
                 side = "right" if q < p else "left"
-                prod *= (np.searchsorted(other, keys + window_ps, "right")
-                         - np.searchsorted(other, keys, side))
+                prod *= np.searchsorted(other, keys + window_ps, "right") - np.searchsorted(other, keys, side)
         total += int(prod.sum())
     return total
