@@ -17,3 +17,11 @@ def stage(target: Path) -> Path:
         shutil.copytree(REPO / layer, target / "qnetlab" / layer, ignore=ignore)
     shutil.copy(REPO / "pyproject.toml", target / "pyproject.toml")
     return target
+
+
+if __name__ == "__main__":  # python tests/installed_layout.py DEST: stage for pyright and other tools
+    import sys
+
+    dest = Path(sys.argv[1])
+    shutil.rmtree(dest, ignore_errors=True)
+    print(stage(dest))
