@@ -12,7 +12,7 @@ one-core figure.
 
 world_full_bench: the world as the config builds it (``world.threads: 2`` in
 config/sim_lab.yaml: a worker thread draws the next slice's pulsed-link photons while
-the main thread tags this one; see sim_backends/prefetch.py).
+the main thread tags this one; see sim_backends/world/prefetch.py).
 world_full_bench_one_core: the same world with ``threads = 1``.
 
 There is no per-channel figure: the dead-time / tagger pass writes the merged stream in
@@ -38,7 +38,7 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qnetlab.sim_backends.timetagger_sdk import SLICE_PS  # noqa: E402  (the emulated SDK's step)
+from qnetlab.sim_backends.emulators.timetagger_sdk import SLICE_PS  # noqa: E402  (the emulated SDK's step)
 
 
 def build_world():

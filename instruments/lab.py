@@ -85,12 +85,11 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         TaggerChannelModel,
         TaggerModel,
         TransmitterModel,
-        detectors,
-        links,
     )
-    from qnetlab.sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
-    from qnetlab.sim_backends.fiber import FiberModel
-    from qnetlab.sim_backends.polarization import random_su2
+    from qnetlab.sim_backends.world import detectors, links
+    from qnetlab.sim_backends.world.actuators import PaddleController, PhaseShifter, Waveplate
+    from qnetlab.sim_backends.world.fiber import FiberModel
+    from qnetlab.sim_backends.world.polarization import random_su2
 
     rng = np.random.default_rng(config.seed)
     transmitters = {}
@@ -164,7 +163,7 @@ def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
 
     address = entry.address
     if entry.sim:
-        from qnetlab.sim_backends.laser_emulator import ScpiLaserEmulator
+        from qnetlab.sim_backends.emulators.laser_emulator import ScpiLaserEmulator
 
         emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
         lab.emulators[name] = emulator
@@ -185,7 +184,7 @@ def _tagger(name: str, entry: SwabianTimeTaggerConfig, lab: Lab):
 
     sdk = None
     if entry.sim:
-        from qnetlab.sim_backends.timetagger_sdk import emulated_timetagger_sdk
+        from qnetlab.sim_backends.emulators.timetagger_sdk import emulated_timetagger_sdk
 
         sdk = emulated_timetagger_sdk(lab.world, serials={entry.serial or "SIM-0001": name})
         lab.emulators[name] = sdk

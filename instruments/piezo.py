@@ -50,7 +50,7 @@ def build(name: str, entry: ThorlabsMdt693bConfig, lab) -> Piezo:
 
     address = entry.address
     if entry.sim:
-        from qnetlab.sim_backends.piezo_emulator import MdtPiezoEmulator
+        from qnetlab.sim_backends.emulators.piezo_emulator import MdtPiezoEmulator
 
         actuators = lab.world.actuators
         if entry.actuator not in actuators:

@@ -51,8 +51,8 @@ def build(name: str, entry: ThorlabsMpc320Config, lab) -> PolarizationController
 
     address = entry.address
     if entry.sim:
-        from qnetlab.sim_backends.actuators import PaddleController
-        from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
+        from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
+        from qnetlab.sim_backends.world.actuators import PaddleController
 
         controller = lab.world.actuators.get(entry.actuator)
         if not isinstance(controller, PaddleController):

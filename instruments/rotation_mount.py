@@ -87,8 +87,8 @@ def build(name: str, entry: ThorlabsK10cr1Config, lab) -> RotationMount:
 
     address = entry.address
     if entry.sim:
-        from qnetlab.sim_backends.actuators import Waveplate
-        from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
+        from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+        from qnetlab.sim_backends.world.actuators import Waveplate
 
         plate = lab.world.actuators.get(entry.actuator)
         if not isinstance(plate, Waveplate):

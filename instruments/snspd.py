@@ -92,8 +92,8 @@ def build(name: str, entry: ScpiSnspdControllerConfig, lab) -> SnspdController:
 
     address = entry.address
     if entry.sim:
-        from qnetlab.sim_backends.detectors import SnspdModel
-        from qnetlab.sim_backends.snspd_emulator import SnspdControllerEmulator
+        from qnetlab.sim_backends.emulators.snspd_emulator import SnspdControllerEmulator
+        from qnetlab.sim_backends.world.detectors import SnspdModel
 
         wires = {}
         for channel, detector in entry.channels.items():

@@ -36,8 +36,8 @@ def build(name: str, entry: ScpiFreeRunningSpadConfig, lab) -> Spad:
 
     address = entry.address
     if entry.sim:
-        from qnetlab.sim_backends.detectors import SpadModel
-        from qnetlab.sim_backends.spad_emulator import SpadEmulator
+        from qnetlab.sim_backends.emulators.spad_emulator import SpadEmulator
+        from qnetlab.sim_backends.world.detectors import SpadModel
 
         model = lab.world.detectors.get(entry.detector)
         if not isinstance(model, SpadModel):

@@ -21,7 +21,7 @@ def make_world():
         TaggerModel,
         TransmitterModel,
     )
-    from qnetlab.sim_backends.links import SplitterLink
+    from qnetlab.sim_backends.world.links import SplitterLink
 
     def make(
         *,

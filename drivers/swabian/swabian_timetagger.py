@@ -2,7 +2,7 @@
 
 Wraps the vendor's Python SDK (``Swabian.TimeTagger`` from the ``Swabian-TimeTagger``
 package, older installs ``TimeTagger``). The SDK module is passed in, so the same class
-drives a real tagger or the emulated SDK of :mod:`sim_backends.timetagger_sdk`.
+drives a real tagger or the emulated SDK of :mod:`sim_backends.emulators.timetagger_sdk`.
 All times are int64 picoseconds, trigger levels in volts, rates in counts per second.
 """
 

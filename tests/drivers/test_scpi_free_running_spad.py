@@ -12,8 +12,8 @@ import pytest
 
 from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
 from qnetlab.drivers.spad import ScpiFreeRunningSpad
-from qnetlab.sim_backends.detectors import SpadModel
-from qnetlab.sim_backends.spad_emulator import SpadEmulator
+from qnetlab.sim_backends.emulators.spad_emulator import SpadEmulator
+from qnetlab.sim_backends.world.detectors import SpadModel
 
 _names = itertools.count()
 

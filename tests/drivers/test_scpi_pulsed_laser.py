@@ -17,7 +17,7 @@ _names = itertools.count()
 
 @pytest.fixture
 def rig(make_world):
-    from qnetlab.sim_backends.laser_emulator import ScpiLaserEmulator
+    from qnetlab.sim_backends.emulators.laser_emulator import ScpiLaserEmulator
 
     world = make_world()
     emulator = ScpiLaserEmulator(world.laser, world.lock)

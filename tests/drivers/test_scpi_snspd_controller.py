@@ -12,8 +12,8 @@ import pytest
 
 from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
 from qnetlab.drivers.snspd import ScpiSnspdController
-from qnetlab.sim_backends.detectors import SnspdModel
-from qnetlab.sim_backends.snspd_emulator import SnspdControllerEmulator
+from qnetlab.sim_backends.emulators.snspd_emulator import SnspdControllerEmulator
+from qnetlab.sim_backends.world.detectors import SnspdModel
 
 _names = itertools.count()
 

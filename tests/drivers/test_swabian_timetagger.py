@@ -14,7 +14,7 @@ from qnetlab.drivers.swabian import SwabianTimeTagger
 
 @pytest.fixture
 def sdk_and_world(make_world):
-    from qnetlab.sim_backends.timetagger_sdk import emulated_timetagger_sdk
+    from qnetlab.sim_backends.emulators.timetagger_sdk import emulated_timetagger_sdk
 
     world = make_world(dead_time_ps=10_000)
     return emulated_timetagger_sdk(world), world
@@ -79,7 +79,7 @@ def _vendor_params(doc: str) -> list[str]:
 def test_emulated_sdk_matches_vendor_names_and_signatures(sdk_and_world):
     vendor = pytest.importorskip("Swabian.TimeTagger", reason="vendor SDK (test extra) not installed")
     sdk, _ = sdk_and_world
-    from qnetlab.sim_backends.timetagger_sdk import EmulatedTimeTagger
+    from qnetlab.sim_backends.emulators.timetagger_sdk import EmulatedTimeTagger
 
     checked = 0
     for name in ("createTimeTagger", "freeTimeTagger", "Countrate", "Correlation", "TimeTagStream", "CHANNEL_UNUSED"):

@@ -34,8 +34,8 @@ def completed(position: bytes, status: bytes = h("00 00 00 80")) -> bytes:
 
 @pytest.fixture
 def rig():
-    from qnetlab.sim_backends.actuators import Waveplate
-    from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.world.actuators import Waveplate
 
     plate = Waveplate(0.5)
     emulator = AptRotationMountEmulator(plate, threading.RLock(), serial="55000001")
@@ -47,8 +47,8 @@ def rig():
 
 
 def test_connect_reads_identity_and_velocity():
-    from qnetlab.sim_backends.actuators import Waveplate
-    from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.world.actuators import Waveplate
 
     emulator = AptRotationMountEmulator(Waveplate(), threading.RLock(), serial="55000001")
     mount = ThorlabsK10CR1(f"k10cr1_{next(_names)}", emulator.url, timeout_s=0.2, serial_number="55000001")

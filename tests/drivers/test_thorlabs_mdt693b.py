@@ -13,8 +13,8 @@ import pytest
 
 from qnetlab.drivers.errors import DeviceError, InstrumentTimeout, LinkDropped, MalformedReply
 from qnetlab.drivers.thorlabs import ThorlabsMDT693B, ThorlabsMDT694B
-from qnetlab.sim_backends.actuators import PhaseShifter
-from qnetlab.sim_backends.piezo_emulator import MdtPiezoEmulator
+from qnetlab.sim_backends.emulators.piezo_emulator import MdtPiezoEmulator
+from qnetlab.sim_backends.world.actuators import PhaseShifter
 
 _names = itertools.count()
 

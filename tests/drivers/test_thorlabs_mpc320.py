@@ -37,8 +37,8 @@ AT_45 = h("6b 01 00 00")  # 363 counts = 45.04 deg
 
 @pytest.fixture
 def rig():
-    from qnetlab.sim_backends.actuators import PaddleController
-    from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.world.actuators import PaddleController
 
     controller = PaddleController()
     emulator = AptPaddleControllerEmulator(controller, threading.RLock(), serial="38000123")
@@ -50,8 +50,8 @@ def rig():
 
 
 def test_connect_reads_identity_and_polarizer_parameters():
-    from qnetlab.sim_backends.actuators import PaddleController
-    from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.world.actuators import PaddleController
 
     emulator = AptPaddleControllerEmulator(PaddleController(), threading.RLock(), serial="38000123")
     mpc = ThorlabsMPC320(f"mpc{next(_names)}", emulator.url, timeout_s=0.2, serial_number="38000123")
@@ -74,8 +74,8 @@ def test_connect_reads_identity_and_polarizer_parameters():
 
 
 def test_wrong_serial_number_is_refused():
-    from qnetlab.sim_backends.actuators import PaddleController
-    from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.world.actuators import PaddleController
 
     emulator = AptPaddleControllerEmulator(PaddleController(), threading.RLock(), serial="38000123")
     try:
@@ -115,8 +115,8 @@ def test_parameter_set_moves_the_paddle(rig):
 
 
 def test_move_with_simulated_travel_time_returns_the_final_angle():
-    from qnetlab.sim_backends.actuators import PaddleController
-    from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.world.actuators import PaddleController
 
     controller = PaddleController()
     emulator = AptPaddleControllerEmulator(controller, threading.RLock(), seconds_per_deg=0.001)

@@ -19,7 +19,7 @@ from qnetlab.instruments.polarization_controller import PolarizationController, 
 from qnetlab.instruments.polarization_controller import build as build_polarization_controller
 from qnetlab.instruments.rotation_mount import RotationMount, ThorlabsK10cr1Config
 from qnetlab.instruments.rotation_mount import build as build_rotation_mount
-from qnetlab.sim_backends.actuators import PaddleController, Waveplate
+from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
 
 _names = itertools.count()
 MPC_STEP_DEG = 170 / 1370
@@ -28,7 +28,7 @@ MPC_STEP_DEG = 170 / 1370
 @pytest.fixture
 def paddles():
     from qnetlab.drivers.thorlabs import ThorlabsMPC320
-    from qnetlab.sim_backends.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
 
     controller = PaddleController()
     emulator = AptPaddleControllerEmulator(controller, threading.RLock())
@@ -45,7 +45,7 @@ def paddles():
 @pytest.fixture
 def mount():
     from qnetlab.drivers.thorlabs import ThorlabsK10CR1
-    from qnetlab.sim_backends.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
 
     plate = Waveplate(0.5)
     emulator = AptRotationMountEmulator(plate, threading.RLock())

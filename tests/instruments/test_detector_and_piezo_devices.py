@@ -22,8 +22,8 @@ from qnetlab.instruments.snspd import ScpiSnspdControllerConfig
 from qnetlab.instruments.snspd import build as build_snspd
 from qnetlab.instruments.spad import ScpiFreeRunningSpadConfig
 from qnetlab.instruments.spad import build as build_spad
-from qnetlab.sim_backends.actuators import PhaseShifter
-from qnetlab.sim_backends.detectors import DetectorModel, SnspdModel, SpadModel
+from qnetlab.sim_backends.world.actuators import PhaseShifter
+from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from qnetlab.sim_backends import (
     TaggerModel,
     TransmitterModel,
 )
-from qnetlab.sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
-from qnetlab.sim_backends.links import EntangledPairLink, PolarizationBB84Link, SplitterLink, TimeBinBB84Link
-from qnetlab.sim_backends.transmitter import encode_slots
+from qnetlab.sim_backends.world.actuators import PaddleController, PhaseShifter, Waveplate
+from qnetlab.sim_backends.world.links import EntangledPairLink, PolarizationBB84Link, SplitterLink, TimeBinBB84Link
+from qnetlab.sim_backends.world.transmitter import encode_slots
 
 PERIOD_PS = 12_500  # 80 MHz
 

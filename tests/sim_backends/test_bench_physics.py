@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy.optimize import curve_fit, minimize
 
-from qnetlab.sim_backends.transmitter import decode_slots
+from qnetlab.sim_backends.world.transmitter import decode_slots
 
 SECOND_PS = 10**12
 
@@ -78,7 +78,7 @@ def paddles_undoing(rotation, controller):
 
 def test_qber_falls_to_misalignment_floor_when_controller_undoes_the_fiber(bench):
     rng = np.random.default_rng(11)
-    from qnetlab.sim_backends.polarization import random_su2
+    from qnetlab.sim_backends.world.polarization import random_su2
 
     rotation = random_su2(rng)
     controller = bench.PaddleController()

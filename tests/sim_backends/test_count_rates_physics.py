@@ -79,7 +79,7 @@ def test_same_seed_replays_same_tags(make_world):
 
 
 def test_vanishing_click_probability_gives_no_clicks_and_terminates():
-    from qnetlab.sim_backends._kernels import pulsed_clicks
+    from qnetlab.sim_backends.world._kernels import pulsed_clicks
 
     pattern = np.zeros(1, np.uint8)
     p = np.full(16, 1e-40)

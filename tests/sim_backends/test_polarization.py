@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import expm
 
-from qnetlab.sim_backends.polarization import BB84_STATES, PAULI, analyzer_probabilities, su2_from_vector
+from qnetlab.sim_backends.world.polarization import BB84_STATES, PAULI, analyzer_probabilities, su2_from_vector
 
 
 def test_su2_from_vector_is_the_exponential_of_the_pauli_generator():

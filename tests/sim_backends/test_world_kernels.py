@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from qnetlab.sim_backends import _kernels as K
+from qnetlab.sim_backends.world import _kernels as K
 
 PERIOD = 12_500.0
 
@@ -84,7 +84,7 @@ def test_fused_link_keeps_each_mode_marginal_and_independence(scale):
 
 def test_modes_with_offsets_beyond_a_period_come_out_sorted_through_the_link():
     """Time-bin style: modes at 0, 1.5 and 3 periods still give a sorted stream."""
-    from qnetlab.sim_backends.links import PulsedLink
+    from qnetlab.sim_backends.world.links import PulsedLink
 
     eta_mu = np.zeros((16, 3))
     eta_mu[0] = [0.2, 0.1, 0.3]
@@ -211,7 +211,7 @@ def test_generator_is_uniform():
 def test_double_clicks_through_the_world_at_the_product_rate(bench, threads):
     """Two detectors behind a splitter fire together on a pulse at rate f·p_a·p_b (one or two threads)."""
     from qnetlab.sim_backends import FiberModel, OpticalWorld, TransmitterModel
-    from qnetlab.sim_backends.links import SplitterLink
+    from qnetlab.sim_backends.world.links import SplitterLink
 
     tx = TransmitterModel(rep_rate_hz=80e6, power_dbm=-7.0, attenuation_db=73.0)
     link = SplitterLink("alice", "fiber", {"a": "a", "b": "b"}, fractions={"a": 0.6, "b": 0.4})
@@ -286,7 +286,7 @@ def test_afterpulses_follow_the_dead_time_and_survive_a_tiny_output_buffer():
 
 
 def test_jitter_drawn_in_the_walk_is_gaussian_and_the_stream_sorted():
-    from qnetlab.sim_backends.world import _normal_table
+    from qnetlab.sim_backends.world.optical_world import _normal_table
 
     eta_mu = np.zeros((16, 2))
     eta_mu[0] = [0.3, 0.3]

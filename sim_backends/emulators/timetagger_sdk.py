@@ -23,7 +23,7 @@ import types
 
 import numpy as np
 
-from qnetlab.sim_backends.world import OpticalWorld
+from qnetlab.sim_backends.world.optical_world import OpticalWorld
 
 CHANNEL_UNUSED = -134217728
 # Simulated time per acquisition step: the world's fixed cost per step (Python set-up,

@@ -36,8 +36,8 @@ import threading
 import time
 from typing import ClassVar
 
-from qnetlab.sim_backends.actuators import PaddleController, Waveplate
-from qnetlab.sim_backends.binary_server import BinaryProtocolServer
+from qnetlab.sim_backends.emulators.binary_server import BinaryProtocolServer
+from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
 
 HOST, DEVICE, DATA = 0x01, 0x50, 0x80
 

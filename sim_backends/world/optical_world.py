@@ -7,12 +7,12 @@ import threading
 
 import numpy as np
 
-from qnetlab.sim_backends.detectors import NEVER_PS, DetectorModel, SnspdModel
-from qnetlab.sim_backends.fiber import FiberModel
-from qnetlab.sim_backends.links import PulsedLink, SyncOutput, walk
-from qnetlab.sim_backends.prefetch import WalkPrefetch
-from qnetlab.sim_backends.tagger import TaggerModel
-from qnetlab.sim_backends.transmitter import TransmitterModel
+from qnetlab.sim_backends.world.detectors import NEVER_PS, DetectorModel, SnspdModel
+from qnetlab.sim_backends.world.fiber import FiberModel
+from qnetlab.sim_backends.world.links import PulsedLink, SyncOutput, walk
+from qnetlab.sim_backends.world.prefetch import WalkPrefetch
+from qnetlab.sim_backends.world.tagger import TaggerModel
+from qnetlab.sim_backends.world.transmitter import TransmitterModel
 
 CLOCK_START_PS = 1_000_000_000  # 1 ms, a whole number of 80 MHz periods
 
@@ -24,7 +24,7 @@ class OpticalWorld:
     ----------
     transmitters : name -> Alice's pulsed transmitter(s)
     fibers : name -> fiber span
-    links : the optical paths (see :mod:`sim_backends.links`), each feeding some detectors
+    links : the optical paths (see :mod:`sim_backends.world.links`), each feeding some detectors
     detectors : name -> detector model
     taggers : name -> tagger model (its inputs name detectors or sync outputs)
     actuators : name -> waveplates, paddle controllers, phase shifters (emulators move them)
@@ -34,7 +34,7 @@ class OpticalWorld:
     threads : 2 uses the second core (numba releases the GIL): a slice's pulsed-link walk
         is split over two threads, and in an acquisition of many slices (``flush=False``)
         the next slice's walk is drawn while this one is tagged
-        (:mod:`sim_backends.prefetch`). The stream then differs from the one-thread
+        (:mod:`sim_backends.world.prefetch`). The stream then differs from the one-thread
         stream of the same seed (same statistics; still the same for the same seed)
 
     The world has its own clock, ``now_ps``; it runs only when an acquisition or
@@ -122,13 +122,13 @@ class OpticalWorld:
         ``flush=False`` (all but the last slice of an acquisition) tags near the end of the
         slice are held for the next call, so consecutive slices form one sorted stream.
 
-        The slice is made in a few ordered passes (numba, :mod:`sim_backends._kernels`):
+        The slice is made in a few ordered passes (numba, :mod:`sim_backends.world._kernels`):
         each link draws its detectors' photons as one time-ordered stream of
         (time, source); dark counts, sync markers and the links' streams are merged and
         jittered; then one pass applies each detector's dead time and afterpulsing and the
         tagger inputs' delay and dead time, and writes the tag stream.
         """
-        from qnetlab.sim_backends._kernels import add_jitter, merge_streams
+        from qnetlab.sim_backends.world._kernels import add_jitter, merge_streams
 
         with self.lock:
             model = self.taggers[tagger] if tagger is not None else self.tagger

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 
-from qnetlab.sim_backends.socket_server import LineProtocolServer
+from qnetlab.sim_backends.emulators.socket_server import LineProtocolServer
 
 
 class ScpiServer(LineProtocolServer):

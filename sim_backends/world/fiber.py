@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qnetlab.sim_backends.polarization import su2_from_vector
+from qnetlab.sim_backends.world.polarization import su2_from_vector
 
 
 @dataclass

@@ -1,14 +1,14 @@
-"""The binary sibling of :class:`sim_backends.socket_server.LineProtocolServer`.
+"""The binary sibling of :class:`sim_backends.emulators.socket_server.LineProtocolServer`.
 
 A subclass says where a message ends (``split_frame``) and answers it (``handle``,
 returning the reply bytes or ``None``); sockets, clients and faults are
-:class:`sim_backends.socket_server.ProtocolServer`'s (a ``"garble"`` fault XORs every
+:class:`sim_backends.emulators.socket_server.ProtocolServer`'s (a ``"garble"`` fault XORs every
 reply byte with 0xA5).
 """
 
 from __future__ import annotations
 
-from qnetlab.sim_backends.socket_server import ProtocolServer
+from qnetlab.sim_backends.emulators.socket_server import ProtocolServer
 
 
 class BinaryProtocolServer(ProtocolServer):

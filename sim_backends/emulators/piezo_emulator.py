@@ -26,8 +26,8 @@ exact wording on hardware may differ.
 
 from __future__ import annotations
 
-from qnetlab.sim_backends.actuators import PhaseShifter
-from qnetlab.sim_backends.socket_server import LineProtocolServer
+from qnetlab.sim_backends.emulators.socket_server import LineProtocolServer
+from qnetlab.sim_backends.world.actuators import PhaseShifter
 
 
 class MdtPiezoEmulator(LineProtocolServer):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qnetlab.sim_backends.sources import PulsedLaserModel
+from qnetlab.sim_backends.world.sources import PulsedLaserModel
 
 LEVELS = ("signal", "decoy", "vacuum")
 _PLAIN_PULSES = np.zeros(1, np.uint8)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qnetlab.sim_backends.detectors import NEVER_PS
+from qnetlab.sim_backends.world.detectors import NEVER_PS
 
 HOLDBACK_GUARD_PS = 2_000  # far beyond any jitter: tags this close to a slice end wait for the next
 
@@ -60,7 +60,7 @@ class TaggerModel:
         tagger's jitter). Returns ``(timestamps_ps int64, channels int32)`` sorted by time.
         Tags that a later slice could still precede are held back unless ``flush``.
         """
-        from qnetlab.sim_backends._kernels import apply_dead_time, merge_streams
+        from qnetlab.sim_backends.world._kernels import apply_dead_time, merge_streams
 
         streams = []
         for number, channel in self.channels.items():
@@ -105,10 +105,10 @@ class TaggerModel:
         ``enabled`` (a latched detector) are dropped;
         the detector-side arrays (``dead``, ``last`` updated in place, afterpulse ``ap_p``,
         ``ap_tau``) are per source. One ordered pass applies them and this tagger's input
-        delays and dead times (:func:`sim_backends._kernels.detect_and_tag`); then the
+        delays and dead times (:func:`sim_backends.world._kernels.detect_and_tag`); then the
         overflow budget and the hold-back, as :meth:`tag`.
         """
-        from qnetlab.sim_backends._kernels import detect_and_tag, restore_order_pairs
+        from qnetlab.sim_backends.world._kernels import detect_and_tag, restore_order_pairs
 
         key = (
             tuple(names),

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 
-from qnetlab.sim_backends.detectors import SnspdModel
-from qnetlab.sim_backends.scpi_server import ScpiServer
+from qnetlab.sim_backends.emulators.scpi_server import ScpiServer
+from qnetlab.sim_backends.world.detectors import SnspdModel
 
 BIAS_RANGE_UA = (0.0, 20.0)
 SERIES_RESISTANCE_OHM = 50.0  # leads and bias tee, seen at any bias

@@ -21,8 +21,8 @@ range, -222 "Data out of range". Neither changes the detector.
 
 from __future__ import annotations
 
-from qnetlab.sim_backends.detectors import SpadModel
-from qnetlab.sim_backends.scpi_server import ScpiServer
+from qnetlab.sim_backends.emulators.scpi_server import ScpiServer
+from qnetlab.sim_backends.world.detectors import SpadModel
 
 EFFICIENCY_SETTINGS_PCT = (10, 15, 20, 25, 30)
 DEAD_TIME_RANGE_US = (0.1, 100.0)

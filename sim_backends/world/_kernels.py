@@ -538,7 +538,7 @@ _POOL = None
 
 def _pool():
     """The world's one worker thread (created on first use): the second half of a link's
-    walk, or the next slice's walks drawn ahead (:mod:`sim_backends.prefetch`); jobs
+    walk, or the next slice's walks drawn ahead (:mod:`sim_backends.world.prefetch`); jobs
     queue on it, and none waits on another."""
     global _POOL
     if _POOL is None:

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from qnetlab.sim_backends.actuators import PaddleController, Waveplate
-from qnetlab.sim_backends.polarization import BB84_KETS, analyzer_probabilities
-from qnetlab.sim_backends.transmitter import decode_slots
+from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
+from qnetlab.sim_backends.world.polarization import BB84_KETS, analyzer_probabilities
+from qnetlab.sim_backends.world.transmitter import decode_slots
 
 GROUP_DELAY_PS_PER_KM = 4_895_000  # n_g = 1.4676 (SMF-28 at 1550 nm)
 
@@ -94,7 +94,7 @@ class PulsedLink:
         """Detected photons of the detectors in ``sources`` (name -> source index), in time order.
 
         Returns ``(times int64, sources int32)`` or None when the link is dark. All modes
-        are walked together (:func:`sim_backends._kernels.pulsed_link_events`): each mode
+        are walked together (:func:`sim_backends.world._kernels.pulsed_link_events`): each mode
         fires with p = 1 − exp(−η·μ), independently of the others.
         ``counts[source]`` grows by the photons drawn; ``state`` is the generator state.
         With ``sigma`` (rms jitter per source) and ``normal_table`` the times carry the
@@ -163,7 +163,7 @@ class WalkInputs(NamedTuple):
 
 def walk(inputs: WalkInputs, counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
     """Run a pulsed link's walk: ``(times int64, sources int32)``, jittered, in time order."""
-    from qnetlab.sim_backends._kernels import pulsed_link_events
+    from qnetlab.sim_backends.world._kernels import pulsed_link_events
 
     return pulsed_link_events(*inputs, counts, state, sigma, normal_table, buffers, threads)
 
@@ -351,11 +351,11 @@ class EntangledPairLink:
         h = heralding × best detector efficiency per side, such pairs come at rate
         R·(1 − (1 − h_A)(1 − h_B)) (a Poisson process); which sides fired, which ports,
         and the per-port efficiency (relative to the best) are then drawn for those pairs
-        alone (:func:`sim_backends._kernels.pair_events`). Returns ``(times, sources)`` or
+        alone (:func:`sim_backends.world._kernels.pair_events`). Returns ``(times, sources)`` or
         None; ``counts[source]`` grows by the photons drawn. With ``sigma`` and
         ``normal_table`` the times carry each source's timing jitter.
         """
-        from qnetlab.sim_backends._kernels import add_jitter, pair_events, restore_order_pairs
+        from qnetlab.sim_backends.world._kernels import add_jitter, pair_events, restore_order_pairs
 
         if not self.on or self.pair_rate_hz <= 0:
             return None

@@ -29,8 +29,8 @@ import threading
 
 import numpy as np
 
-from qnetlab.sim_backends.scpi_server import ScpiServer
-from qnetlab.sim_backends.transmitter import TransmitterModel
+from qnetlab.sim_backends.emulators.scpi_server import ScpiServer
+from qnetlab.sim_backends.world.transmitter import TransmitterModel
 
 POWER_RANGE_DBM = (-20.0, 10.0)
 WAVELENGTH_RANGE_NM = (1500.0, 1600.0)

@@ -5,7 +5,7 @@ client, the record of exchanges and the fault queue. A subclass says where a mes
 ends (``split_frame``) and what goes back (``reply_to``, the bytes on the wire or
 ``None``). :class:`LineProtocolServer` does both for text protocols, so its emulators
 only implement ``handle(line)``; binary protocols subclass :class:`ProtocolServer`
-directly (:mod:`sim_backends.binary_server`).
+directly (:mod:`sim_backends.emulators.binary_server`).
 
 Faults are queued with :meth:`ProtocolServer.inject` and consumed one per received
 message:
