@@ -3,7 +3,7 @@
 Sources and Alice's transmitter, fibers, actuators (the state emulators move), links
 (the optical paths from a source to its detectors), detectors, the time tagger, and
 :class:`OpticalWorld`, which holds them under one seeded generator and one clock. The
-numba passes that make a slice of tags live in ``_kernels``. Nothing here imports an
+numba passes that make a slice of tags live in ``kernels``. Nothing here imports an
 emulator.
 """
 

@@ -13,6 +13,12 @@ NEVER_PS = -(2**62)  # "last click" before the world began
 class DetectorModel:
     """A free-running single-photon detector with fixed efficiency and dark counts.
 
+    Each slice, the world's tagging pass asks every detector the same things, whatever its
+    kind: :meth:`detection_efficiency` (the links' draws), :meth:`expose` then
+    :meth:`registers_clicks` and :meth:`dark_rate_hz`, :meth:`afterpulsing`, and the
+    attributes ``jitter_ps``, ``dead_time_ps`` and ``last_click_ps``. A new detector kind
+    overrides what differs.
+
     Attributes
     ----------
     efficiency : detection efficiency, 0..1
@@ -38,6 +44,18 @@ class DetectorModel:
     def click_probability(self, mean_photons: float) -> float:
         """Probability that a coherent pulse of ``mean_photons`` fires the detector."""
         return float(-np.expm1(-self.detection_efficiency() * mean_photons))
+
+    # --- what the world's tagging pass asks of every detector, once per slice --------------
+    def expose(self, detected_rate_hz: float) -> None:
+        """Take the slice's incident click rate (Hz); a detector that saturates reacts here."""
+
+    def registers_clicks(self) -> bool:
+        """Whether the detector registers clicks this slice (False: a latched SNSPD)."""
+        return True
+
+    def afterpulsing(self) -> tuple[float, float]:
+        """(probability per registered click, mean delay after the dead time in ps) of afterpulses."""
+        return 0.0, 1.0
 
 
 @dataclass
@@ -101,6 +119,9 @@ class SnspdModel(DetectorModel):
         if detected_rate_hz > self.latch_rate_hz and self.bias_ua > 0:
             self.latched = True
 
+    def registers_clicks(self) -> bool:
+        return not self.latched
+
 
 @dataclass
 class SpadModel(DetectorModel):
@@ -122,3 +143,6 @@ class SpadModel(DetectorModel):
 
     def dark_rate_hz(self) -> float:
         return self.dark_count_hz * (self.efficiency / 0.1) ** self.dark_exponent
+
+    def afterpulsing(self) -> tuple[float, float]:
+        return float(self.afterpulse_probability), float(self.afterpulse_tau_ps)

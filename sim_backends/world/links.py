@@ -75,10 +75,6 @@ class PulsedLink:
     def delay_ps(self, world) -> int:
         return int(round(world.fibers[self.fiber].length_km * GROUP_DELAY_PS_PER_KM))
 
-    def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
-        """Detected photon times per detector in [start, stop) (before dead time and jitter)."""
-        return split_by_source(self, world, start_ps, stop_ps)
-
     def events(
         self,
         world,
@@ -94,7 +90,7 @@ class PulsedLink:
         """Detected photons of the detectors in ``sources`` (name -> source index), in time order.
 
         Returns ``(times int64, sources int32)`` or None when the link is dark. All modes
-        are walked together (:func:`sim_backends.world._kernels.pulsed_link_events`): each mode
+        are walked together (:func:`qnetlab.sim_backends.world.kernels.pulsed_walk.pulsed_link_events`): each mode
         fires with p = 1 − exp(−η·μ), independently of the others.
         ``counts[source]`` grows by the photons drawn; ``state`` is the generator state.
         With ``sigma`` (rms jitter per source) and ``normal_table`` the times carry the
@@ -163,21 +159,9 @@ class WalkInputs(NamedTuple):
 
 def walk(inputs: WalkInputs, counts, state, sigma=None, normal_table=None, buffers=None, threads=1):
     """Run a pulsed link's walk: ``(times int64, sources int32)``, jittered, in time order."""
-    from qnetlab.sim_backends.world._kernels import pulsed_link_events
+    from qnetlab.sim_backends.world.kernels.pulsed_walk import pulsed_link_events
 
     return pulsed_link_events(*inputs, counts, state, sigma, normal_table, buffers, threads)
-
-
-def split_by_source(link, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
-    """A link's photons per detector name (the per-detector view of :meth:`events`)."""
-    names = sorted(set(link.detectors.values()))
-    sources = {name: i for i, name in enumerate(names)}
-    state = world.rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False) | np.uint64(1)
-    found = link.events(world, start_ps, stop_ps, sources, np.zeros(len(names), np.int64), state)
-    if found is None:
-        return {}
-    times, srcs = found
-    return {name: times[srcs == i] for name, i in sources.items() if np.any(srcs == i)}
 
 
 @dataclass
@@ -329,10 +313,6 @@ class EntangledPairLink:
         )
         return p / p.sum()
 
-    def arrivals(self, world, start_ps: int, stop_ps: int) -> dict[str, np.ndarray]:
-        """Detected photons of the pairs emitted in [start, stop), per detector."""
-        return split_by_source(self, world, start_ps, stop_ps)
-
     def events(
         self,
         world,
@@ -351,11 +331,13 @@ class EntangledPairLink:
         h = heralding × best detector efficiency per side, such pairs come at rate
         R·(1 − (1 − h_A)(1 − h_B)) (a Poisson process); which sides fired, which ports,
         and the per-port efficiency (relative to the best) are then drawn for those pairs
-        alone (:func:`sim_backends.world._kernels.pair_events`). Returns ``(times, sources)`` or
+        alone (:func:`qnetlab.sim_backends.world.kernels.pairs.pair_events`). Returns ``(times, sources)`` or
         None; ``counts[source]`` grows by the photons drawn. With ``sigma`` and
         ``normal_table`` the times carry each source's timing jitter.
         """
-        from qnetlab.sim_backends.world._kernels import add_jitter, pair_events, restore_order_pairs
+        from qnetlab.sim_backends.world.kernels.pairs import pair_events
+        from qnetlab.sim_backends.world.kernels.splitmix import add_jitter
+        from qnetlab.sim_backends.world.kernels.streams import restore_order_pairs
 
         if not self.on or self.pair_rate_hz <= 0:
             return None

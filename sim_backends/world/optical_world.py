@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
-from qnetlab.sim_backends.world.detectors import NEVER_PS, DetectorModel, SnspdModel
+from qnetlab.sim_backends.world.detectors import NEVER_PS, DetectorModel
 from qnetlab.sim_backends.world.fiber import FiberModel
 from qnetlab.sim_backends.world.links import PulsedLink, SyncOutput, walk
 from qnetlab.sim_backends.world.prefetch import WalkPrefetch
@@ -122,99 +123,106 @@ class OpticalWorld:
         ``flush=False`` (all but the last slice of an acquisition) tags near the end of the
         slice are held for the next call, so consecutive slices form one sorted stream.
 
-        The slice is made in a few ordered passes (numba, :mod:`sim_backends.world._kernels`):
-        each link draws its detectors' photons as one time-ordered stream of
-        (time, source); dark counts, sync markers and the links' streams are merged and
-        jittered; then one pass applies each detector's dead time and afterpulsing and the
-        tagger inputs' delay and dead time, and writes the tag stream.
+        The slice is made in a few ordered passes (numba, :mod:`qnetlab.sim_backends.world.kernels`):
+        each link draws its detectors' photons as one time-ordered, jittered stream of
+        (time, source); the detectors then see the slice's light (an SNSPD may latch);
+        sync markers and dark counts are drawn, jittered and sorted; the streams are merged;
+        then one pass applies each detector's dead time and afterpulsing and the tagger
+        inputs' delay and dead time, and writes the tag stream.
         """
-        from qnetlab.sim_backends.world._kernels import add_jitter, merge_streams
-
         with self.lock:
             model = self.taggers[tagger] if tagger is not None else self.tagger
             start, stop = self.now_ps, self.now_ps + int(duration_ps)
-            seconds = (stop - start) * 1e-12
             names = sorted({channel.detector for channel in model.channels.values()})
             sources = {name: index for index, name in enumerate(names)}
-            n_src = len(names)
             state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
             table = _normal_table()
-            enabled = np.ones(n_src, np.bool_)
-            sigma = np.full(n_src, float(model.jitter_ps))
-            dead = np.zeros(n_src, np.int64)
-            last = np.full(n_src, NEVER_PS, np.int64)
-            ap_p = np.zeros(n_src)
-            ap_tau = np.ones(n_src)
-            detectors = []
-            for index, name in enumerate(names):
-                if name in self.syncs:
-                    continue
-                detector = self.detectors[name]
-                detectors.append((index, detector))
-                sigma[index] = math.hypot(detector.jitter_ps, model.jitter_ps)
-                dead[index] = int(detector.dead_time_ps)
-                last[index] = int(detector.last_click_ps)
-                ap_p[index] = float(getattr(detector, "afterpulse_probability", 0.0))
-                ap_tau[index] = float(getattr(detector, "afterpulse_tau_ps", 1.0))
-            counts = np.zeros(n_src, np.int64)
-            streams = []
-            ahead = self._prefetch if self.threads > 1 else None
-            pulsed = []  # (index, link) of the pulsed links this tagger sees
-            for number, link in enumerate(self.links):
-                if sources.keys().isdisjoint(link.detectors.values()):
-                    continue
-                if ahead is not None and isinstance(link, PulsedLink):
-                    pulsed.append((number, link))
-                    inputs = link.walk_inputs(self, start, stop, sources)
-                    found = ahead.take(number, inputs, sigma, counts)
-                    if found is None and inputs is not None:
-                        found = walk(inputs, counts, state, sigma, table, self._buffers(number), self.threads)
-                else:
-                    found = link.events(self, start, stop, sources, counts, state, sigma, table, self._buffers(number))
-                if found is not None and found[0].size:
-                    streams.append(found)
-            small_t, small_s = [], []
-            dark_hz = np.zeros(n_src)
-            for index, detector in detectors:
-                if isinstance(detector, SnspdModel):
-                    detector.expose(counts[index] / seconds if seconds else 0.0)
-                    enabled[index] = not detector.latched
+            wired = [(index, self.detectors[name]) for index, name in enumerate(names) if name not in self.syncs]
+            per_source = SourceArrays.of(len(names), model.jitter_ps, wired)
+            counts = np.zeros(len(names), np.int64)
+            streams, pulsed = self._photon_streams(start, stop, sources, counts, state, per_source.sigma, table)
+            seconds = (stop - start) * 1e-12
+            dark_hz = np.zeros(len(names))
+            for index, detector in wired:
+                detector.expose(counts[index] / seconds if seconds else 0.0)
+                per_source.enabled[index] = detector.registers_clicks()
                 dark_hz[index] = detector.dark_rate_hz()
             self._drift(stop - start)
             if not flush:  # more slices follow: draw the next one's photons while this one is tagged
                 # (after the drift and the detectors' exposure, which the next walk sees)
-                for number, link in pulsed:
-                    upcoming = link.walk_inputs(self, stop, 2 * stop - start, sources)
-                    if upcoming is not None:
-                        next_state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
-                        ahead.launch(number, upcoming, sigma, table, next_state)
-            for index, name in enumerate(names):
-                if name in self.syncs:
-                    marks = self.syncs[name].arrivals(self, start, stop)
-                    small_t.append(marks)
-                    small_s.append(np.full(marks.size, index, np.int32))
-            n_dark = self.rng.poisson(dark_hz * seconds)
-            if n_dark.sum():
-                small_t.append(self.rng.integers(start, stop, size=int(n_dark.sum()), dtype=np.int64))
-                small_s.append(np.repeat(np.arange(n_src, dtype=np.int32), n_dark))
-            if small_t:  # syncs and dark counts: few, jittered then sorted here
-                times, srcs = np.concatenate(small_t), np.concatenate(small_s)
-                add_jitter(times, srcs, sigma, table, state)
-                order = np.argsort(times, kind="stable")
-                streams.append((times[order], srcs[order]))
-            streams.sort(key=lambda stream: stream[0].size)
-            while len(streams) > 2:  # the small streams first (Huffman order): least copying
-                streams = [merge_streams(*streams[0], *streams[1]), *streams[2:]]
-                streams.sort(key=lambda stream: stream[0].size)
-            empty = (np.empty(0, np.int64), np.empty(0, np.int32))
-            (small, big) = (empty, *streams)[-2:] if streams else (empty, empty)
+                self._draw_ahead(pulsed, start, stop, sources, per_source.sigma, table)
+            few = self._markers_and_dark_counts(names, start, stop, dark_hz, per_source.sigma, table, state)
+            if few is not None:
+                streams.append(few)
+            small, big = _merge_smallest_first(streams)
             stamps, chans = model.tag_events(
-                big, small, enabled, names, dead, last, ap_p, ap_tau, start, stop, flush, state
+                big,
+                small,
+                per_source.enabled,
+                names,
+                per_source.dead,
+                per_source.last,
+                per_source.ap_p,
+                per_source.ap_tau,
+                start,
+                stop,
+                flush,
+                state,
             )
-            for index, detector in detectors:
-                detector.last_click_ps = int(last[index])
+            for index, detector in wired:
+                detector.last_click_ps = int(per_source.last[index])
             self.now_ps = stop
             return stamps, chans
+
+    def _photon_streams(self, start, stop, sources, counts, state, sigma, table):
+        """Each link's jittered photon stream for the sources of this tagger (drawn ahead when
+        ``threads > 1`` and still valid), and the (index, link) of the pulsed links seen."""
+        streams = []
+        ahead = self._prefetch if self.threads > 1 else None
+        pulsed = []
+        for number, link in enumerate(self.links):
+            if sources.keys().isdisjoint(link.detectors.values()):
+                continue
+            if ahead is not None and isinstance(link, PulsedLink):
+                pulsed.append((number, link))
+                inputs = link.walk_inputs(self, start, stop, sources)
+                found = ahead.take(number, inputs, sigma, counts)
+                if found is None and inputs is not None:
+                    found = walk(inputs, counts, state, sigma, table, self._buffers(number), self.threads)
+            else:
+                found = link.events(self, start, stop, sources, counts, state, sigma, table, self._buffers(number))
+            if found is not None and found[0].size:
+                streams.append(found)
+        return streams, pulsed
+
+    def _draw_ahead(self, pulsed, start, stop, sources, sigma, table) -> None:
+        """Launch the next slice's walk of each pulsed link on the worker thread."""
+        for number, link in pulsed:
+            upcoming = link.walk_inputs(self, stop, 2 * stop - start, sources)
+            if upcoming is not None:
+                next_state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
+                self._prefetch.launch(number, upcoming, sigma, table, next_state)
+
+    def _markers_and_dark_counts(self, names, start, stop, dark_hz, sigma, table, state):
+        """Sync markers and dark counts of [start, stop) as one jittered, sorted stream (None: none)."""
+        from qnetlab.sim_backends.world.kernels.splitmix import add_jitter
+
+        times, srcs = [], []
+        for index, name in enumerate(names):
+            if name in self.syncs:
+                marks = self.syncs[name].arrivals(self, start, stop)
+                times.append(marks)
+                srcs.append(np.full(marks.size, index, np.int32))
+        n_dark = self.rng.poisson(dark_hz * (stop - start) * 1e-12)
+        if n_dark.sum():
+            times.append(self.rng.integers(start, stop, size=int(n_dark.sum()), dtype=np.int64))
+            srcs.append(np.repeat(np.arange(len(names), dtype=np.int32), n_dark))
+        if not times:
+            return None
+        all_times, all_srcs = np.concatenate(times), np.concatenate(srcs)
+        add_jitter(all_times, all_srcs, sigma, table, state)
+        order = np.argsort(all_times, kind="stable")
+        return all_times[order], all_srcs[order]
 
     def _buffers(self, key):
         """A lender of reusable (times int64, sources int32) arrays for one link's draws.
@@ -231,6 +239,49 @@ class OpticalWorld:
             return held
 
         return lend
+
+
+class SourceArrays(NamedTuple):
+    """What the tagging pass needs of each source (detector or marker) wired to a tagger, by index."""
+
+    sigma: np.ndarray  # rms jitter, detector's and tagger's together (ps)
+    dead: np.ndarray  # detector dead time (int64 ps)
+    last: np.ndarray  # detector's last registered click (int64 ps), updated by the pass
+    ap_p: np.ndarray  # afterpulse probability per registered click
+    ap_tau: np.ndarray  # mean afterpulse delay after the dead time (ps)
+    enabled: np.ndarray  # False: the detector registers nothing this slice (a latched SNSPD)
+
+    @classmethod
+    def of(cls, n_sources: int, tagger_jitter_ps: float, detectors: list[tuple[int, DetectorModel]]) -> SourceArrays:
+        """The arrays for ``n_sources``; ``detectors`` are (index, model), the other sources markers."""
+        arrays = cls(
+            np.full(n_sources, float(tagger_jitter_ps)),
+            np.zeros(n_sources, np.int64),
+            np.full(n_sources, NEVER_PS, np.int64),
+            np.zeros(n_sources),
+            np.ones(n_sources),
+            np.ones(n_sources, np.bool_),
+        )
+        for index, detector in detectors:
+            arrays.sigma[index] = math.hypot(detector.jitter_ps, tagger_jitter_ps)
+            arrays.dead[index] = int(detector.dead_time_ps)
+            arrays.last[index] = int(detector.last_click_ps)
+            arrays.ap_p[index], arrays.ap_tau[index] = detector.afterpulsing()
+        return arrays
+
+
+def _merge_smallest_first(streams: list) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Merge time-ordered streams down to two (the small ones first, Huffman order: least
+    copying); the tagging pass merges the last two as it reads them. Returns (smaller, larger)."""
+    from qnetlab.sim_backends.world.kernels.streams import merge_streams
+
+    streams = sorted(streams, key=lambda stream: stream[0].size)
+    while len(streams) > 2:
+        streams = [merge_streams(*streams[0], *streams[1]), *streams[2:]]
+        streams.sort(key=lambda stream: stream[0].size)
+    empty = (np.empty(0, np.int64), np.empty(0, np.int32))
+    small, big = (empty, empty, *streams)[-2:]
+    return small, big
 
 
 def _normal_table() -> np.ndarray:

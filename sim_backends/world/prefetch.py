@@ -29,7 +29,7 @@ class WalkPrefetch:
 
     def launch(self, number: int, inputs, sigma: np.ndarray, normal_table: np.ndarray, state: np.ndarray) -> None:
         """Start walking ``inputs`` (a :class:`sim_backends.world.links.WalkInputs`) in the worker."""
-        from qnetlab.sim_backends.world._kernels import _pool  # the world's one worker thread
+        from qnetlab.sim_backends.world.kernels.pulsed_walk import worker
         from qnetlab.sim_backends.world.links import walk
 
         self.drop(number)
@@ -38,7 +38,7 @@ class WalkPrefetch:
         counts = np.zeros(sigma.size, np.int64)
         sigma = sigma.copy()
         lend = self._buffers(("prefetch", number, parity))
-        future = _pool().submit(walk, inputs, counts, state, sigma, normal_table, lend, 1)
+        future = worker().submit(walk, inputs, counts, state, sigma, normal_table, lend, 1)
         self._jobs[number] = (inputs, sigma, counts, future)
 
     def take(self, number: int, inputs, sigma: np.ndarray, counts: np.ndarray):

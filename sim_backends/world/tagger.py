@@ -51,50 +51,6 @@ class TaggerModel:
     overflows: int = 0
     _held: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
-    def tag(
-        self, clicks: dict[str, np.ndarray], start_ps: int, stop_ps: int, flush: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Turn the detectors' clicks of one slice into the tag stream.
-
-        ``clicks`` maps detector names to sorted click times (already including this
-        tagger's jitter). Returns ``(timestamps_ps int64, channels int32)`` sorted by time.
-        Tags that a later slice could still precede are held back unless ``flush``.
-        """
-        from qnetlab.sim_backends.world._kernels import apply_dead_time, merge_streams
-
-        streams = []
-        for number, channel in self.channels.items():
-            times = clicks.get(channel.detector)
-            if times is None or times.size == 0:
-                continue
-            if not 0.0 < channel.trigger_level_v < self.detector_pulse_v:
-                continue  # the comparator never fires: this input sees nothing
-            times = times + channel.delay_ps
-            keep = apply_dead_time(times, int(channel.dead_time_ps), int(channel.last_tag_ps))
-            times = times[keep]
-            if times.size:
-                channel.last_tag_ps = int(times[-1])
-                streams.append((times, np.full(times.size, number, dtype=np.int32)))
-        if self._held is not None:
-            streams.append(self._held)
-            self._held = None
-        while len(streams) > 1:  # merge the two shortest first (Huffman order): least copying
-            streams.sort(key=lambda stream: stream[0].size)
-            streams = [merge_streams(*streams[0], *streams[1]), *streams[2:]]
-        if not streams:
-            return np.empty(0, np.int64), np.empty(0, np.int32)
-        timestamps, channels = streams[0]
-        budget = int(self.max_rate_hz * (stop_ps - start_ps) * 1e-12)
-        if timestamps.size > budget:
-            self.overflows += 1
-            timestamps, channels = timestamps[:budget], channels[:budget]
-        if not flush and timestamps.size:
-            cutoff = stop_ps + min(c.delay_ps for c in self.channels.values()) - HOLDBACK_GUARD_PS
-            split = int(np.searchsorted(timestamps, cutoff))
-            self._held = (timestamps[split:], channels[split:])
-            timestamps, channels = timestamps[:split], channels[:split]
-        return timestamps, channels
-
     def tag_events(
         self, events, more_events, enabled, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state
     ):
@@ -105,10 +61,11 @@ class TaggerModel:
         ``enabled`` (a latched detector) are dropped;
         the detector-side arrays (``dead``, ``last`` updated in place, afterpulse ``ap_p``,
         ``ap_tau``) are per source. One ordered pass applies them and this tagger's input
-        delays and dead times (:func:`sim_backends.world._kernels.detect_and_tag`); then the
-        overflow budget and the hold-back, as :meth:`tag`.
+        delays and dead times (:func:`qnetlab.sim_backends.world.kernels.detect_and_tag.detect_and_tag`); then the
+        overflow budget and the hold-back (tags a later slice could still precede wait unless ``flush``).
         """
-        from qnetlab.sim_backends.world._kernels import detect_and_tag, restore_order_pairs
+        from qnetlab.sim_backends.world.kernels.detect_and_tag import detect_and_tag
+        from qnetlab.sim_backends.world.kernels.streams import restore_order_pairs
 
         key = (
             tuple(names),

@@ -76,13 +76,3 @@ def test_same_seed_replays_same_tags(make_world):
     c = make_world(seed=4).acquire(10**11)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0][:100], c[0][:100])
-
-
-def test_vanishing_click_probability_gives_no_clicks_and_terminates():
-    from qnetlab.sim_backends.world._kernels import pulsed_clicks
-
-    pattern = np.zeros(1, np.uint8)
-    p = np.full(16, 1e-40)
-    draws = np.full(8, 5.0, np.float32)
-    times, done = pulsed_clicks(0, 10**9, p, 1e-40, pattern, 12500.0, 0, draws, draws)
-    assert times.size == 0 and done == 10**9

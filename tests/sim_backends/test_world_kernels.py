@@ -13,7 +13,10 @@ import math
 import numpy as np
 import pytest
 
-from qnetlab.sim_backends.world import _kernels as K
+from qnetlab.sim_backends.world.kernels import pulsed_walk as K
+from qnetlab.sim_backends.world.kernels.detect_and_tag import detect_and_tag
+from qnetlab.sim_backends.world.kernels.splitmix import uniforms
+from qnetlab.sim_backends.world.kernels.streams import restore_order_pairs
 
 PERIOD = 12_500.0
 
@@ -90,7 +93,7 @@ def test_modes_with_offsets_beyond_a_period_come_out_sorted_through_the_link():
     eta_mu[0] = [0.2, 0.1, 0.3]
     offsets = [0, 18_750, 37_500]
     times, srcs, _counts, p_modes = walk(eta_mu, np.zeros(1, np.uint8), 1_000_000, offsets=offsets)
-    K.restore_order_pairs(times, srcs)  # what PulsedLink.events does for such offsets
+    restore_order_pairs(times, srcs)  # what PulsedLink.events does for such offsets
     assert np.all(np.diff(times) >= 0)
     for m in range(3):
         assert within(np.count_nonzero(srcs == m), 1_000_000 * p_modes[0, m])
@@ -200,7 +203,7 @@ def test_firing_pattern_table_has_the_joint_law_of_independent_modes():
 
 
 def test_generator_is_uniform():
-    u = K.uniforms(1_000_000, np.array([123], np.uint64))
+    u = uniforms(1_000_000, np.array([123], np.uint64))
     assert 0.0 <= u.min() and u.max() < 1.0
     counts = np.bincount((u * 100).astype(int), minlength=100)
     chi2 = (((counts - 10_000) ** 2) / 10_000).sum()
@@ -259,7 +262,7 @@ def test_afterpulses_follow_the_dead_time_and_survive_a_tiny_output_buffer():
         ch_dead=np.zeros(1, np.int64),
         ch_last=np.full(1, -(2**62), np.int64),
     )
-    tags, _chans = K.detect_and_tag(
+    tags, _chans = detect_and_tag(
         times,
         srcs,
         dead,
@@ -335,3 +338,23 @@ def test_tagger_input_delays_keep_the_stream_sorted_across_slices(bench, delay_p
         assert abs(n - m) < 5 * math.sqrt(2 * max(m, 1)), (channel, n, m)
     shifted = stamps[chans == 2]
     assert shifted.min() >= delay_ps - 1_000
+
+
+def test_vanishing_click_probability_gives_no_clicks_and_terminates():
+    # a skip of ~1e40 slots must not overflow an int64 nor loop: the walk ends at once
+    p_modes = np.full((16, 1), 1e-40)
+    times, srcs = K.pulsed_link_events(
+        0,
+        10**9,
+        np.zeros(1, np.uint8),
+        12_500.0,
+        0,
+        np.zeros(1, np.int64),
+        np.zeros(1, np.int32),
+        p_modes,
+        p_modes[:, 0],
+        1e-40,
+        np.zeros(1, np.int64),
+        np.array([5], np.uint64),
+    )
+    assert times.size == 0 and srcs.size == 0
