@@ -42,12 +42,16 @@ from qnetlab.sim_backends.emulators.timetagger_sdk import SLICE_PS  # noqa: E402
 
 
 def build_world():
-    from qnetlab.instruments.config import load_config
-    from qnetlab.instruments.lab import build_world
+    """The world of config/sim_lab.yaml as load_lab leaves it: twins started, the instruments'
+    settings (SNSPD bias, SPAD efficiency and dead time, tagger inputs) applied through the drivers."""
+    from qnetlab.instruments.lab import load_lab
 
-    cfg = load_config(str(REPO / "config" / "sim_lab.yaml"))
-    taggers = {name: entry for name, entry in cfg.instruments.items() if entry.kind == "swabian_timetagger"}
-    return build_world(cfg.world, taggers)
+    lab = load_lab(REPO / "config" / "sim_lab.yaml")
+    LABS.append(lab)
+    return lab.world
+
+
+LABS: list = []  # closed at the end (their emulators serve the drivers)
 
 
 def run_world(world, n_slices):
@@ -123,6 +127,8 @@ def main() -> None:
 
     write_s, _ = best(write, 5)
     print(f"memory_write: {12 * n / write_s:.3g} bytes/s (= {n / write_s:.3g} tags/s at 12 bytes/tag, fresh arrays)")
+    for lab in LABS:
+        lab.close()
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from qnetlab.instruments.config import (
     ThorlabsK10cr1Config,
     ThorlabsMdt693bConfig,
     ThorlabsMpc320Config,
-    WorldConfig,
     load_config,
 )
+from qnetlab.instruments.world_config import WorldConfig
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +73,12 @@ class Lab:
 
 
 def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]):
-    """The simulated world described by the config's ``world`` section.
+    """The simulated world described by the config's ``world`` section, in its power-on state.
 
     ``taggers`` are the simulated tagger instruments: their inputs wire detectors (or
-    sync outputs) to the world tagger of the same name.
+    sync outputs) to the world tagger of the same name. What instruments set (SNSPD
+    bias, SPAD efficiency and dead time, tagger input settings) starts at the twin's
+    power-on value; the devices apply the configured settings through their drivers.
     """
     import numpy as np
 
@@ -112,12 +114,8 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
             actuators[name] = PhaseShifter(act.voltage_v, act.v_2pi_v, tuple(act.voltage_range_v))
     detector_classes = {"generic": detectors.DetectorModel, "snspd": detectors.SnspdModel, "spad": detectors.SpadModel}
     world_detectors = {
-        name: detector_classes[d.kind](**d.model_dump(exclude={"kind", "bias_ua"}))
-        for name, d in config.detectors.items()
+        name: detector_classes[d.kind](**d.model_dump(exclude={"kind"})) for name, d in config.detectors.items()
     }
-    for name, d in config.detectors.items():
-        if d.kind == "snspd":
-            world_detectors[name].set_bias(d.bias_ua)
     world_links = []
     for link in config.links:
         fields = link.model_dump(exclude={"kind"})
@@ -139,8 +137,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     for name, physics in config.taggers.items():
         wiring = taggers.get(name)
         channels = {
-            number: TaggerChannelModel(wire.detector, wire.delay_ps, wire.dead_time_ps, wire.trigger_level_v)
-            for number, wire in (wiring.inputs.items() if wiring else [])
+            number: TaggerChannelModel(wire.detector) for number, wire in (wiring.inputs.items() if wiring else [])
         }
         world_taggers[name] = TaggerModel(channels=channels, **physics.model_dump())
     return OpticalWorld(

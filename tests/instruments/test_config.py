@@ -40,11 +40,53 @@ def test_missing_address_of_a_real_instrument(tmp_path):
 
 
 def test_value_out_of_range(tmp_path):
-    path = _write(tmp_path, lambda c: c["world"]["detectors"]["ent_a_t"].update(efficiency=1.7))
+    path = _write(tmp_path, lambda c: c["world"]["detectors"]["pol_h"].update(efficiency=1.7))
     with pytest.raises(
-        ConfigError, match=r"world\.detectors\.ent_a_t\.spad\.efficiency: Input should be less than or equal to 1"
+        ConfigError, match=r"world\.detectors\.pol_h\.snspd\.efficiency: Input should be less than or equal to 1"
     ):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("detector", "key", "owner"),
+    [
+        ("pol_h", "bias_ua", "bias_ua of the scpi_snspd_controller entry"),
+        ("ent_a_t", "efficiency", "efficiency of the scpi_free_running_spad entry"),
+        ("ent_a_t", "dead_time_ps", "dead_time_us of the scpi_free_running_spad entry"),
+    ],
+)
+def test_instrument_settings_in_the_world_are_refused_naming_their_owner(tmp_path, detector, key, owner):
+    path = _write(tmp_path, lambda c: c["world"]["detectors"][detector].update({key: 1.0}))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = str(caught.value)
+    assert f"world.detectors.{detector}" in text and f"{key} is an instrument setting" in text and owner in text
+
+
+def test_world_starts_in_its_power_on_state_and_the_instruments_set_it(sim_lab):
+    """build_world leaves what instruments own at the twin's power-on value; load_lab's devices set it."""
+    from qnetlab.instruments.lab import build_world
+
+    config = load_config(SIM_LAB)
+    taggers = {name: e for name, e in config.instruments.items() if e.kind == "swabian_timetagger"}
+    cold = build_world(config.world, taggers)
+    assert cold.detectors["pol_h"].bias_ua == 0.0
+    assert (cold.detectors["ent_a_t"].efficiency, cold.detectors["ent_a_t"].dead_time_ps) == (0.10, 10_000_000)
+    assert cold.taggers["tagger"].channels[2].dead_time_ps == 2_000  # the model's power-on value
+
+    world = sim_lab.world  # after the devices applied the config through their drivers
+    snspd, spad, tagger = (config.instruments[n] for n in ("snspd", "spad_a_t", "tagger"))
+    assert world.detectors["pol_h"].bias_ua == snspd.bias_ua[1] == 10.0
+    assert world.detectors["ent_a_t"].efficiency == spad.efficiency == 0.20
+    assert world.detectors["ent_a_t"].dead_time_ps == round(spad.dead_time_us * 1e6) == 2_000_000
+    for number, wire in tagger.inputs.items():
+        channel = world.taggers["tagger"].channels[number]
+        assert (channel.detector, channel.trigger_level_v, channel.delay_ps, channel.dead_time_ps) == (
+            wire.detector,
+            wire.trigger_level_v,
+            wire.delay_ps,
+            wire.dead_time_ps,
+        )
 
 
 def test_misspelt_key(tmp_path):
