@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 import types
+from typing import Any
 
 import numpy as np
 
@@ -173,6 +174,12 @@ class _Measurement:
             self._accumulate(timestamps, channels)
             self._capture_ps += duration_ps
 
+    def _reset(self) -> None:  # pragma: no cover - each measurement defines it
+        raise NotImplementedError
+
+    def _accumulate(self, timestamps, channels) -> None:  # pragma: no cover - each measurement defines it
+        raise NotImplementedError
+
 
 class Countrate(_Measurement):
     """Average count rate per channel (counts per second)."""
@@ -311,7 +318,7 @@ def emulated_timetagger_sdk(world: OpticalWorld, serials: dict[str, str] | None 
     name; by default the world's only tagger answers to ``SIM-0001``.
     """
     serials = serials or {"SIM-0001": next(iter(world.taggers))}
-    sdk = types.ModuleType("qnetlab_emulated_TimeTagger", "Emulated Swabian Time Tagger SDK")
+    sdk: Any = types.ModuleType("qnetlab_emulated_TimeTagger", "Emulated Swabian Time Tagger SDK")
     taggers: dict[str, EmulatedTimeTagger] = {}
 
     def createTimeTagger(serial: str = "", resolution: int = 0) -> EmulatedTimeTagger:

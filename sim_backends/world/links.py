@@ -9,7 +9,7 @@ with p = 1 − exp(−η·μ_d)). Dark counts, jitter and dead time are the dete
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -168,7 +168,7 @@ def walk(inputs: WalkInputs, counts, state, sigma=None, normal_table=None, buffe
 class SplitterLink(PulsedLink):
     """Unencoded pulses split onto detectors by fixed fractions (``detectors``: role -> name)."""
 
-    fractions: dict[str, float] | None = None
+    fractions: dict[str, float] = field(default_factory=dict)  # role -> fraction of the fiber output
 
     def modes(self, world):
         mu = world.transmitters[self.transmitter].mean_photons_by_code() * self.channel_transmission(world)

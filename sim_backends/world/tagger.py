@@ -94,8 +94,11 @@ class TaggerModel:
         ch_last = np.array([int(channel.last_tag_ps) for _, channel in flat], np.int64)
         held_t, held_c = self._held if self._held is not None else (np.empty(0, np.int64), np.empty(0, np.int32))
         self._held = None
+        times, srcs = events
+        times2, srcs2 = more_events
         timestamps, channels = detect_and_tag(
-            *events,
+            times,
+            srcs,
             dead,
             last,
             ap_p,
@@ -110,7 +113,8 @@ class TaggerModel:
             held_c,
             state,
             stop_ps - start_ps,
-            *more_events,
+            times2,
+            srcs2,
             enabled,
         )
         for (_, channel), tag in zip(flat, ch_last, strict=False):
