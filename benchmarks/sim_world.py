@@ -43,15 +43,12 @@ from qnetlab.sim_backends.emulators.timetagger_sdk import SLICE_PS  # noqa: E402
 
 def build_world():
     """The world of config/sim_lab.yaml as load_lab leaves it: twins started, the instruments'
-    settings (SNSPD bias, SPAD efficiency and dead time, tagger inputs) applied through the drivers."""
+    settings (SNSPD bias, SPAD efficiency and dead time, tagger inputs) applied through the
+    drivers; then the lab is closed (the world needs no emulator to run)."""
     from qnetlab.instruments.lab import load_lab
 
-    lab = load_lab(REPO / "config" / "sim_lab.yaml")
-    LABS.append(lab)
-    return lab.world
-
-
-LABS: list = []  # closed at the end (their emulators serve the drivers)
+    with load_lab(REPO / "config" / "sim_lab.yaml") as lab:
+        return lab.world
 
 
 def run_world(world, n_slices):
@@ -127,8 +124,6 @@ def main() -> None:
 
     write_s, _ = best(write, 5)
     print(f"memory_write: {12 * n / write_s:.3g} bytes/s (= {n / write_s:.3g} tags/s at 12 bytes/tag, fresh arrays)")
-    for lab in LABS:
-        lab.close()
 
 
 if __name__ == "__main__":
