@@ -63,6 +63,10 @@ class CompensationResult:
         return len(self.rounds)
 
     @property
+    def fallback_rounds(self) -> int:
+        return self.measurements - self.fast_rounds
+
+    @property
     def qber_before(self) -> tuple[float, float]:
         return (self.rounds[0].qber_z, self.rounds[0].qber_x)
 

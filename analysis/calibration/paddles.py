@@ -127,6 +127,22 @@ class PaddleModel:
         angles = self.quantize(best_angles)
         return angles, float(qber_sum(self.rotation(angles) @ fiber))
 
+    def solve_near(self, fiber_rotation: np.ndarray, start_deg, max_step_deg: float) -> np.ndarray:
+        """Angles within ``max_step_deg`` of ``start_deg`` (and the travel) best undoing the fiber."""
+        fiber = np.asarray(fiber_rotation, float)
+        start = np.clip(np.asarray(start_deg, float), *self.travel_deg)
+        low = np.maximum(start - max_step_deg, self.travel_deg[0])
+        high = np.minimum(start + max_step_deg, self.travel_deg[1])
+        target = np.eye(3)[:, :2].ravel()
+        found = least_squares(
+            lambda a: (self.fast_rotation(a) @ fiber)[:, :2].ravel() - target,
+            start,
+            bounds=(low, high + 1e-12),
+            x_scale=max_step_deg,
+            xtol=1e-10,
+        )
+        return np.clip(self.quantize(found.x), low, high)
+
     def fast_rotation(self, angles_deg) -> np.ndarray:
         """:meth:`rotation` for one setting (3,), by Rodrigues' formula (no complex algebra).
 
