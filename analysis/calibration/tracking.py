@@ -8,8 +8,8 @@ pure s3 rotation breaks the mirror), then moves to the best angles within
 ``max_step_deg``. At the optimum the QBER alone cannot say which way the fiber went (the
 mirror candidates are then equally far); the dithers can.
 
-:class:`DitherTracker` (model-free) uses the QBER only. Each step measures the QBER cost (QBER_Z + QBER_X, from the revealed sample of the sifted
-key or from interleaved references) at the present angles and at ± ``dither_deg`` on each
+:class:`DitherTracker` (model-free) uses the QBER only. Each step measures the QBER
+cost (QBER_Z + QBER_X) at the present angles and at ± ``dither_deg`` on each
 paddle, then takes a Newton step per paddle from the central differences, clipped to
 ``max_step_deg``. The paddles never go further than ``max(dither, max_step)`` from where
 they were, so a run loses no key to a large excursion; a cost that does not curve upward

@@ -116,3 +116,48 @@ class PolarizationBench:
         p_a = abs(d[0] - d[1]) ** 2 / 2
         e = misalignment
         return ((1 - e) * p_v + e * (1 - p_v), (1 - e) * p_a + e * (1 - p_a))
+
+
+def pair_world(*, visibility: float = 0.95, delays_ps: dict[int, int] | None = None, seed: int = 3) -> OpticalWorld:
+    """A CW SPDC Werner-state source, analyzers at H/V, tagger inputs 1-4 = A_T, A_R, B_T, B_R with delays."""
+    plates = {n: Waveplate(0.5 if n.endswith("hwp") else 0.25, 0.0) for n in ("a_qwp", "a_hwp", "b_qwp", "b_hwp")}
+    link = EntangledPairLink(
+        pair_rate_hz=2e5,
+        visibility=visibility,
+        heralding_a=0.5,
+        heralding_b=0.4,
+        analyzers={"A": {"qwp": "a_qwp", "hwp": "a_hwp"}, "B": {"qwp": "b_qwp", "hwp": "b_hwp"}},
+        detectors={"A_T": "at", "A_R": "ar", "B_T": "bt", "B_R": "br"},
+    )
+    dets = {n: _detector(dark_count_hz=200.0, dead_time_ps=1_000, jitter_ps=30.0) for n in ("at", "ar", "bt", "br")}
+    taggers = _tagger({1: "at", 2: "ar", 3: "bt", 4: "br"})
+    for number, delay in (delays_ps or {}).items():
+        taggers["tagger"].channels[number].delay_ps = int(delay)
+    return OpticalWorld(
+        transmitters={}, fibers={}, links=[link], detectors=dets, taggers=taggers, actuators=plates, seed=seed
+    )
+
+
+def time_bin_world(*, visibility: float = 0.95, phase_offset_rad: float = 0.0, seed: int = 2) -> OpticalWorld:
+    """Alice (time-bin X0 states only) -> Bob's interferometer behind a piezo; tagger 1 = Z, 2 = X0, 3 = X1."""
+    tx = TransmitterModel(
+        rep_rate_hz=80e6, power_dbm=-10.0, attenuation_db=76.0, encoding="time_bin", time_bin_separation_ps=2_000
+    )
+    tx.pattern, tx.pattern_on = encode_slots(np.array([1]), np.array([0]), np.array([0])), True
+    link = TimeBinBB84Link(
+        "alice",
+        "fiber",
+        {"Z": "z", "X0": "x0", "X1": "x1"},
+        phase_shifter="piezo",
+        visibility=visibility,
+        phase_offset_rad=phase_offset_rad,
+    )
+    return OpticalWorld(
+        transmitters={"alice": tx},
+        fibers={"fiber": FiberModel(length_km=0.0)},
+        links=[link],
+        detectors={name: _detector(dead_time_ps=10_000, jitter_ps=15.0) for name in ("z", "x0", "x1")},
+        taggers=_tagger({1: "z", 2: "x0", 3: "x1"}),
+        actuators={"piezo": PhaseShifter(0.0, 60.0)},
+        seed=seed,
+    )
