@@ -48,12 +48,8 @@ def main() -> None:
     print(f"drifts: {n} count")
     print(f"converged below 1.5% in both bases: {np.mean(after_a.max(axis=1) < 0.015) * 100:.1f} %")
     print(f"measurement rounds mean: {rounds_a.mean():.2f} rounds (reference: 2-3 iterations, Appl. Sci. 2026)")
-    print(
-        f"measurement rounds max: {rounds_a.max()} rounds (reference: 2 QBER estimations + 3 rotations, Opt. Express 2020)"
-    )
-    print(
-        f"simulated time per compensation mean: {np.mean(sim_s):.2f} s (5 ms/round acquisition + paddle travel at 200 deg/s)"
-    )
+    print(f"measurement rounds max: {rounds_a.max()} rounds (reference: 2 QBER estimations + 3 rotations, OE 2020)")
+    print(f"simulated time per compensation mean: {np.mean(sim_s):.2f} s (5 ms/round + paddle travel at 200 deg/s)")
     print(f"QBER after (world, worst basis) mean: {after_a.max(axis=1).mean() * 100:.3f} % (floor 1.000 %)")
     print(f"computation per compensation: {solve_s / n * 1e3:.0f} ms")
     if plots is not None and last is not None:

@@ -75,7 +75,7 @@ def fit_fringe(voltage_v, counts, v_2pi_v: float | None = None, v_2pi_range_v=(1
         raise ValueError("counts must be >= 0")
     free = v_2pi_v is None
     if free:
-        trial = np.geomspace(*v_2pi_range_v, 150)
+        trial = np.geomspace(float(v_2pi_range_v[0]), float(v_2pi_range_v[1]), 150)
         v_2pi_v = float(trial[np.argmin([_linear(v, n, t)[3] for t in trial])])
     a, vis, phi, _ = _linear(v, n, v_2pi_v)
     p0 = [a, min(max(vis, 0.01), 0.99), v_2pi_v, phi] if free else [a, min(max(vis, 0.01), 0.99), phi]
