@@ -13,23 +13,23 @@ import numpy as np
 from qnetlab.analysis.calibration.reference_counts import correct_dead_time, counts_by_sent_state
 from qnetlab.sim_backends import (
     DetectorModel,
+    EntangledPairLink,
     FiberModel,
     OpticalWorld,
+    PaddleController,
+    PhaseShifter,
+    PolarizationBB84Link,
     SnspdModel,
+    SplitterLink,
     TaggerChannelModel,
     TaggerModel,
-    TransmitterModel,
-)
-from qnetlab.sim_backends.actuators import PaddleController, PhaseShifter, Waveplate
-from qnetlab.sim_backends.links import (
-    GROUP_DELAY_PS_PER_KM,
-    EntangledPairLink,
-    PolarizationBB84Link,
-    SplitterLink,
     TimeBinBB84Link,
+    TransmitterModel,
+    Waveplate,
+    encode_slots,
 )
-from qnetlab.sim_backends.polarization import random_su2
-from qnetlab.sim_backends.transmitter import encode_slots
+from qnetlab.sim_backends.world.links import GROUP_DELAY_PS_PER_KM
+from qnetlab.sim_backends.world.polarization import random_su2
 
 PERIOD_PS = 12_500  # 80 MHz
 FIBER_KM = 10.0
