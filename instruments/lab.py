@@ -1,31 +1,19 @@
 """The lab assembled from a config file: drivers, devices and, where ``sim: true``, twins.
 
 ``load_lab(path)`` validates the config, builds the simulated world when any
-instrument is simulated, starts each twin's emulator on a loopback socket (or hands
-the emulated SDK to the driver), connects the real drivers to it exactly as they would
-connect to hardware, and wraps each driver in its ophyd device.
+instrument is simulated, and builds each instrument through the registry
+(:func:`qnetlab.instruments.registry.build_device`): each twin's emulator starts on a
+loopback socket (or the emulated SDK is handed to the driver), the real driver connects
+to it exactly as it would to hardware, and the driver is wrapped in its ophyd device.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qnetlab.instruments.config import (
-    ConfigError,
-    LabConfig,
-    ScpiFreeRunningSpadConfig,
-    ScpiPulsedLaserConfig,
-    ScpiSnspdControllerConfig,
-    SwabianTimeTaggerConfig,
-    ThorlabsK10cr1Config,
-    ThorlabsMdt693bConfig,
-    ThorlabsMpc320Config,
-    WorldConfig,
-    load_config,
-)
+from qnetlab.instruments.config import ConfigError, LabConfig, SwabianTimeTaggerConfig, WorldConfig, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -158,63 +146,6 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     )
 
 
-def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
-    from qnetlab.drivers.scpi import ScpiPulsedLaser
-    from qnetlab.instruments.laser import PulsedLaser
-
-    address = entry.address
-    if entry.sim:
-        from qnetlab.sim_backends.laser_emulator import ScpiLaserEmulator
-
-        emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
-        lab.emulators[name] = emulator
-        address = emulator.address
-    device = PulsedLaser(
-        ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=entry.safe_limits()
-    )
-    if entry.power_dbm is not None:
-        device.power_dbm.put(entry.power_dbm)
-    if entry.output is not None:
-        device.output.put(entry.output)
-    return device
-
-
-def _tagger(name: str, entry: SwabianTimeTaggerConfig, lab: Lab):
-    from qnetlab.drivers.swabian import SwabianTimeTagger
-    from qnetlab.instruments.timetagger import TimeTagger
-
-    sdk = None
-    if entry.sim:
-        from qnetlab.sim_backends.timetagger_sdk import emulated_timetagger_sdk
-
-        sdk = emulated_timetagger_sdk(lab.world, serials={entry.serial or "SIM-0001": name})
-        lab.emulators[name] = sdk
-    driver = SwabianTimeTagger(name, serial=entry.serial, sdk=sdk)
-    return TimeTagger(driver, name=name, inputs=entry.inputs)
-
-
-def _builder(module: str) -> Callable:
-    """The ``build`` function of a device module, imported when first needed."""
-
-    def build(name, entry, lab):
-        import importlib
-
-        return importlib.import_module(f"qnetlab.instruments.{module}").build(name, entry, lab)
-
-    return build
-
-
-BUILDERS: dict[type, Callable] = {
-    ScpiPulsedLaserConfig: _laser,
-    SwabianTimeTaggerConfig: _tagger,
-    ThorlabsMdt693bConfig: _builder("piezo"),
-    ScpiSnspdControllerConfig: _builder("snspd"),
-    ScpiFreeRunningSpadConfig: _builder("spad"),
-    ThorlabsMpc320Config: _builder("polarization_controller"),
-    ThorlabsK10cr1Config: _builder("rotation_mount"),
-}
-
-
 def load_lab(path: str | Path) -> Lab:
     """Build the lab of a config file; on any failure, close what was already opened."""
     config = load_config(path)
@@ -222,9 +153,11 @@ def load_lab(path: str | Path) -> Lab:
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}
         lab.world = build_world(config.world, taggers)
+    from qnetlab.instruments.registry import build_device
+
     try:
         for name, entry in config.instruments.items():
-            lab.devices[name] = BUILDERS[type(entry)](name, entry, lab)
+            lab.devices[name] = build_device(name, entry, lab)
             for request in entry.sim_faults if entry.sim else ():
                 inject = getattr(lab.emulators.get(name), "inject", None)
                 if inject is None:

@@ -1,4 +1,4 @@
-"""Ophyd device of a time tagger (over :class:`drivers.swabian.SwabianTimeTagger`).
+"""Ophyd device of a time tagger (over :class:`qnetlab.drivers.swabian.SwabianTimeTagger`).
 
 Step mode: ``trigger()`` runs a count-rate acquisition of ``acquisition_time_s`` on
 ``channels`` in a worker thread; its status reports progress (for the RunEngine's
@@ -20,7 +20,9 @@ import uuid
 from pathlib import Path
 
 from ophyd import Component as Cpt
-from ophyd import Device, DeviceStatus, Signal
+from ophyd import DeviceStatus, Signal
+
+from qnetlab.instruments._device import DriverDevice
 
 
 class AcquisitionStatus(DeviceStatus):
@@ -46,7 +48,7 @@ class AcquisitionStatus(DeviceStatus):
             )
 
 
-class TimeTagger(Device):
+class TimeTagger(DriverDevice):
     """A time tagger measuring count rates.
 
     Parameters
@@ -62,9 +64,8 @@ class TimeTagger(Device):
     poll_s = 0.05
 
     def __init__(self, driver, *, name: str, inputs: dict | None = None, **kwargs):
-        self.driver = driver
         self.inputs = dict(inputs or {})
-        super().__init__(name=name, **kwargs)
+        super().__init__(driver, name=name, **kwargs)
         self.applied_inputs = {}
         for channel, wire in self.inputs.items():
             self.applied_inputs[channel] = {
@@ -277,4 +278,4 @@ class TimeTagger(Device):
     def close(self) -> None:
         if self.streamer is not None:
             self.streamer.stop()
-        self.driver.close()
+        super().close()

@@ -81,7 +81,7 @@ def test_every_device_of_every_shipped_config_follows_bluesky_protocols(config):
                 assert isinstance(device, Triggerable), device.name
             for signal in device.component_names:
                 component = getattr(device, signal)
-                if isinstance(component, DriverSignal) and not component._read_only:
+                if isinstance(component, DriverSignal) and not component.read_only:
                     assert isinstance(component, Movable) and isinstance(component, Locatable), component.name
                     location = component.locate()
                     assert location["readback"] == component.get(), component.name
