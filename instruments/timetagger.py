@@ -1,5 +1,8 @@
 """Ophyd device of a time tagger (over :class:`qnetlab.drivers.swabian.SwabianTimeTagger`).
 
+``prepare(TagAcquisition(duration_s, channels, live_analyses))`` (bluesky ``Preparable``)
+sets what the next acquisition records; the chosen channels must be configured inputs.
+
 Step mode: ``trigger()`` runs a count-rate acquisition of ``acquisition_time_s`` on
 ``channels`` in a worker thread; its status reports progress (for the RunEngine's
 progress bar) and ``read()`` then gives one rate per channel, ``<name>_ch<N>_rate_hz``.
@@ -9,7 +12,8 @@ Streaming mode (Flyable, WritesStreamAssets): ``kickoff()`` starts recording raw
 ``collect_asset_docs()`` emits StreamResource/StreamDatum documents that point at the
 file (data keys ``<name>_tag_delta_ps``, ``<name>_tag_channel``), ``complete()`` is done
 when the time is up. ``pause``/``resume`` stop and restart the hardware stream into the
-same file; ``stop`` ends it; every tag written so far is kept.
+same file; ``stop`` ends it; every tag written so far is kept. ``stream_summary()``
+gives the tag count per channel of the last stream and whether the tagger overflowed.
 """
 
 from __future__ import annotations
@@ -17,12 +21,31 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ophyd import Component as Cpt
 from ophyd import DeviceStatus, Signal
 
 from qnetlab.instruments._device import DriverDevice
+
+
+@dataclass(frozen=True)
+class TagAcquisition:
+    """What :meth:`TimeTagger.prepare` sets up for the next trigger or kickoff.
+
+    Parameters
+    ----------
+    duration_s : acquisition time (s), > 0
+    channels : tagger inputs to acquire; all configured inputs if None
+    live_analyses : objects with ``process(timestamps_ps, channels)``, fed while streaming
+    """
+
+    duration_s: float
+    channels: Sequence[int] | None = None
+    live_analyses: Sequence[Any] = ()
 
 
 class AcquisitionStatus(DeviceStatus):
@@ -77,6 +100,32 @@ class TimeTagger(DriverDevice):
         self._rates: dict[int, float] = {}
         self._rates_time = time.time()
         self._measurement = None
+
+    # --- Preparable ----------------------------------------------------------------------
+    @property
+    def input_channels(self) -> tuple[int, ...]:
+        """The configured tagger inputs, in order."""
+        return tuple(sorted(self.inputs))
+
+    def prepare(self, value: TagAcquisition) -> DeviceStatus:
+        """Bluesky ``Preparable``: set duration, channels and live analyses of the next acquisition.
+
+        Raises ValueError (naming the tagger, the channels and its inputs) before anything
+        is set if a channel is not a configured input or the duration is not positive.
+        """
+        chosen = tuple(sorted(int(c) for c in value.channels)) if value.channels is not None else self.input_channels
+        unknown = sorted(set(chosen) - set(self.input_channels))
+        if unknown or not chosen:
+            inputs = list(self.input_channels)
+            raise ValueError(f"{self.name}: channels {unknown or list(chosen)} are not inputs of {self.name} {inputs}")
+        if not value.duration_s > 0:
+            raise ValueError(f"{self.name}: acquisition_time_s must be positive, got {value.duration_s!r}")
+        self.acquisition_time_s.put(float(value.duration_s))
+        self.channels.put(chosen)
+        self.live_analyses = tuple(value.live_analyses)
+        status = DeviceStatus(self)
+        status.set_finished()
+        return status
 
     # --- acquisition ------------------------------------------------------------------
     def _rate_key(self, channel: int) -> str:
@@ -169,7 +218,7 @@ class TimeTagger(DriverDevice):
 
     # --- streaming: Flyable + WritesStreamAssets -------------------------------------------
     stream_directory: Path | None = None  # set by the session to <data dir>/timetags
-    live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by plans)
+    live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by prepare)
 
     @property
     def streamer(self):
@@ -266,6 +315,14 @@ class TimeTagger(DriverDevice):
             self._indices_emitted = stop
         if streamer.done and self._indices_emitted == streamer.n_tags:
             self._stream_open = False
+
+    def stream_summary(self) -> list[Signal]:
+        """Readables of the last stream: ``<name>_ch<N>_tags`` per channel and ``<name>_overflowed``."""
+        streamer = self.streamer
+        if streamer is None:
+            raise RuntimeError(f"{self.name}: no stream has run yet")
+        counts = [Signal(name=f"{self.name}_ch{c}_tags", value=streamer.counts[c]) for c in streamer.channels]
+        return [*counts, Signal(name=f"{self.name}_overflowed", value=streamer.overflowed)]
 
     def pause(self) -> None:
         if self.streamer is not None and not self.streamer.done:
