@@ -13,6 +13,8 @@ from typing import Annotated, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from qnetlab.instruments.defaults import LabDefaults
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 ChannelNumber = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -431,6 +433,7 @@ class WorldConfig(Strict):
 class LabConfig(Strict):
     name: str
     instruments: dict[str, InstrumentEntry]
+    defaults: LabDefaults = Field(default_factory=LabDefaults, description="instrument of each role plans use")
     world: WorldConfig | None = None
 
     @model_validator(mode="after")

@@ -20,12 +20,28 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Lab:
-    """The devices of one lab, by config name (also as attributes: ``lab.laser``)."""
+    """The devices of one lab, by config name (also as attributes: ``lab.laser``).
+
+    ``defaults`` maps each role (``tagger``, ``transmitter``) to the instrument that plays
+    it when a plan names none (the config's ``defaults``; see :meth:`default_device`).
+    """
 
     config: LabConfig
     devices: dict = field(default_factory=dict)
     world: object | None = None
     emulators: dict = field(default_factory=dict)
+    defaults: dict[str, str | None] = field(default_factory=dict)
+
+    def default_device(self, role: str, *, required: bool = True):
+        """The device playing ``role`` by default; None if there is none and not ``required``."""
+        name = self.defaults.get(role)
+        if name is None:
+            if required:
+                raise ConfigError(
+                    f"lab {self.config.name!r}: no default {role}; name one in the config (defaults: {{{role}: ...}})"
+                )
+            return None
+        return self.devices[name]
 
     def __getattr__(self, name):
         devices = self.__dict__.get("devices", {})
@@ -148,13 +164,19 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
 
 def load_lab(path: str | Path) -> Lab:
     """Build the lab of a config file; on any failure, close what was already opened."""
+    from qnetlab.instruments.defaults import resolve_defaults
+    from qnetlab.instruments.registry import MODELS, build_device
+
     config = load_config(path)
-    lab = Lab(config=config)
+    try:
+        roles = {name: MODELS[entry.kind].role for name, entry in config.instruments.items()}
+        defaults = resolve_defaults(config.defaults, roles)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    lab = Lab(config=config, defaults=defaults)
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}
         lab.world = build_world(config.world, taggers)
-    from qnetlab.instruments.registry import build_device
-
     try:
         for name, entry in config.instruments.items():
             lab.devices[name] = build_device(name, entry, lab)

@@ -74,6 +74,8 @@ class InstrumentModel:
     twin : ``(name, entry, world) -> (emulator, address)``: the emulator serving the driver's
         protocol on the simulated world, and where the driver finds it
     start_up : ``(device, entry) -> None``: the settings the entry asks for at start-up
+    role : what plans use it as by default (``"tagger"``, ``"transmitter"``; see
+        :mod:`qnetlab.instruments.defaults`), or None
     """
 
     config: type[InstrumentConfig]
@@ -81,6 +83,7 @@ class InstrumentModel:
     device: Callable[[Any, str, Any], DriverDevice]
     twin: Callable[[str, Any, Any], Twin]
     start_up: Callable[[Any, Any], None] = _no_start_up
+    role: str | None = None
 
 
 def build_device(name: str, entry: InstrumentConfig, lab: Any) -> DriverDevice:
@@ -245,9 +248,16 @@ def _k10cr1_start_up(device: Any, entry: ThorlabsK10cr1Config) -> None:
 
 MODELS: dict[str, InstrumentModel] = {
     "scpi_pulsed_laser": InstrumentModel(
-        ScpiPulsedLaserConfig, _laser_connect, _limited(PulsedLaser), _laser_twin, _settings("power_dbm", "output")
+        ScpiPulsedLaserConfig,
+        _laser_connect,
+        _limited(PulsedLaser),
+        _laser_twin,
+        _settings("power_dbm", "output"),
+        role="transmitter",
     ),
-    "swabian_timetagger": InstrumentModel(SwabianTimeTaggerConfig, _tagger_connect, _tagger_device, _tagger_twin),
+    "swabian_timetagger": InstrumentModel(
+        SwabianTimeTaggerConfig, _tagger_connect, _tagger_device, _tagger_twin, role="tagger"
+    ),
     "thorlabs_mdt693b": InstrumentModel(
         ThorlabsMdt693bConfig, _piezo_connect, _limited(Piezo), _piezo_twin, _settings("voltage_v")
     ),

@@ -66,18 +66,15 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
 
     progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
-        transmitter = s.lab.devices.get("laser")
+        tagger = s.lab.default_device("tagger")
+        transmitter = s.lab.default_device("transmitter", required=False)
         if plan == "count_rates":
             (uid,) = s.RE(
-                plans.count_rates(
-                    s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter
-                )
+                plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
             )
             table, unit = s.table(uid), "counts/s"
         else:
-            (uid,) = s.RE(
-                plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter)
-            )
+            (uid,) = s.RE(plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter))
             table, unit = s.table(uid, "summary"), "tags"
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
