@@ -31,8 +31,15 @@ class DriverSignal(Signal):
             raise TypeError(f"{self.name}: a DriverSignal outside a device needs the driver parameter's name")
         self.parameter_name: str = parameter or self.attr_name
 
+    @property
+    def _device(self) -> Any:
+        """The device holding ``driver`` and ``safe_limits``."""
+        if self.parent is None:
+            raise RuntimeError(f"{self.name}: a DriverSignal works only as a component of a device with a driver")
+        return self.parent
+
     def _driver_parameter(self) -> Any:
-        return getattr(self.parent.driver, self.parameter_name)
+        return getattr(self._device.driver, self.parameter_name)
 
     @property
     def read_only(self) -> bool:
@@ -54,16 +61,16 @@ class DriverSignal(Signal):
         return value
 
     @property
-    def limits(self) -> tuple[float, float]:
-        low, high = self.parent.safe_limits.get(self.parameter_name, (None, None))
+    def limits(self) -> tuple[float, float]:  # pyright: ignore[reportIncompatibleMethodOverride]  # ophyd's is (0, 0)
+        low, high = self._device.safe_limits.get(self.parameter_name, (None, None))
         return (low if low is not None else 0, high if high is not None else 0)
 
-    def check_value(self, value: Any) -> None:
-        super().check_value(value)
-        low, high = self.parent.safe_limits.get(self.parameter_name, (None, None))
+    def check_value(self, value: Any, **kwargs: Any) -> None:
+        super().check_value(value, **kwargs)
+        low, high = self._device.safe_limits.get(self.parameter_name, (None, None))
         if (low is not None and value < low) or (high is not None and value > high):
             raise LimitError(
-                self.parent.name,
+                self._device.name,
                 self.parameter_name,
                 f"{value!r} is outside the safe range [{low}, {high}] set in the lab config",
             )

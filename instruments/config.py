@@ -433,7 +433,7 @@ class WorldConfig(Strict):
 class LabConfig(Strict):
     name: str
     instruments: dict[str, InstrumentEntry]
-    defaults: LabDefaults = Field(default_factory=LabDefaults, description="instrument of each role plans use")
+    defaults: LabDefaults = Field(LabDefaults(), description="instrument of each role plans use")
     world: WorldConfig | None = None
 
     @model_validator(mode="after")

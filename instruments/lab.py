@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qnetlab.instruments.config import ConfigError, LabConfig, SwabianTimeTaggerConfig, WorldConfig, load_config
 
@@ -32,7 +33,7 @@ class Lab:
     emulators: dict = field(default_factory=dict)
     defaults: dict[str, str | None] = field(default_factory=dict)
 
-    def default_device(self, role: str, *, required: bool = True):
+    def default_device(self, role: str, *, required: bool = True) -> Any:
         """The device playing ``role`` by default; None if there is none and not ``required``."""
         name = self.defaults.get(role)
         if name is None:

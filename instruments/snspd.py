@@ -34,14 +34,21 @@ class SnspdChannel(Device):
         super().__init__(prefix, **kwargs)
 
     @property
+    def controller(self) -> SnspdController:
+        """The controller this channel belongs to."""
+        if not isinstance(self.parent, SnspdController):
+            raise RuntimeError(f"{self.name}: an SNSPD channel works only inside an SnspdController")
+        return self.parent
+
+    @property
     def driver(self) -> Any:
         """The controller driver's channel ``ch<n>``."""
-        return self.parent.driver.channel(self.channel)
+        return self.controller.driver.channel(self.channel)
 
     @property
     def safe_limits(self) -> SafeLimits:
         """The controller's safe limits."""
-        return self.parent.safe_limits
+        return self.controller.safe_limits
 
     def reset(self) -> None:
         """Bring the bias to zero and back (un-latches the wire); blocks until done."""

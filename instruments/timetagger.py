@@ -24,12 +24,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ophyd import Component as Cpt
 from ophyd import DeviceStatus, Signal
 
 from qnetlab.instruments._device import DriverDevice
+
+if TYPE_CHECKING:
+    from qnetlab.instruments._tag_streaming import TagStreamer
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,19 @@ class TimeTagger(DriverDevice):
         return status
 
     # --- acquisition ------------------------------------------------------------------
+    def _duration_s(self) -> float:
+        return float(self.acquisition_time_s.get())  # pyright: ignore[reportArgumentType]  # always set
+
+    def _channels(self) -> list[int]:
+        chosen: Any = self.channels.get()
+        return [int(c) for c in chosen]
+
     def _rate_key(self, channel: int) -> str:
         return f"{self.name}_ch{channel}_rate_hz"
 
     def trigger(self) -> AcquisitionStatus:
-        duration_s = float(self.acquisition_time_s.get())
-        channels = [int(c) for c in self.channels.get()]
+        duration_s = self._duration_s()
+        channels = self._channels()
         if duration_s <= 0:
             raise ValueError(f"{self.name}: acquisition_time_s must be positive, got {duration_s}")
         unknown = sorted(set(channels) - set(self.inputs)) if self.inputs else []
@@ -174,8 +184,8 @@ class TimeTagger(DriverDevice):
 
     # --- Readable ---------------------------------------------------------------------
     def read(self):
-        reading = super().read()
-        for channel in self.channels.get():
+        reading: Any = super().read()
+        for channel in self._channels():
             reading[self._rate_key(channel)] = {
                 "value": self._rates.get(channel, float("nan")),
                 "timestamp": self._rates_time,
@@ -183,8 +193,8 @@ class TimeTagger(DriverDevice):
         return reading
 
     def describe(self):
-        description = super().describe()
-        for channel in self.channels.get():
+        description: Any = super().describe()
+        for channel in self._channels():
             description[self._rate_key(channel)] = {
                 "source": f"{self.name}:Countrate:ch{channel}",
                 "dtype": "number",
@@ -195,10 +205,10 @@ class TimeTagger(DriverDevice):
 
     @property
     def hints(self):
-        return {"fields": [self._rate_key(c) for c in self.channels.get()]}
+        return {"fields": [self._rate_key(c) for c in self._channels()]}
 
     def read_configuration(self):
-        config = super().read_configuration()
+        config: Any = super().read_configuration()
         now = time.time()
         for channel, applied in self.applied_inputs.items():
             for setting, value in applied.items():
@@ -206,7 +216,7 @@ class TimeTagger(DriverDevice):
         return config
 
     def describe_configuration(self):
-        description = super().describe_configuration()
+        description: Any = super().describe_configuration()
         for channel, applied in self.applied_inputs.items():
             for setting, _value in applied.items():
                 description[f"{self.name}_ch{channel}_{setting}"] = {
@@ -221,7 +231,7 @@ class TimeTagger(DriverDevice):
     live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by prepare)
 
     @property
-    def streamer(self):
+    def streamer(self) -> TagStreamer | None:
         """The current (or last) streaming acquisition, or None."""
         return getattr(self, "_streamer", None)
 
@@ -230,8 +240,8 @@ class TimeTagger(DriverDevice):
 
         if self.stream_directory is None:
             raise RuntimeError(f"{self.name}: no stream_directory for raw tags (start the lab through qnetlab.session)")
-        duration_s = float(self.acquisition_time_s.get())
-        channels = [int(c) for c in self.channels.get()]
+        duration_s = self._duration_s()
+        channels = self._channels()
         if duration_s <= 0 or not channels or not set(channels) <= set(self.inputs):
             raise ValueError(
                 f"{self.name}: cannot stream channels {channels} for {duration_s} s (inputs {sorted(self.inputs)})"
@@ -249,6 +259,8 @@ class TimeTagger(DriverDevice):
 
     def complete(self) -> AcquisitionStatus:
         streamer = self.streamer
+        if streamer is None:
+            raise RuntimeError(f"{self.name}: complete() before kickoff()")
         status = AcquisitionStatus(self, streamer.duration_ps * 1e-12)
 
         def watch():

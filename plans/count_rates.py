@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
@@ -58,10 +58,11 @@ def count_rates(
 
     @bpp.stage_decorator([tagger])
     @bpp.run_decorator(md=_md)
-    def inner() -> MsgGenerator[str]:
+    def inner() -> MsgGenerator[None]:
         yield from record_transmitter(transmitter)
         for _ in range(num):
             yield from bps.checkpoint()
             yield from bps.trigger_and_read([tagger])
 
-    return (yield from inner())
+    uid = yield from inner()  # run_decorator makes the run's generator return its uid
+    return cast("str", uid)

@@ -38,7 +38,9 @@ class CountingTagger(Readable, Configurable, Triggerable, Stageable, Preparable,
 
 
 @runtime_checkable
-class StreamingTagger(Flyable, Collectable, WritesStreamAssets, Preparable, Pausable, Stoppable, HasInputs, Protocol):
+class StreamingTagger(
+    Readable, Flyable, Collectable, WritesStreamAssets, Preparable, Pausable, Stoppable, HasInputs, Protocol
+):
     """A tagger flown: ``prepare``, ``kickoff``, ``collect`` stream assets until ``complete``."""
 
     def stream_summary(self) -> list[Readable]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
@@ -64,7 +64,7 @@ def record_tags(
     def acquire() -> MsgGenerator[None]:
         yield from bps.kickoff(tagger, wait=True)
         started.append(True)
-        yield from collect_while_completing(tagger, tagger, STREAM, collect_every_s)
+        yield from collect_while_completing(tagger, STREAM, collect_every_s)
 
     def link_what_was_written() -> MsgGenerator[None]:
         # also on abort or error: stop the stream and point the run at every tag in the file
@@ -73,11 +73,12 @@ def record_tags(
             yield from bps.collect(tagger, name=STREAM)
 
     @bpp.run_decorator(md=_md)
-    def inner() -> MsgGenerator[str]:
+    def inner() -> MsgGenerator[None]:
         yield from bps.prepare(tagger, TagAcquisition(duration_s, chosen, tuple(live_analyses)), wait=True)
         yield from record_transmitter(transmitter)
         yield from bps.declare_stream(tagger, name=STREAM, collect=True)
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
         yield from bps.trigger_and_read(tagger.stream_summary(), name="summary")
 
-    return (yield from inner())
+    uid = yield from inner()  # run_decorator makes the run's generator return its uid
+    return cast("str", uid)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bluesky.plan_stubs as bps
-from bluesky.protocols import Collectable, Flyable, Readable
+from bluesky.protocols import Flyable, Readable
 from bluesky.utils import MsgGenerator, short_uid
 
 
@@ -13,10 +13,8 @@ def record_transmitter(transmitter: Readable | None) -> MsgGenerator[None]:
         yield from bps.trigger_and_read([transmitter], name="transmitter")
 
 
-def collect_while_completing(
-    flyer: Flyable, collector: Collectable, stream: str, flush_period_s: float
-) -> MsgGenerator[None]:
-    """Complete ``flyer``, collecting ``collector`` into ``stream`` every ``flush_period_s`` until done.
+def collect_while_completing(flyer: Flyable, stream: str, flush_period_s: float) -> MsgGenerator[None]:
+    """Complete ``flyer``, collecting it into ``stream`` every ``flush_period_s`` (s) until done.
 
     Like :func:`bluesky.plan_stubs.collect_while_completing`, with a checkpoint before each
     collect, so a deferred pause (Ctrl-C) takes effect during a long recording.
@@ -27,4 +25,4 @@ def collect_while_completing(
     while not done:
         yield from bps.checkpoint()
         done = yield from bps.wait(group=group, timeout=flush_period_s, error_on_timeout=False)
-        yield from bps.collect(collector, name=stream)
+        yield from bps.collect(flyer, name=stream)

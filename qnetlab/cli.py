@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -26,7 +26,7 @@ DEFAULT_CONFIG = Path("config/sim_lab.yaml")
 PLANS = ("count_rates", "record_tags")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
@@ -69,12 +69,16 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
         tagger = s.lab.default_device("tagger")
         transmitter = s.lab.default_device("transmitter", required=False)
         if plan == "count_rates":
-            (uid,) = s.RE(
-                plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
+            uid = _run_uid(
+                s.RE(
+                    plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
+                )
             )
             table, unit = s.table(uid), "counts/s"
         else:
-            (uid,) = s.RE(plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter))
+            uid = _run_uid(
+                s.RE(plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter))
+            )
             table, unit = s.table(uid, "summary"), "tags"
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
@@ -84,6 +88,12 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             typer.echo(
                 f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else "")
             )
+
+
+def _run_uid(result) -> str:
+    """The uid of the one run a plan made (the RunEngine returns a tuple of uids or a RunEngineResult)."""
+    uids = result if isinstance(result, tuple) else result.run_start_uids
+    return uids[0]
 
 
 def _natural_key(name: str) -> list:
