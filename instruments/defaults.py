@@ -21,8 +21,10 @@ class LabDefaults(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tagger: str | None = Field(None, description="instrument used as the time tagger when a plan names none")
-    transmitter: str | None = Field(None, description="instrument used as Alice's transmitter when a plan names none")
+    tagger: str | None = Field(default=None, description="instrument used as the time tagger when a plan names none")
+    transmitter: str | None = Field(
+        default=None, description="instrument used as Alice's transmitter when a plan names none"
+    )
 
 
 def resolve_defaults(defaults: LabDefaults, roles: Mapping[str, str | None]) -> dict[str, str | None]:
