@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, runs, reports."
+    add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, and the runs they record."
 )
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="lab config file")]
@@ -64,7 +64,7 @@ def run(
 def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
     from qnetlab import plans, session
 
-    progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars
+    progress = not quiet and sys.stderr.isatty()  # a log file (cron, CI) gets no redrawn bars
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
         tagger = s.lab.default_device("tagger")
         transmitter = s.lab.default_device("transmitter", required=False)
