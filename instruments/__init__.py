@@ -4,8 +4,14 @@ Public names: :func:`load_lab`, :class:`Lab`, :class:`PulsedLaser`, :class:`Time
 :func:`load_config`, :class:`ConfigError`.
 """
 
+from typing import TYPE_CHECKING
+
 from qnetlab.instruments.config import ConfigError, load_config
 from qnetlab.instruments.lab import Lab, load_lab
+
+if TYPE_CHECKING:  # imported on first use below: ophyd is not needed to read a config
+    from qnetlab.instruments.laser import PulsedLaser
+    from qnetlab.instruments.timetagger import TimeTagger
 
 __all__ = ["ConfigError", "Lab", "PulsedLaser", "TimeTagger", "load_config", "load_lab"]
 

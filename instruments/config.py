@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from qnetlab.instruments._strict import ChannelNumber, Positive, Strict
+from qnetlab.instruments.defaults import LabDefaults
 from qnetlab.instruments.world_config import WorldConfig
 
 
@@ -210,6 +211,7 @@ InstrumentEntry = Annotated[
 class LabConfig(Strict):
     name: str
     instruments: dict[str, InstrumentEntry]
+    defaults: LabDefaults = Field(LabDefaults(), description="instrument of each role plans use")
     world: WorldConfig | None = None
 
     @model_validator(mode="after")

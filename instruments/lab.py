@@ -1,30 +1,20 @@
 """The lab assembled from a config file: drivers, devices and, where ``sim: true``, twins.
 
 ``load_lab(path)`` validates the config, builds the simulated world when any
-instrument is simulated, starts each twin's emulator on a loopback socket (or hands
-the emulated SDK to the driver), connects the real drivers to it exactly as they would
-connect to hardware, and wraps each driver in its ophyd device.
+instrument is simulated, and builds each instrument through the registry
+(:func:`qnetlab.instruments.registry.build_device`): each twin's emulator starts on a
+loopback socket (or the emulated SDK is handed to the driver), the real driver connects
+to it exactly as it would to hardware, and the driver is wrapped in its ophyd device.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from qnetlab.instruments.config import (
-    ConfigError,
-    LabConfig,
-    ScpiFreeRunningSpadConfig,
-    ScpiPulsedLaserConfig,
-    ScpiSnspdControllerConfig,
-    SwabianTimeTaggerConfig,
-    ThorlabsK10cr1Config,
-    ThorlabsMdt693bConfig,
-    ThorlabsMpc320Config,
-    load_config,
-)
+from qnetlab.instruments.config import ConfigError, LabConfig, SwabianTimeTaggerConfig, load_config
 from qnetlab.instruments.world_config import WorldConfig
 
 logger = logging.getLogger(__name__)
@@ -32,12 +22,28 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Lab:
-    """The devices of one lab, by config name (also as attributes: ``lab.laser``)."""
+    """The devices of one lab, by config name (also as attributes: ``lab.laser``).
+
+    ``defaults`` maps each role (``tagger``, ``transmitter``) to the instrument that plays
+    it when a plan names none (the config's ``defaults``; see :meth:`default_device`).
+    """
 
     config: LabConfig
     devices: dict = field(default_factory=dict)
     world: object | None = None
     emulators: dict = field(default_factory=dict)
+    defaults: dict[str, str | None] = field(default_factory=dict)
+
+    def default_device(self, role: str, *, required: bool = True) -> Any:
+        """The device playing ``role`` by default; None if there is none and not ``required``."""
+        name = self.defaults.get(role)
+        if name is None:
+            if required:
+                raise ConfigError(
+                    f"lab {self.config.name!r}: no default {role}; name one in the config (defaults: {{{role}: ...}})"
+                )
+            return None
+        return self.devices[name]
 
     def __getattr__(self, name):
         devices = self.__dict__.get("devices", {})
@@ -154,73 +160,24 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     )
 
 
-def _laser(name: str, entry: ScpiPulsedLaserConfig, lab: Lab):
-    from qnetlab.drivers.scpi import ScpiPulsedLaser
-    from qnetlab.instruments.laser import PulsedLaser
-
-    address = entry.address
-    if entry.sim:
-        from qnetlab.sim_backends.emulators.laser_emulator import ScpiLaserEmulator
-
-        emulator = ScpiLaserEmulator(lab.world.transmitters[entry.transmitter], lab.world.lock)
-        lab.emulators[name] = emulator
-        address = emulator.address
-    device = PulsedLaser(
-        ScpiPulsedLaser(name, address, timeout_s=entry.timeout_s), name=name, safe_limits=entry.safe_limits()
-    )
-    if entry.power_dbm is not None:
-        device.power_dbm.put(entry.power_dbm)
-    if entry.output is not None:
-        device.output.put(entry.output)
-    return device
-
-
-def _tagger(name: str, entry: SwabianTimeTaggerConfig, lab: Lab):
-    from qnetlab.drivers.swabian import SwabianTimeTagger
-    from qnetlab.instruments.timetagger import TimeTagger
-
-    sdk = None
-    if entry.sim:
-        from qnetlab.sim_backends.emulators.timetagger_sdk import emulated_timetagger_sdk
-
-        sdk = emulated_timetagger_sdk(lab.world, serials={entry.serial or "SIM-0001": name})
-        lab.emulators[name] = sdk
-    driver = SwabianTimeTagger(name, serial=entry.serial, sdk=sdk)
-    return TimeTagger(driver, name=name, inputs=entry.inputs)
-
-
-def _builder(module: str) -> Callable:
-    """The ``build`` function of a device module, imported when first needed."""
-
-    def build(name, entry, lab):
-        import importlib
-
-        return importlib.import_module(f"qnetlab.instruments.{module}").build(name, entry, lab)
-
-    return build
-
-
-BUILDERS: dict[type, Callable] = {
-    ScpiPulsedLaserConfig: _laser,
-    SwabianTimeTaggerConfig: _tagger,
-    ThorlabsMdt693bConfig: _builder("piezo"),
-    ScpiSnspdControllerConfig: _builder("snspd"),
-    ScpiFreeRunningSpadConfig: _builder("spad"),
-    ThorlabsMpc320Config: _builder("polarization_controller"),
-    ThorlabsK10cr1Config: _builder("rotation_mount"),
-}
-
-
 def load_lab(path: str | Path) -> Lab:
     """Build the lab of a config file; on any failure, close what was already opened."""
+    from qnetlab.instruments.defaults import resolve_defaults
+    from qnetlab.instruments.registry import MODELS, build_device
+
     config = load_config(path)
-    lab = Lab(config=config)
+    try:
+        roles = {name: MODELS[entry.kind].role for name, entry in config.instruments.items()}
+        defaults = resolve_defaults(config.defaults, roles)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    lab = Lab(config=config, defaults=defaults)
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}
         lab.world = build_world(config.world, taggers)
     try:
         for name, entry in config.instruments.items():
-            lab.devices[name] = BUILDERS[type(entry)](name, entry, lab)
+            lab.devices[name] = build_device(name, entry, lab)
             for request in entry.sim_faults if entry.sim else ():
                 inject = getattr(lab.emulators.get(name), "inject", None)
                 if inject is None:

@@ -1,4 +1,4 @@
-"""Ophyd device of a pulsed laser (over :class:`drivers.scpi.ScpiPulsedLaser`)."""
+"""Ophyd device of a pulsed laser with a pattern memory (over :class:`qnetlab.drivers.scpi.ScpiPulsedLaser`)."""
 
 from __future__ import annotations
 
@@ -6,33 +6,26 @@ import hashlib
 
 import numpy as np
 from ophyd import Component as Cpt
-from ophyd import Device, DeviceStatus, Signal
+from ophyd import DeviceStatus, Signal
 
+from qnetlab.instruments._device import DriverDevice
 from qnetlab.instruments._signals import DriverSignal
 
 
-class PulsedLaser(Device):
-    """Pulsed laser: emission, average power, wavelength, repetition rate.
+class PulsedLaser(DriverDevice):
+    """Pulsed laser: emission, average power (dBm), wavelength (nm), repetition rate (Hz), pattern.
 
-    Parameters
-    ----------
-    driver : a connected laser driver
-    safe_limits : setting name -> (min, max) from the lab config, checked before sending
+    Built like every :class:`DriverDevice`: ``PulsedLaser(driver, name=..., safe_limits=...)``.
     """
 
-    power_dbm = Cpt(DriverSignal, parameter="power_dbm", units="dBm", kind="hinted")
-    output = Cpt(DriverSignal, parameter="output", kind="config")
-    wavelength_nm = Cpt(DriverSignal, parameter="wavelength_nm", units="nm", kind="config")
-    rep_rate_hz = Cpt(DriverSignal, parameter="rep_rate_hz", units="Hz", read_only=True, kind="config")
-    encoding = Cpt(DriverSignal, parameter="encoding", kind="config")
-    pattern_running = Cpt(DriverSignal, parameter="pattern_running", kind="config")
+    power_dbm = Cpt(DriverSignal, kind="hinted")
+    output = Cpt(DriverSignal, kind="config")
+    wavelength_nm = Cpt(DriverSignal, kind="config")
+    rep_rate_hz = Cpt(DriverSignal, kind="config")
+    encoding = Cpt(DriverSignal, kind="config")
+    pattern_running = Cpt(DriverSignal, kind="config")
     pattern = Cpt(Signal, value=np.zeros(0, np.uint8), kind="config")  # what Alice sends, recorded with runs
     pattern_sha256 = Cpt(Signal, value="", kind="config")
-
-    def __init__(self, driver, *, name: str, safe_limits: dict | None = None, **kwargs):
-        self.driver = driver
-        self.safe_limits = dict(safe_limits or {})
-        super().__init__(name=name, **kwargs)
 
     def load_pattern(
         self, codes, *, decoy_ratio: float | None = None, vacuum_ratio: float | None = None
@@ -58,6 +51,3 @@ class PulsedLaser(Device):
         status = DeviceStatus(self)
         status.set_finished()
         return status
-
-    def close(self) -> None:
-        self.driver.close()

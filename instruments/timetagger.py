@@ -1,4 +1,7 @@
-"""Ophyd device of a time tagger (over :class:`drivers.swabian.SwabianTimeTagger`).
+"""Ophyd device of a time tagger (over :class:`qnetlab.drivers.swabian.SwabianTimeTagger`).
+
+``prepare(TagAcquisition(duration_s, channels, live_analyses))`` (bluesky ``Preparable``)
+sets what the next acquisition records; the chosen channels must be configured inputs.
 
 Step mode: ``trigger()`` runs a count-rate acquisition of ``acquisition_time_s`` on
 ``channels`` in a worker thread; its status reports progress (for the RunEngine's
@@ -9,7 +12,8 @@ Streaming mode (Flyable, WritesStreamAssets): ``kickoff()`` starts recording raw
 ``collect_asset_docs()`` emits StreamResource/StreamDatum documents that point at the
 file (data keys ``<name>_tag_delta_ps``, ``<name>_tag_channel``), ``complete()`` is done
 when the time is up. ``pause``/``resume`` stop and restart the hardware stream into the
-same file; ``stop`` ends it; every tag written so far is kept.
+same file; ``stop`` ends it; every tag written so far is kept. ``stream_summary()``
+gives the tag count per channel of the last stream and whether the tagger overflowed.
 """
 
 from __future__ import annotations
@@ -17,10 +21,34 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ophyd import Component as Cpt
-from ophyd import Device, DeviceStatus, Signal
+from ophyd import DeviceStatus, Signal
+
+from qnetlab.instruments._device import DriverDevice
+
+if TYPE_CHECKING:
+    from qnetlab.instruments._tag_streaming import TagStreamer
+
+
+@dataclass(frozen=True)
+class TagAcquisition:
+    """What :meth:`TimeTagger.prepare` sets up for the next trigger or kickoff.
+
+    Parameters
+    ----------
+    duration_s : acquisition time (s), > 0
+    channels : tagger inputs to acquire; all configured inputs if None
+    live_analyses : objects with ``process(timestamps_ps, channels)``, fed while streaming
+    """
+
+    duration_s: float
+    channels: Sequence[int] | None = None
+    live_analyses: Sequence[Any] = ()
 
 
 class AcquisitionStatus(DeviceStatus):
@@ -46,7 +74,7 @@ class AcquisitionStatus(DeviceStatus):
             )
 
 
-class TimeTagger(Device):
+class TimeTagger(DriverDevice):
     """A time tagger measuring count rates.
 
     Parameters
@@ -62,9 +90,8 @@ class TimeTagger(Device):
     poll_s = 0.05
 
     def __init__(self, driver, *, name: str, inputs: dict | None = None, **kwargs):
-        self.driver = driver
         self.inputs = dict(inputs or {})
-        super().__init__(name=name, **kwargs)
+        super().__init__(driver, name=name, **kwargs)
         self.applied_inputs = {}
         for channel, wire in self.inputs.items():
             self.applied_inputs[channel] = {
@@ -77,13 +104,46 @@ class TimeTagger(Device):
         self._rates_time = time.time()
         self._measurement = None
 
+    # --- Preparable ----------------------------------------------------------------------
+    @property
+    def input_channels(self) -> tuple[int, ...]:
+        """The configured tagger inputs, in order."""
+        return tuple(sorted(self.inputs))
+
+    def prepare(self, value: TagAcquisition) -> DeviceStatus:
+        """Bluesky ``Preparable``: set duration, channels and live analyses of the next acquisition.
+
+        Raises ValueError (naming the tagger, the channels and its inputs) before anything
+        is set if a channel is not a configured input or the duration is not positive.
+        """
+        chosen = tuple(sorted(int(c) for c in value.channels)) if value.channels is not None else self.input_channels
+        unknown = sorted(set(chosen) - set(self.input_channels))
+        if unknown or not chosen:
+            inputs = list(self.input_channels)
+            raise ValueError(f"{self.name}: channels {unknown or list(chosen)} are not inputs of {self.name} {inputs}")
+        if not value.duration_s > 0:
+            raise ValueError(f"{self.name}: acquisition_time_s must be positive, got {value.duration_s!r}")
+        self.acquisition_time_s.put(float(value.duration_s))
+        self.channels.put(chosen)
+        self.live_analyses = tuple(value.live_analyses)
+        status = DeviceStatus(self)
+        status.set_finished()
+        return status
+
     # --- acquisition ------------------------------------------------------------------
+    def _duration_s(self) -> float:
+        return float(self.acquisition_time_s.get())  # pyright: ignore[reportArgumentType]  # always set
+
+    def _channels(self) -> list[int]:
+        chosen: Any = self.channels.get()
+        return [int(c) for c in chosen]
+
     def _rate_key(self, channel: int) -> str:
         return f"{self.name}_ch{channel}_rate_hz"
 
     def trigger(self) -> AcquisitionStatus:
-        duration_s = float(self.acquisition_time_s.get())
-        channels = [int(c) for c in self.channels.get()]
+        duration_s = self._duration_s()
+        channels = self._channels()
         if duration_s <= 0:
             raise ValueError(f"{self.name}: acquisition_time_s must be positive, got {duration_s}")
         unknown = sorted(set(channels) - set(self.inputs)) if self.inputs else []
@@ -124,8 +184,8 @@ class TimeTagger(Device):
 
     # --- Readable ---------------------------------------------------------------------
     def read(self):
-        reading = super().read()
-        for channel in self.channels.get():
+        reading: Any = super().read()
+        for channel in self._channels():
             reading[self._rate_key(channel)] = {
                 "value": self._rates.get(channel, float("nan")),
                 "timestamp": self._rates_time,
@@ -133,8 +193,8 @@ class TimeTagger(Device):
         return reading
 
     def describe(self):
-        description = super().describe()
-        for channel in self.channels.get():
+        description: Any = super().describe()
+        for channel in self._channels():
             description[self._rate_key(channel)] = {
                 "source": f"{self.name}:Countrate:ch{channel}",
                 "dtype": "number",
@@ -145,10 +205,10 @@ class TimeTagger(Device):
 
     @property
     def hints(self):
-        return {"fields": [self._rate_key(c) for c in self.channels.get()]}
+        return {"fields": [self._rate_key(c) for c in self._channels()]}
 
     def read_configuration(self):
-        config = super().read_configuration()
+        config: Any = super().read_configuration()
         now = time.time()
         for channel, applied in self.applied_inputs.items():
             for setting, value in applied.items():
@@ -156,7 +216,7 @@ class TimeTagger(Device):
         return config
 
     def describe_configuration(self):
-        description = super().describe_configuration()
+        description: Any = super().describe_configuration()
         for channel, applied in self.applied_inputs.items():
             for setting, _value in applied.items():
                 description[f"{self.name}_ch{channel}_{setting}"] = {
@@ -168,10 +228,10 @@ class TimeTagger(Device):
 
     # --- streaming: Flyable + WritesStreamAssets -------------------------------------------
     stream_directory: Path | None = None  # set by the session to <data dir>/timetags
-    live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by plans)
+    live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by prepare)
 
     @property
-    def streamer(self):
+    def streamer(self) -> TagStreamer | None:
         """The current (or last) streaming acquisition, or None."""
         return getattr(self, "_streamer", None)
 
@@ -180,8 +240,8 @@ class TimeTagger(Device):
 
         if self.stream_directory is None:
             raise RuntimeError(f"{self.name}: no stream_directory for raw tags (start the lab through qnetlab.session)")
-        duration_s = float(self.acquisition_time_s.get())
-        channels = [int(c) for c in self.channels.get()]
+        duration_s = self._duration_s()
+        channels = self._channels()
         if duration_s <= 0 or not channels or not set(channels) <= set(self.inputs):
             raise ValueError(
                 f"{self.name}: cannot stream channels {channels} for {duration_s} s (inputs {sorted(self.inputs)})"
@@ -199,6 +259,8 @@ class TimeTagger(Device):
 
     def complete(self) -> AcquisitionStatus:
         streamer = self.streamer
+        if streamer is None:
+            raise RuntimeError(f"{self.name}: complete() before kickoff()")
         status = AcquisitionStatus(self, streamer.duration_ps * 1e-12)
 
         def watch():
@@ -266,6 +328,14 @@ class TimeTagger(Device):
         if streamer.done and self._indices_emitted == streamer.n_tags:
             self._stream_open = False
 
+    def stream_summary(self) -> list[Signal]:
+        """Readables of the last stream: ``<name>_ch<N>_tags`` per channel and ``<name>_overflowed``."""
+        streamer = self.streamer
+        if streamer is None:
+            raise RuntimeError(f"{self.name}: no stream has run yet")
+        counts = [Signal(name=f"{self.name}_ch{c}_tags", value=streamer.counts[c]) for c in streamer.channels]
+        return [*counts, Signal(name=f"{self.name}_overflowed", value=streamer.overflowed)]
+
     def pause(self) -> None:
         if self.streamer is not None and not self.streamer.done:
             self.streamer.pause()
@@ -277,4 +347,4 @@ class TimeTagger(Device):
     def close(self) -> None:
         if self.streamer is not None:
             self.streamer.stop()
-        self.driver.close()
+        super().close()

@@ -1,9 +1,11 @@
-"""Bluesky plans: calibration, QKD, entanglement, nightly.
+"""Bluesky plans over the lab's devices, typed on bluesky protocols (:mod:`qnetlab.plans.protocols`).
 
-Public names: :func:`count_rates`, :func:`record_tags`.
+Public names: :func:`count_rates`, :func:`record_tags`, :class:`PlanArgumentError`;
+shared stubs in :mod:`qnetlab.plans.stubs`.
 """
 
+from qnetlab.plans._arguments import PlanArgumentError
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.record_tags import record_tags
 
-__all__ = ["count_rates", "record_tags"]
+__all__ = ["PlanArgumentError", "count_rates", "record_tags"]

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, cast
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
+from bluesky.protocols import Readable
+from bluesky.utils import MsgGenerator
+from pydantic import Field
+
+from qnetlab.instruments.timetagger import TagAcquisition
+from qnetlab.plans._arguments import chosen_channels, plan_arguments
+from qnetlab.plans.protocols import CountingTagger
+from qnetlab.plans.stubs import record_transmitter
 
 
+@plan_arguments
 def count_rates(
-    tagger,
-    duration_s: float = 1.0,
+    tagger: CountingTagger,
+    duration_s: Annotated[float, Field(gt=0, description="integration time of each reading (s)")] = 1.0,
     channels: Sequence[int] | None = None,
     *,
-    num: int = 1,
-    transmitter=None,
+    num: Annotated[int, Field(ge=1, description="number of readings")] = 1,
+    transmitter: Readable | None = None,
     md: dict[str, Any] | None = None,
-):
+) -> MsgGenerator[str]:
     """Record the count rate of each tagger channel.
 
     Parameters
     ----------
-    tagger : a :class:`instruments.timetagger.TimeTagger`
+    tagger : the time tagger (e.g. :class:`qnetlab.instruments.timetagger.TimeTagger`)
     duration_s : integration time of each reading (s), > 0
     channels : tagger inputs to read; all configured inputs if None
     num : number of readings, >= 1
@@ -38,35 +47,22 @@ def count_rates(
     -------
     The run uid.
     """
-    if not duration_s > 0:
-        raise ValueError(f"count_rates: duration_s must be positive, got {duration_s!r}")
-    if int(num) < 1:
-        raise ValueError(f"count_rates: num must be at least 1, got {num!r}")
-    configured = sorted(tagger.inputs)
-    chosen = sorted(int(c) for c in channels) if channels is not None else configured
-    unknown = sorted(set(chosen) - set(configured))
-    if unknown or not chosen:
-        raise ValueError(f"count_rates: channels {unknown or chosen} are not inputs of {tagger.name} {configured}")
+    chosen = chosen_channels("count_rates", tagger, channels)
     _md = {
         "plan_name": "count_rates",
         "plan_args": {"tagger": tagger.name, "duration_s": duration_s, "channels": chosen, "num": num},
         "detectors": [tagger.name],
         **(md or {}),
     }
-    yield from bps.mv(tagger.acquisition_time_s, float(duration_s), tagger.channels, tuple(chosen))
+    yield from bps.prepare(tagger, TagAcquisition(duration_s, chosen), wait=True)
 
     @bpp.stage_decorator([tagger])
     @bpp.run_decorator(md=_md)
-    def inner():
+    def inner() -> MsgGenerator[None]:
         yield from record_transmitter(transmitter)
-        for _ in range(int(num)):
+        for _ in range(num):
             yield from bps.checkpoint()
             yield from bps.trigger_and_read([tagger])
 
-    return (yield from inner())
-
-
-def record_transmitter(transmitter):
-    """One event in stream ``transmitter``: what Alice is sending (settings and pattern)."""
-    if transmitter is not None:
-        yield from bps.trigger_and_read([transmitter], name="transmitter")
+    uid = yield from inner()  # run_decorator makes the run's generator return its uid
+    return cast("str", uid)

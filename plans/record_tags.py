@@ -3,37 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, cast
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
-from ophyd import Signal
+from bluesky.protocols import Readable
+from bluesky.utils import MsgGenerator
+from pydantic import Field
 
-from qnetlab.plans.count_rates import record_transmitter
+from qnetlab.instruments.timetagger import TagAcquisition
+from qnetlab.plans._arguments import chosen_channels, plan_arguments
+from qnetlab.plans.protocols import StreamingTagger
+from qnetlab.plans.stubs import collect_while_completing, record_transmitter
 
 STREAM = "timetags"
 
 
+@plan_arguments
 def record_tags(
-    tagger,
-    duration_s: float,
+    tagger: StreamingTagger,
+    duration_s: Annotated[float, Field(gt=0, description="acquisition time (s); pauses do not count")],
     channels: Sequence[int] | None = None,
     *,
-    live_analyses: Sequence = (),
-    collect_every_s: float = 0.5,
-    transmitter=None,
+    live_analyses: Sequence[Any] = (),
+    collect_every_s: Annotated[float, Field(gt=0, description="how often the catalog hears of new tags (s)")] = 0.5,
+    transmitter: Readable | None = None,
     md: dict[str, Any] | None = None,
-):
+) -> MsgGenerator[str]:
     """Stream the tagger's raw tags into an HDF5 file linked from the run.
 
     Parameters
     ----------
-    tagger : a :class:`instruments.timetagger.TimeTagger` with a ``stream_directory``
+    tagger : the time tagger, with a ``stream_directory`` (set by :func:`qnetlab.session.start`)
     duration_s : acquisition time (s), > 0; pauses do not count
     channels : inputs to record; all configured inputs if None
     live_analyses : objects with ``process(timestamps_ps, channels)`` fed while recording
-        (e.g. ``analysis.timetags.CoincidenceCounter``)
-    collect_every_s : how often the catalog is told how far the file has grown (s)
+        (e.g. :class:`qnetlab.analysis.timetags.CoincidenceCounter`)
+    collect_every_s : how often the catalog is told how far the file has grown (s), > 0
     transmitter : Alice's laser device; if given, recorded in stream ``transmitter``
     md : extra start-document metadata
 
@@ -47,52 +53,32 @@ def record_tags(
     -------
     The run uid.
     """
-    if not duration_s > 0:
-        raise ValueError(f"record_tags: duration_s must be positive, got {duration_s!r}")
-    if not collect_every_s > 0:
-        raise ValueError(f"record_tags: collect_every_s must be positive, got {collect_every_s!r}")
-    configured = sorted(tagger.inputs)
-    chosen = sorted(int(c) for c in channels) if channels is not None else configured
-    unknown = sorted(set(chosen) - set(configured))
-    if unknown or not chosen:
-        raise ValueError(f"record_tags: channels {unknown or chosen} are not inputs of {tagger.name} {configured}")
-    tagger.live_analyses = tuple(live_analyses)
+    chosen = chosen_channels("record_tags", tagger, channels)
     _md = {
         "plan_name": "record_tags",
         "plan_args": {"tagger": tagger.name, "duration_s": duration_s, "channels": chosen},
         **(md or {}),
     }
-    summary = [Signal(name=f"{tagger.name}_ch{c}_tags", value=0) for c in chosen]
-    overflowed = Signal(name=f"{tagger.name}_overflowed", value=False)
-
     started = []
 
-    def acquire():
+    def acquire() -> MsgGenerator[None]:
         yield from bps.kickoff(tagger, wait=True)
         started.append(True)
-        yield from bps.complete(tagger, wait=False, group="recording")
-        while not tagger.streamer.done:
-            yield from bps.checkpoint()
-            yield from bps.wait(group="recording", timeout=collect_every_s, error_on_timeout=False)
-            yield from bps.collect(tagger, name=STREAM)
-        yield from bps.wait(group="recording")
+        yield from collect_while_completing(tagger, STREAM, collect_every_s)
 
-    def link_what_was_written():
+    def link_what_was_written() -> MsgGenerator[None]:
         # also on abort or error: stop the stream and point the run at every tag in the file
         if started:
-            tagger.streamer.stop()
+            yield from bps.stop(tagger)
             yield from bps.collect(tagger, name=STREAM)
 
     @bpp.run_decorator(md=_md)
-    def inner():
-        yield from bps.mv(tagger.acquisition_time_s, float(duration_s), tagger.channels, tuple(chosen))
+    def inner() -> MsgGenerator[None]:
+        yield from bps.prepare(tagger, TagAcquisition(duration_s, chosen, tuple(live_analyses)), wait=True)
         yield from record_transmitter(transmitter)
         yield from bps.declare_stream(tagger, name=STREAM, collect=True)
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
-        for signal, channel in zip(summary, chosen, strict=False):
-            signal.put(tagger.streamer.counts[channel])
-        overflowed.put(tagger.streamer.overflowed)
-        yield from bps.trigger_and_read([*summary, overflowed], name="summary")
+        yield from bps.trigger_and_read(tagger.stream_summary(), name="summary")
 
-    uid = yield from inner()
-    return uid
+    uid = yield from inner()  # run_decorator makes the run's generator return its uid
+    return cast("str", uid)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, runs, reports."
+    add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, and the runs they record."
 )
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="lab config file")]
@@ -26,7 +26,7 @@ DEFAULT_CONFIG = Path("config/sim_lab.yaml")
 PLANS = ("count_rates", "record_tags")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
@@ -64,19 +64,20 @@ def run(
 def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
     from qnetlab import plans, session
 
-    progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars
+    progress = not quiet and sys.stderr.isatty()  # a log file (cron, CI) gets no redrawn bars
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
-        transmitter = s.lab.devices.get("laser")
+        tagger = s.lab.default_device("tagger")
+        transmitter = s.lab.default_device("transmitter", required=False)
         if plan == "count_rates":
-            (uid,) = s.RE(
-                plans.count_rates(
-                    s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter
+            uid = _run_uid(
+                s.RE(
+                    plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
                 )
             )
             table, unit = s.table(uid), "counts/s"
         else:
-            (uid,) = s.RE(
-                plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter)
+            uid = _run_uid(
+                s.RE(plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter))
             )
             table, unit = s.table(uid, "summary"), "tags"
     typer.echo(f"run uid: {uid}")
@@ -87,6 +88,12 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             typer.echo(
                 f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else "")
             )
+
+
+def _run_uid(result) -> str:
+    """The uid of the one run a plan made (the RunEngine returns a tuple of uids or a RunEngineResult)."""
+    uids = result if isinstance(result, tuple) else result.run_start_uids
+    return uids[0]
 
 
 def _natural_key(name: str) -> list:

@@ -2,7 +2,7 @@
 
 >>> from qnetlab import session
 >>> s = session.start("config/sim_lab.yaml")
->>> import plans
+>>> from qnetlab import plans
 >>> uid = s.RE(plans.count_rates(s.lab.tagger, duration_s=1))
 >>> s.catalog[-1]            # the run just recorded
 >>> s.table(-1)              # its events as a pandas DataFrame
@@ -16,6 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bluesky import RunEngine
+
+    from qnetlab.instruments.lab import Lab
 
 DEFAULT_CONFIG = "config/sim_lab.yaml"
 
@@ -24,13 +30,13 @@ DEFAULT_CONFIG = "config/sim_lab.yaml"
 class Session:
     """What :func:`start` returns."""
 
-    RE: object
-    lab: object
-    catalog: object
+    RE: RunEngine
+    lab: Lab
+    catalog: Any  # tiled container of Bluesky runs
     data_dir: Path
     config_path: Path
 
-    def table(self, key=-1, stream: str = "primary"):
+    def table(self, key: int | str = -1, stream: str = "primary"):
         """A recorded run's events as a pandas DataFrame (``key``: uid or index)."""
         from qnetlab.catalog import run_table
 
@@ -89,7 +95,7 @@ def start(
         if progress:
             from bluesky.utils import ProgressBarManager
 
-            RE.waiting_hook = ProgressBarManager()
+            RE.waiting_hook = ProgressBarManager()  # pyright: ignore[reportAttributeAccessIssue]  # typed None in bluesky
     except Exception:
         lab.close()
         raise

@@ -15,10 +15,10 @@ from bluesky.protocols import Configurable, Locatable, Movable, Readable
 from pydantic import ValidationError
 
 from qnetlab.drivers.errors import LimitError, LinkDropped
-from qnetlab.instruments.polarization_controller import PolarizationController, ThorlabsMpc320Config
-from qnetlab.instruments.polarization_controller import build as build_polarization_controller
-from qnetlab.instruments.rotation_mount import RotationMount, ThorlabsK10cr1Config
-from qnetlab.instruments.rotation_mount import build as build_rotation_mount
+from qnetlab.instruments.config import ConfigError, ThorlabsK10cr1Config, ThorlabsMpc320Config
+from qnetlab.instruments.polarization_controller import PolarizationController
+from qnetlab.instruments.registry import build_device
+from qnetlab.instruments.rotation_mount import RotationMount
 from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
 
 _names = itertools.count()
@@ -171,8 +171,8 @@ def test_builders_start_twins_on_the_world_actuators():
     hwp_entry = ThorlabsK10cr1Config.model_validate(
         {"kind": "thorlabs_k10cr1", "sim": True, "actuator": "hwp_alice", "home_on_start": True}
     )
-    pc = build_polarization_controller(name_pc, pc_entry, lab)
-    hwp = build_rotation_mount(name_hwp, hwp_entry, lab)
+    pc = build_device(name_pc, pc_entry, lab)
+    hwp = build_device(name_hwp, hwp_entry, lab)
     try:
         assert lab.emulators[name_pc].url == pc.driver.address and lab.emulators[name_hwp].url == hwp.driver.address
         assert pc.driver.info["serial_number"] == 38000042
@@ -199,6 +199,11 @@ def test_config_errors_name_the_problem():
         ThorlabsMpc320Config.model_validate({"kind": "thorlabs_mpc320", "address": "/dev/ttyUSB0", "velocity_pct": 5})
     lab = _stand_in_lab()
     entry = ThorlabsK10cr1Config.model_validate({"kind": "thorlabs_k10cr1", "sim": True, "actuator": "fiber_pc"})
-    with pytest.raises(ValueError, match=r"instruments.hwp.actuator: 'fiber_pc' is not a waveplate of the world"):
-        build_rotation_mount("hwp", entry, lab)
+    with pytest.raises(
+        ConfigError, match=r"instruments.hwp.actuator: 'fiber_pc' is a PaddleController, not a waveplate"
+    ):
+        build_device("hwp", entry, lab)
+    entry = ThorlabsMpc320Config.model_validate({"kind": "thorlabs_mpc320", "sim": True, "actuator": "bob_pc"})
+    with pytest.raises(ConfigError, match=r"instruments.pc.actuator: 'bob_pc' is not an actuator of the world; it has"):
+        build_device("pc", entry, lab)
     assert lab.emulators == {}

@@ -15,13 +15,13 @@ from bluesky.protocols import Configurable, Locatable, Movable, Readable
 from pydantic import ValidationError
 
 from qnetlab.drivers.errors import LimitError
-from qnetlab.instruments.config import ConfigError
-from qnetlab.instruments.piezo import ThorlabsMdt693bConfig
-from qnetlab.instruments.piezo import build as build_piezo
-from qnetlab.instruments.snspd import ScpiSnspdControllerConfig
-from qnetlab.instruments.snspd import build as build_snspd
-from qnetlab.instruments.spad import ScpiFreeRunningSpadConfig
-from qnetlab.instruments.spad import build as build_spad
+from qnetlab.instruments.config import (
+    ConfigError,
+    ScpiFreeRunningSpadConfig,
+    ScpiSnspdControllerConfig,
+    ThorlabsMdt693bConfig,
+)
+from qnetlab.instruments.registry import build_device
 from qnetlab.sim_backends.world.actuators import PhaseShifter
 from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
 
@@ -46,16 +46,16 @@ def lab():
         emulator.close()
 
 
-def _build(lab, builder, config_class, name, **fields):
+def _build(lab, config_class, name, **fields):
     entry = config_class.model_validate({"sim": True, "timeout_s": 0.5, **fields})
-    device = builder(name, entry, lab)
+    device = build_device(name, entry, lab)
     lab.devices[name] = device
     return device
 
 
 # --- piezo -------------------------------------------------------------------------------
 def test_piezo_voltage_moves_the_interferometer_phase(lab):
-    piezo = _build(lab, build_piezo, ThorlabsMdt693bConfig, "piezo", kind="thorlabs_mdt693b", actuator="bob_phase")
+    piezo = _build(lab, ThorlabsMdt693bConfig, "piezo", kind="thorlabs_mdt693b", actuator="bob_phase")
     shifter = lab.world.actuators["bob_phase"]
     assert isinstance(piezo, Movable) and isinstance(piezo, Locatable)
     piezo.set(15.0).wait(timeout=5)
@@ -70,7 +70,6 @@ def test_piezo_voltage_moves_the_interferometer_phase(lab):
 def test_piezo_safety_limit_names_the_limit_and_sends_nothing(lab):
     piezo = _build(
         lab,
-        build_piezo,
         ThorlabsMdt693bConfig,
         "piezo",
         kind="thorlabs_mdt693b",
@@ -95,14 +94,13 @@ def test_piezo_config_errors_name_the_key(lab):
             {"kind": "thorlabs_mdt693b", "address": "ASRL1::INSTR", "model": "MDT694B", "axis": "z"}
         )
     with pytest.raises(ConfigError, match=r"instruments.piezo.actuator: 'alice_phase' is not an actuator of the world"):
-        _build(lab, build_piezo, ThorlabsMdt693bConfig, "piezo", kind="thorlabs_mdt693b", actuator="alice_phase")
+        _build(lab, ThorlabsMdt693bConfig, "piezo", kind="thorlabs_mdt693b", actuator="alice_phase")
 
 
 # --- SNSPD controller ------------------------------------------------------------------------
 def _snspd(lab, **fields):
     return _build(
         lab,
-        build_snspd,
         ScpiSnspdControllerConfig,
         "snspd",
         kind="scpi_snspd_controller",
@@ -188,14 +186,13 @@ def test_snspd_config_errors_name_the_key(lab):
         )
     with pytest.raises(ConfigError, match=r"instruments.snspd.channels.2: 'plain' is a DetectorModel, not an SNSPD"):
         channels = {1: "snspd_a", 2: "plain"}
-        _build(lab, build_snspd, ScpiSnspdControllerConfig, "snspd", kind="scpi_snspd_controller", channels=channels)
+        _build(lab, ScpiSnspdControllerConfig, "snspd", kind="scpi_snspd_controller", channels=channels)
 
 
 # --- SPAD --------------------------------------------------------------------------------
 def test_spad_settings_through_ophyd_change_the_detector(lab):
     spad = _build(
         lab,
-        build_spad,
         ScpiFreeRunningSpadConfig,
         "spad",
         kind="scpi_free_running_spad",
@@ -215,7 +212,6 @@ def test_spad_settings_through_ophyd_change_the_detector(lab):
 def test_spad_dead_time_limit_and_missing_detector(lab):
     spad = _build(
         lab,
-        build_spad,
         ScpiFreeRunningSpadConfig,
         "spad",
         kind="scpi_free_running_spad",
@@ -227,4 +223,4 @@ def test_spad_dead_time_limit_and_missing_detector(lab):
         spad.dead_time_us.set(1.0).wait(timeout=5)
     assert lab.emulators["spad"].exchanges == []
     with pytest.raises(ConfigError, match=r"instruments.spad2.detector: 'snspd_a' is a SnspdModel, not a SPAD"):
-        _build(lab, build_spad, ScpiFreeRunningSpadConfig, "spad2", kind="scpi_free_running_spad", detector="snspd_a")
+        _build(lab, ScpiFreeRunningSpadConfig, "spad2", kind="scpi_free_running_spad", detector="snspd_a")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bluesky.protocols import Configurable, Locatable, Movable, Readable, Triggerable
+from bluesky.protocols import Configurable, Locatable, Movable, Readable, Stageable, Triggerable
 
 from qnetlab.drivers.errors import LimitError
 from qnetlab.instruments._signals import DriverSignal
@@ -68,8 +68,19 @@ def test_every_device_of_every_shipped_config_follows_bluesky_protocols(config):
 
     if not all(entry.sim for entry in load_config(config).instruments.values()):
         pytest.skip("config describes real hardware")
+    from qnetlab.instruments._device import DriverDevice, DriverPositioner
+    from qnetlab.instruments.registry import MODELS
+    from qnetlab.plans.protocols import CountingTagger, StreamingTagger
+
+    role_protocols = {"tagger": (CountingTagger, StreamingTagger), "transmitter": (Readable, Configurable)}
     with load_lab(config) as lab:
-        for device in lab:
+        for name, device in lab.devices.items():
+            assert isinstance(device, DriverDevice) and isinstance(device, Stageable), name
+            for protocol in role_protocols.get(MODELS[lab.config.instruments[name].kind].role or "", ()):
+                assert isinstance(device, protocol), (name, protocol.__name__)
+            if isinstance(device, DriverPositioner):
+                assert isinstance(device, Movable) and isinstance(device, Locatable), name
+                assert device.locate()["readback"] == getattr(device, device.position_signal).get(), name
             assert isinstance(device, Readable), device.name
             description, reading = device.describe(), device.read()
             assert set(description) == set(reading), device.name
@@ -81,10 +92,21 @@ def test_every_device_of_every_shipped_config_follows_bluesky_protocols(config):
                 assert isinstance(device, Triggerable), device.name
             for signal in device.component_names:
                 component = getattr(device, signal)
-                if isinstance(component, DriverSignal) and not component._read_only:
+                if isinstance(component, DriverSignal) and not component.read_only:
                     assert isinstance(component, Movable) and isinstance(component, Locatable), component.name
                     location = component.locate()
                     assert location["readback"] == component.get(), component.name
+
+
+def test_the_registry_builds_every_kind_the_config_schema_accepts():
+    import typing
+
+    from qnetlab.instruments.config import InstrumentEntry
+    from qnetlab.instruments.registry import MODELS
+
+    schema_models = typing.get_args(typing.get_args(InstrumentEntry)[0])
+    kinds = {typing.get_args(m.model_fields["kind"].annotation)[0]: m for m in schema_models}
+    assert kinds == {kind: model.config for kind, model in MODELS.items()}
 
 
 def test_turning_a_paddle_through_ophyd_changes_what_the_tagger_sees(sim_lab):

@@ -47,15 +47,16 @@ def test_channel_subset(lab_session):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"duration_s": 0}, "duration_s must be positive"),
-        ({"duration_s": 1, "channels": [99]}, r"channels \[99\] are not inputs of tagger"),
-        ({"duration_s": 1, "num": 0}, "num must be at least 1"),
+        ({"duration_s": 0}, r"count_rates: duration_s: Input should be greater than 0 \(got 0\)"),
+        ({"duration_s": 1, "channels": [99]}, r"count_rates: channels \[99\] are not inputs of tagger \[1, 2,"),
+        ({"duration_s": 1, "num": 0}, r"count_rates: num: Input should be greater than or equal to 1 \(got 0\)"),
+        ({"duration_s": "long"}, r"count_rates: duration_s: Input should be a valid number"),
     ],
 )
 def test_bad_arguments_are_refused_before_running(lab_session, kwargs, message):
     s = lab_session
     before = len(s.catalog)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(plans.PlanArgumentError, match=message):
         s.RE(plans.count_rates(s.lab.tagger, **kwargs))
     assert len(s.catalog) == before
 

@@ -114,7 +114,13 @@ def test_pause_and_resume_continue_into_the_same_file(lab_session):
 
 def test_bad_arguments(lab_session):
     s = lab_session
-    with pytest.raises(ValueError, match="duration_s must be positive"):
+    with pytest.raises(
+        plans.PlanArgumentError, match=r"record_tags: duration_s: Input should be greater than 0 \(got -1\)"
+    ):
         s.RE(plans.record_tags(s.lab.tagger, duration_s=-1))
-    with pytest.raises(ValueError, match=r"channels \[42\] are not inputs"):
+    with pytest.raises(plans.PlanArgumentError, match=r"collect_every_s: Input should be greater than 0"):
+        s.RE(plans.record_tags(s.lab.tagger, duration_s=1, collect_every_s=0))
+    with pytest.raises(plans.PlanArgumentError, match=r"record_tags: channels \[42\] are not inputs of tagger"):
         s.RE(plans.record_tags(s.lab.tagger, duration_s=1, channels=[42]))
+    with pytest.raises(plans.PlanArgumentError, match=r"tagger: Input should be an instance of StreamingTagger"):
+        s.RE(plans.record_tags(s.lab.laser, duration_s=1))

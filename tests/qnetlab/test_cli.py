@@ -73,3 +73,30 @@ def test_record_tags_from_the_shell(data_dir):
     assert result.exit_code == 0, result.output
     assert "tagger_ch1_tags: 7812" in result.output  # Alice's sync: 80 MHz / 1024 for 0.1 s
     assert list((data_dir / "timetags").rglob("*.h5"))
+
+
+def _renamed_lab(tmp_path, defaults):
+    """sim_lab with only Alice's laser and the tagger, renamed, and the given ``defaults`` table."""
+    import yaml
+
+    raw = yaml.safe_load(SIM_LAB.read_text())
+    raw["instruments"] = {"alice_tx": raw["instruments"]["laser"], "tdc": raw["instruments"]["tagger"]}
+    raw["world"]["taggers"] = {"tdc": raw["world"]["taggers"]["tagger"]}
+    raw["defaults"] = defaults
+    path = tmp_path / "renamed.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_run_uses_the_configs_default_tagger_whatever_its_name(tmp_path, data_dir):
+    path = _renamed_lab(tmp_path, {"tagger": "tdc", "transmitter": "alice_tx"})
+    result = CliRunner().invoke(app, ["run", "count_rates", "-d", "0.1", "--channels", "1", "-c", str(path), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "tdc_ch1_rate_hz:" in result.output
+
+
+def test_a_default_of_the_wrong_kind_is_refused(tmp_path, data_dir):
+    path = _renamed_lab(tmp_path, {"tagger": "alice_tx"})
+    result = CliRunner().invoke(app, ["run", "count_rates", "-c", str(path), "-q"])
+    assert result.exit_code == 2
+    assert "defaults.tagger: 'alice_tx' is not a tagger (its role is transmitter)" in result.output

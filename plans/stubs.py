@@ -1,0 +1,28 @@
+"""Plan stubs shared by qnetlab's plans."""
+
+from __future__ import annotations
+
+import bluesky.plan_stubs as bps
+from bluesky.protocols import Flyable, Readable
+from bluesky.utils import MsgGenerator, short_uid
+
+
+def record_transmitter(transmitter: Readable | None) -> MsgGenerator[None]:
+    """One event in stream ``transmitter``: what Alice is sending (settings and pattern); nothing if None."""
+    if transmitter is not None:
+        yield from bps.trigger_and_read([transmitter], name="transmitter")
+
+
+def collect_while_completing(flyer: Flyable, stream: str, flush_period_s: float) -> MsgGenerator[None]:
+    """Complete ``flyer``, collecting it into ``stream`` every ``flush_period_s`` (s) until done.
+
+    Like :func:`bluesky.plan_stubs.collect_while_completing`, with a checkpoint before each
+    collect, so a deferred pause (Ctrl-C) takes effect during a long recording.
+    """
+    group = short_uid("complete")
+    yield from bps.complete(flyer, wait=False, group=group)
+    done = False
+    while not done:
+        yield from bps.checkpoint()
+        done = yield from bps.wait(group=group, timeout=flush_period_s, error_on_timeout=False)
+        yield from bps.collect(flyer, name=stream)
