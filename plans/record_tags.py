@@ -41,7 +41,9 @@ def record_tags(
     ------
     Bluesky messages. Stream ``timetags`` holds the tags (external, in the HDF5 file);
     stream ``summary`` has one event with the tag count of each channel
-    (``<tagger>_ch<N>_tags``) and whether the tagger overflowed.
+    (``<tagger>_ch<N>_tags``), whether the tagger overflowed, its missed events and
+    number of overflow intervals; stream ``overflows`` one event per interval
+    (``<tagger>_overflow_begin_ps``, ``..._end_ps``; -1 where it lies outside the run).
 
     Returns
     -------
@@ -64,6 +66,10 @@ def record_tags(
     }
     summary = [Signal(name=f"{tagger.name}_ch{c}_tags", value=0) for c in chosen]
     overflowed = Signal(name=f"{tagger.name}_overflowed", value=False)
+    missed = Signal(name=f"{tagger.name}_missed_events", value=0)
+    n_overflows = Signal(name=f"{tagger.name}_overflow_intervals", value=0)
+    begin = Signal(name=f"{tagger.name}_overflow_begin_ps", value=-1)
+    end = Signal(name=f"{tagger.name}_overflow_end_ps", value=-1)
 
     started = []
 
@@ -91,8 +97,15 @@ def record_tags(
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
         for signal, channel in zip(summary, chosen, strict=False):
             signal.put(tagger.streamer.counts[channel])
-        overflowed.put(tagger.streamer.overflowed)
-        yield from bps.trigger_and_read([*summary, overflowed], name="summary")
+        streamer = tagger.streamer
+        overflowed.put(streamer.overflowed)
+        missed.put(sum(streamer.missed_events.values()))
+        n_overflows.put(len(streamer.overflow_intervals_ps))
+        yield from bps.trigger_and_read([*summary, overflowed, missed, n_overflows], name="summary")
+        for first, last in streamer.overflow_intervals_ps:  # one event per interval (-1: outside the run)
+            begin.put(-1 if first is None else first)
+            end.put(-1 if last is None else last)
+            yield from bps.trigger_and_read([begin, end], name="overflows")
 
     uid = yield from inner()
     return uid
