@@ -180,7 +180,15 @@ class ThorlabsMPC320(AptInstrument):
 
     @contextlib.contextmanager
     def _enabled(self, paddle: int, bit: int):
-        """Enable one paddle (the others off), check it took, yield; disable all paddles after."""
+        """Enable one paddle (the others off), check it took, yield; disable all paddles after.
+
+        Holds the link throughout: enabling one paddle disables the others, so moves of
+        several paddles (from several threads) take turns.
+        """
+        with self._io:
+            yield from self._enabled_held(paddle, bit)
+
+    def _enabled_held(self, paddle: int, bit: int):
         self.send(request("MGMSG_MOD_SET_CHANENABLESTATE", bit, ENABLE))
         try:
             if not self.status_bits(paddle) & STATUS_ENABLED:
