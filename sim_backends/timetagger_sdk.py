@@ -384,6 +384,8 @@ def emulated_timetagger_sdk(world: OpticalWorld, serials: dict[str, str] | None 
     sdk.Correlation = Correlation
     sdk.TimeTagStream = TimeTagStream
     sdk.CHANNEL_UNUSED = CHANNEL_UNUSED
-    sdk.ChannelEdge = types.SimpleNamespace(All=CHANNEL_EDGE_ALL, Rising=CHANNEL_EDGE_RISING, Falling=CHANNEL_EDGE_FALLING)
-    sdk.TagType = types.SimpleNamespace(TimeTag=0, Error=1, OverflowBegin=2, OverflowEnd=3, MissedEvents=4)
+    edges = types.SimpleNamespace(All=CHANNEL_EDGE_ALL, Rising=CHANNEL_EDGE_RISING, Falling=CHANNEL_EDGE_FALLING)
+    tag_types = types.SimpleNamespace(TimeTag=0, Error=1, OverflowBegin=2, OverflowEnd=3, MissedEvents=4)
+    sdk.ChannelEdge = edges  # pyright: ignore[reportAttributeAccessIssue]
+    sdk.TagType = tag_types  # pyright: ignore[reportAttributeAccessIssue]
     return sdk

@@ -216,17 +216,24 @@ class AptInstrument(Instrument):
         self._close_port()
         super().close()
 
+    @property
+    def _link(self) -> serial.SerialBase:
+        """The open port; a closed one is a dropped link."""
+        if self._port is None:
+            raise LinkDropped(self.name, "link", f"{self.address} is not open")
+        return self._port
+
     def _discard_unread(self) -> None:
         """Drop messages nobody waited for (status chatter, late poll replies) before a new exchange."""
         try:
-            self._port.reset_input_buffer()
-        except (*TRANSPORT_ERRORS, AttributeError):
+            self._link.reset_input_buffer()
+        except (*TRANSPORT_ERRORS, LinkDropped):
             pass  # a broken link shows itself on the write that follows
 
     def _write(self, message: AptMessage) -> None:
         try:
-            self._port.write(message.encode())
-            self._port.flush()
+            self._link.write(message.encode())
+            self._link.flush()
         except (*TRANSPORT_ERRORS, AttributeError) as error:
             raise LinkDropped(self.name, message.name, f"link failed: {error}") from None
 
@@ -237,9 +244,9 @@ class AptInstrument(Instrument):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._port.timeout = left
+            self._link.timeout = left
             try:
-                chunk = self._port.read(size - len(data))
+                chunk = self._link.read(size - len(data))
             except (*TRANSPORT_ERRORS, AttributeError) as error:
                 raise LinkDropped(self.name, command, f"link failed: {error}") from None
             data += chunk

@@ -176,7 +176,9 @@ class ThorlabsK10CR1(AptInstrument):
         applied = self.home_params()["velocity_deg_s"]
         if round(applied * self.velocity_units_per_deg_s) != velocity:
             raise InstrumentError(
-                self.name, "MGMSG_MOT_SET_HOMEPARAMS", f"home velocity reads back {applied:g} deg/s, not {velocity_deg_s:g}"
+                self.name,
+                "MGMSG_MOT_SET_HOMEPARAMS",
+                f"home velocity reads back {applied:g} deg/s, not {velocity_deg_s:g}",
             )
 
     def _move_timeout(self, distance_deg: float) -> float:
