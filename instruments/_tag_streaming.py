@@ -6,6 +6,12 @@ so nothing written is lost if the process dies). It counts tags per channel and 
 any live analyses (objects with ``process(timestamps_ps, channels)``) as it goes.
 ``pause`` stops the hardware stream after draining it; ``resume`` continues into the
 same file; ``stop`` drains, closes the file and ends.
+
+Only time tags reach the file and the counts: the tagger's overflow markers are split off
+(:func:`drivers.swabian.swabian_timetagger.split_stream_buffer`) and recorded as
+``overflow_intervals_ps`` (begin, end; end ``None`` while still overflowing),
+``missed_events`` (per channel) and ``buffer_full`` (polls whose stream buffer was full,
+so events were lost on the computer's side).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class TagStreamer:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = TagFileWriter(self.path, attrs={"channels": self.channels, "duration_ps": self.duration_ps})
+        self._n_max_events = int(n_max_events)
         self._stream = driver.open_stream(self.channels, n_max_events)
         self._analyses = list(analyses)
         self._poll_s = poll_s
@@ -57,7 +64,10 @@ class TagStreamer:
         self._thread: threading.Thread | None = None
         self.n_tags = 0
         self.acquired_ps = 0
-        self.overflowed = False
+        self.overflowed = False  # the tagger overflowed, or the stream buffer was full
+        self.overflow_intervals_ps: list[list[int | None]] = []
+        self.missed_events: dict[int, int] = {}
+        self.buffer_full = 0
         self.counts = {c: 0 for c in self.channels}
         self.error: BaseException | None = None
 
@@ -113,20 +123,41 @@ class TagStreamer:
             self._finish()
 
     def _write(self, buffer) -> None:
-        if buffer.size == 0:
+        from qnetlab.drivers.swabian.swabian_timetagger import split_stream_buffer
+
+        chunk = split_stream_buffer(buffer, self._n_max_events)
+        self._record_overflows(chunk)
+        timestamps, channels = chunk.timestamps_ps, chunk.channels
+        if timestamps.size == 0:
             return
-        timestamps = np.asarray(buffer.getTimestamps(), dtype=np.int64)
-        channels = np.asarray(buffer.getChannels(), dtype=np.int32)
-        if buffer.hasOverflows:
-            self.overflowed = True
         with self._lock:
             self._writer.append(timestamps, channels)
             self.n_tags = self._writer.n_tags
-            found = np.bincount(channels - min(self.channels), minlength=max(self.channels) - min(self.channels) + 1)
-            for channel in self.channels:
-                self.counts[channel] += int(found[channel - min(self.channels)])
+            found, counts = np.unique(channels, return_counts=True)
+            for channel, count in zip(found.tolist(), counts.tolist(), strict=True):
+                if channel in self.counts:
+                    self.counts[channel] += count
         for analysis in self._analyses:
             analysis.process(timestamps, channels)
+
+    def _record_overflows(self, chunk) -> None:
+        """Overflow intervals (begin, end ps), missed events per channel, full stream buffers."""
+        if chunk.buffer_full:
+            self.buffer_full += 1
+            self.overflowed = True
+        marks = sorted([(t, 0) for t in chunk.overflow_begin_ps] + [(t, 1) for t in chunk.overflow_end_ps])
+        for time_ps, is_end in marks:
+            self.overflowed = True
+            open_interval = self.overflow_intervals_ps and self.overflow_intervals_ps[-1][1] is None
+            if not is_end:
+                if not open_interval:
+                    self.overflow_intervals_ps.append([time_ps, None])
+            elif open_interval:
+                self.overflow_intervals_ps[-1][1] = time_ps
+            else:  # began before this stream did
+                self.overflow_intervals_ps.append([None, time_ps])
+        for channel, missed in chunk.missed.items():
+            self.missed_events[channel] = self.missed_events.get(channel, 0) + missed
 
     def _finish(self) -> None:
         with self._lock:

@@ -334,7 +334,20 @@ class TimeTagger(DriverDevice):
         if streamer is None:
             raise RuntimeError(f"{self.name}: no stream has run yet")
         counts = [Signal(name=f"{self.name}_ch{c}_tags", value=streamer.counts[c]) for c in streamer.channels]
-        return [*counts, Signal(name=f"{self.name}_overflowed", value=streamer.overflowed)]
+        return [
+            *counts,
+            Signal(name=f"{self.name}_overflowed", value=streamer.overflowed),
+            Signal(name=f"{self.name}_missed_events", value=sum(streamer.missed_events.values())),
+            Signal(name=f"{self.name}_overflow_intervals", value=len(streamer.overflow_intervals_ps)),
+        ]
+
+    def stream_overflow_intervals_ps(self) -> list[tuple[int, int]]:
+        """``(begin_ps, end_ps)`` of each overflow interval of the last stream (-1 where the interval
+        began before or ended after the stream)."""
+        streamer = self.streamer
+        if streamer is None:
+            raise RuntimeError(f"{self.name}: no stream has run yet")
+        return [(-1 if a is None else a, -1 if b is None else b) for a, b in streamer.overflow_intervals_ps]
 
     def pause(self) -> None:
         if self.streamer is not None and not self.streamer.done:

@@ -196,6 +196,7 @@ class TaggerPhysics(Strict):
     jitter_ps: NonNegative = 8.0
     detector_pulse_v: Positive = 1.0
     max_rate_hz: Positive = 6.5e7
+    buffer_tags: Annotated[int, Field(gt=0)] = 64 * 2**20  # on-board buffer (vendor default 64 MTags)
 
 
 class SyncPhysics(Strict):

@@ -44,5 +44,9 @@ class StreamingTagger(
     """A tagger flown: ``prepare``, ``kickoff``, ``collect`` stream assets until ``complete``."""
 
     def stream_summary(self) -> list[Readable]:
-        """Readables of the last stream (tag count per channel, overflow)."""
+        """Readables of the last stream (tag count per channel, overflow, missed events)."""
+        ...
+
+    def stream_overflow_intervals_ps(self) -> list[tuple[int, int]]:
+        """``(begin_ps, end_ps)`` of each overflow interval of the last stream."""
         ...

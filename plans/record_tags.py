@@ -9,6 +9,7 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 from bluesky.protocols import Readable
 from bluesky.utils import MsgGenerator
+from ophyd import Signal
 from pydantic import Field
 
 from qnetlab.instruments.timetagger import TagAcquisition
@@ -47,7 +48,9 @@ def record_tags(
     ------
     Bluesky messages. Stream ``timetags`` holds the tags (external, in the HDF5 file);
     stream ``summary`` has one event with the tag count of each channel
-    (``<tagger>_ch<N>_tags``) and whether the tagger overflowed.
+    (``<tagger>_ch<N>_tags``), whether the tagger overflowed, its missed events and
+    number of overflow intervals; stream ``overflows`` one event per interval
+    (``<tagger>_overflow_begin_ps``, ``..._end_ps``; -1 where it lies outside the run).
 
     Returns
     -------
@@ -79,6 +82,12 @@ def record_tags(
         yield from bps.declare_stream(tagger, name=STREAM, collect=True)
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
         yield from bps.trigger_and_read(tagger.stream_summary(), name="summary")
+        begin = Signal(name=f"{tagger.name}_overflow_begin_ps", value=-1)
+        end = Signal(name=f"{tagger.name}_overflow_end_ps", value=-1)
+        for first, last in tagger.stream_overflow_intervals_ps():  # one event each (-1: outside the run)
+            begin.put(first)
+            end.put(last)
+            yield from bps.trigger_and_read([begin, end], name="overflows")
 
     uid = yield from inner()  # run_decorator makes the run's generator return its uid
     return cast("str", uid)

@@ -4,6 +4,23 @@ Wraps the vendor's Python SDK (``Swabian.TimeTagger`` from the ``Swabian-TimeTag
 package, older installs ``TimeTagger``). The SDK module is passed in, so the same class
 drives a real tagger or the emulated SDK of :mod:`sim_backends.emulators.timetagger_sdk`.
 All times are int64 picoseconds, trigger levels in volts, rates in counts per second.
+
+Behaviours of the vendor SDK this driver depends on (the docstrings of the installed
+``Swabian.TimeTagger`` 2.22 package):
+
+- A measurement starts when it is created ("``start``: This method is implicitly called
+  when a measurement object is created"), so :meth:`SwabianTimeTagger.open_stream`
+  stops and clears a new ``TimeTagStream`` before handing it out: what it records is
+  only what the caller's ``start``/``startFor`` asks for.
+- A stream buffer holds events, not only tags: ``getEventTypes()`` gives each one's
+  ``Tag.Type`` (TimeTag 0, Error 1, OverflowBegin 2, OverflowEnd 3, MissedEvents 4);
+  within an overflow interval no tag is time-stamped and ``getMissedEvents()`` counts
+  the lost ones per channel (uint16, repeated when large). :func:`split_stream_buffer`
+  keeps the tags apart from the markers.
+- ``hasOverflows`` means the tagger itself overflowed ("independent of an overflow of
+  the internal buffer of ``TimeTagStream``"); the stream's own buffer was full when
+  ``size`` equals ``n_max_events`` ("events have likely been discarded").
+- Rising edges are channels 1..N, falling edges -1..-N (``getChannelList``).
 """
 
 from __future__ import annotations
@@ -11,6 +28,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
@@ -28,6 +46,53 @@ def import_vendor_sdk() -> ModuleType:
     raise InstrumentError(
         "timetagger", "import", "the Swabian Time Tagger SDK is not installed (pip install 'qnetlab[swabian]')"
     )
+
+
+TIME_TAG, ERROR, OVERFLOW_BEGIN, OVERFLOW_END, MISSED_EVENTS = 0, 1, 2, 3, 4  # vendor Tag.Type
+
+
+@dataclass
+class StreamChunk:
+    """One ``TimeTagStream.getData()`` buffer, tags apart from markers.
+
+    Attributes
+    ----------
+    timestamps_ps, channels : the time tags only (int64 ps, int32)
+    overflow_begin_ps, overflow_end_ps : times of the tagger's overflow markers (ps)
+    missed : lost events per channel within overflow intervals
+    error_ps : times of ``Error`` markers (e.g. a lost reference clock)
+    buffer_full : the stream's own buffer was full (``size == n_max_events``): events lost
+    """
+
+    timestamps_ps: np.ndarray
+    channels: np.ndarray
+    overflow_begin_ps: list[int] = field(default_factory=list)
+    overflow_end_ps: list[int] = field(default_factory=list)
+    missed: dict[int, int] = field(default_factory=dict)
+    error_ps: list[int] = field(default_factory=list)
+    buffer_full: bool = False
+
+
+def split_stream_buffer(buffer, n_max_events: int) -> StreamChunk:
+    """Split a ``TimeTagStreamBuffer`` into its tags and its overflow/error markers."""
+    timestamps = np.asarray(buffer.getTimestamps(), dtype=np.int64)
+    channels = np.asarray(buffer.getChannels(), dtype=np.int32)
+    full = int(buffer.size) >= int(n_max_events)
+    if not buffer.hasOverflows and timestamps.size == 0:
+        return StreamChunk(timestamps, channels, buffer_full=full)
+    types = np.asarray(buffer.getEventTypes(), dtype=np.uint8)
+    tags = types == TIME_TAG
+    if tags.all():
+        return StreamChunk(timestamps, channels, buffer_full=full)
+    missed_counts = np.asarray(buffer.getMissedEvents(), dtype=np.int64)
+    chunk = StreamChunk(timestamps[tags], channels[tags], buffer_full=full)
+    chunk.overflow_begin_ps = timestamps[types == OVERFLOW_BEGIN].tolist()
+    chunk.overflow_end_ps = timestamps[types == OVERFLOW_END].tolist()
+    chunk.error_ps = timestamps[types == ERROR].tolist()
+    is_missed = types == MISSED_EVENTS
+    for channel, count in zip(channels[is_missed].tolist(), missed_counts[is_missed].tolist(), strict=True):
+        chunk.missed[channel] = chunk.missed.get(channel, 0) + count
+    return chunk
 
 
 class SwabianTimeTagger:
@@ -99,8 +164,14 @@ class SwabianTimeTagger:
         return measurement
 
     def open_stream(self, channels: Sequence[int], n_max_events: int = 10_000_000):
-        """A ``TimeTagStream`` on ``channels``; call ``start``/``startFor`` and ``getData``."""
-        return self._call("TimeTagStream", self._sdk.TimeTagStream, self._tagger, int(n_max_events), list(channels))
+        """A stopped, empty ``TimeTagStream`` on ``channels``; call ``start``/``startFor`` and ``getData``.
+
+        Read its buffers with :func:`split_stream_buffer`.
+        """
+        stream = self._call("TimeTagStream", self._sdk.TimeTagStream, self._tagger, int(n_max_events), list(channels))
+        self._call("stop", stream.stop)  # the SDK starts a measurement when it is created
+        self._call("clear", stream.clear)
+        return stream
 
     def wait(self, measurement, timeout_s: float) -> None:
         """Block until a measurement started with ``startFor`` has finished."""

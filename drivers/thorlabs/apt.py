@@ -21,6 +21,13 @@ bytes  meaning
 The host is ``0x01``, a USB device ``0x50``. Integers in data packets are
 little-endian (WORD uint16, SHORT int16, LONG int32, DWORD uint32).
 
+Reading (as the hardware-tested readers do: pylablib's ``KinesisDevice``, PnPQ's
+``AptConnection``, yaq's ``thorlabs_apt_protocol.Unpacker``): a message whose id this
+module does not know is read whole (its data packet too) and skipped with a log line,
+never reported as a failure; real units address the host as ``0x01`` and some as
+``0x00`` (thorlabs-apt-protocol accepts both), so both are accepted. Anything else in
+the destination byte means the stream is out of step: a malformed reply.
+
 Error policy (the same as :mod:`drivers.visa_base`): a timeout, a dropped link or an
 unreadable reply closes and reopens the port, so a stale partial message never
 prefixes the next reply; requests (``REQ_*``, idempotent) are retried once; moves and
@@ -45,6 +52,7 @@ from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeo
 log = logging.getLogger(__name__)
 
 HOST = 0x01
+HOST_ADDRESSES = (0x00, 0x01)  # destinations real units use for the host (thorlabs-apt-protocol)
 USB_DEVICE = 0x50
 DATA_FLAG = 0x80
 HEADER = struct.Struct("<HHBB")
@@ -54,6 +62,8 @@ MESSAGE_IDS = {
     "MGMSG_HW_DISCONNECT": 0x0002,
     "MGMSG_HW_REQ_INFO": 0x0005,
     "MGMSG_HW_GET_INFO": 0x0006,
+    "MGMSG_HW_START_UPDATEMSGS": 0x0011,
+    "MGMSG_HW_STOP_UPDATEMSGS": 0x0012,
     "MGMSG_HW_RESPONSE": 0x0080,
     "MGMSG_HW_RICHRESPONSE": 0x0081,
     "MGMSG_MOD_SET_CHANENABLESTATE": 0x0210,
@@ -62,16 +72,22 @@ MESSAGE_IDS = {
     "MGMSG_MOD_IDENTIFY": 0x0223,
     "MGMSG_MOT_REQ_POSCOUNTER": 0x0411,
     "MGMSG_MOT_GET_POSCOUNTER": 0x0412,
+    "MGMSG_MOT_SET_VELPARAMS": 0x0413,
     "MGMSG_MOT_REQ_VELPARAMS": 0x0414,
     "MGMSG_MOT_GET_VELPARAMS": 0x0415,
+    "MGMSG_MOT_SET_HOMEPARAMS": 0x0440,
+    "MGMSG_MOT_REQ_HOMEPARAMS": 0x0441,
+    "MGMSG_MOT_GET_HOMEPARAMS": 0x0442,
     "MGMSG_MOT_MOVE_HOME": 0x0443,
     "MGMSG_MOT_MOVE_HOMED": 0x0444,
     "MGMSG_MOT_MOVE_ABSOLUTE": 0x0453,
     "MGMSG_MOT_MOVE_COMPLETED": 0x0464,
     "MGMSG_MOT_MOVE_STOPPED": 0x0466,
+    "MGMSG_MOT_REQ_STATUSUPDATE": 0x0480,
     "MGMSG_MOT_GET_STATUSUPDATE": 0x0481,
     "MGMSG_MOT_REQ_USTATUSUPDATE": 0x0490,
     "MGMSG_MOT_GET_USTATUSUPDATE": 0x0491,
+    "MGMSG_MOT_ACK_USTATUSUPDATE": 0x0492,
     "MGMSG_POL_SET_PARAMS": 0x0530,
     "MGMSG_POL_REQ_PARAMS": 0x0531,
     "MGMSG_POL_GET_PARAMS": 0x0532,
@@ -200,37 +216,64 @@ class AptInstrument(Instrument):
         self._close_port()
         super().close()
 
+    @property
+    def _link(self) -> serial.SerialBase:
+        """The open port; a closed one is a dropped link."""
+        if self._port is None:
+            raise LinkDropped(self.name, "link", f"{self.address} is not open")
+        return self._port
+
+    def _discard_unread(self) -> None:
+        """Drop messages nobody waited for (status chatter, late poll replies) before a new exchange."""
+        try:
+            self._link.reset_input_buffer()
+        except (*TRANSPORT_ERRORS, LinkDropped):
+            pass  # a broken link shows itself on the write that follows
+
     def _write(self, message: AptMessage) -> None:
         try:
-            self._port.write(message.encode())
-            self._port.flush()
+            self._link.write(message.encode())
+            self._link.flush()
         except (*TRANSPORT_ERRORS, AttributeError) as error:
             raise LinkDropped(self.name, message.name, f"link failed: {error}") from None
 
-    def _read_exact(self, size: int, command: str, deadline: float) -> bytes:
+    def _read_exact(self, size: int, command: str, deadline: float, *, short_ok: bool = False) -> bytes:
+        """``size`` bytes by ``deadline``; with ``short_ok`` whatever came by then (maybe nothing)."""
         data = b""
         while len(data) < size:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._port.timeout = left
+            self._link.timeout = left
             try:
-                chunk = self._port.read(size - len(data))
+                chunk = self._link.read(size - len(data))
             except (*TRANSPORT_ERRORS, AttributeError) as error:
                 raise LinkDropped(self.name, command, f"link failed: {error}") from None
             data += chunk
+        if len(data) < size and short_ok:
+            return data
         if len(data) < size:
             got = f"; got {len(data)} of {size} bytes" if data else ""
             raise InstrumentTimeout(self.name, command, f"no complete reply within {self._budget_s:.3g} s{got}")
         return data
 
-    def _read_message(self, command: str, deadline: float) -> AptMessage:
-        """Read one whole message; an unknown id or a wrong address is a malformed reply."""
-        header = self._read_exact(HEADER.size, command, deadline)
+    def _read_message(self, command: str, deadline: float, *, first_by: float | None = None) -> AptMessage | None:
+        """Read one whole message (``None`` if none has begun by ``first_by``).
+
+        A wrong address or an oversized packet is a malformed reply; an unknown id is
+        returned (and skipped by :meth:`_await`).
+        """
+        if first_by is None:
+            header = self._read_exact(HEADER.size, command, deadline)
+        else:
+            header = self._read_exact(1, command, min(first_by, deadline), short_ok=True)
+            if not header:
+                if time.monotonic() >= deadline:
+                    raise InstrumentTimeout(self.name, command, f"no complete reply within {self._budget_s:.3g} s")
+                return None
+            header += self._read_exact(HEADER.size - 1, command, deadline)
         msg_id, length, dest, source = HEADER.unpack(header)
-        if msg_id not in MESSAGE_NAMES:
-            raise MalformedReply(self.name, command, f"unknown message id 0x{msg_id:04X} (header {header.hex(' ')})")
-        if dest & ~DATA_FLAG != HOST:
+        if dest & ~DATA_FLAG not in HOST_ADDRESSES:
             raise MalformedReply(
                 self.name, command, f"reply addressed to 0x{dest:02X}, not the host (header {header.hex(' ')})"
             )
@@ -243,14 +286,24 @@ class AptInstrument(Instrument):
         return AptMessage(msg_id, data=self._read_exact(length, command, deadline), dest=HOST, source=source)
 
     def _await(self, command: str, match: Callable[[AptMessage], bool], deadline: float) -> AptMessage:
-        """Read messages until one matches; device error reports raise, status chatter is skipped."""
+        """Read messages until one matches; device error reports raise, anything else is skipped."""
         while True:
             message = self._read_message(command, deadline)
-            if message.msg_id in (ID["MGMSG_HW_RESPONSE"], ID["MGMSG_HW_RICHRESPONSE"]):
-                raise self._device_error(command, message)
-            if match(message):
+            assert message is not None
+            if self._accept(command, message, match):
                 return message
+
+    def _accept(self, command: str, message: AptMessage, match: Callable[[AptMessage], bool]) -> bool:
+        """True if ``message`` is the one awaited; raises on a device error; logs what is skipped."""
+        if message.msg_id in (ID["MGMSG_HW_RESPONSE"], ID["MGMSG_HW_RICHRESPONSE"]):
+            raise self._device_error(command, message)
+        if match(message):
+            return True
+        if message.msg_id not in MESSAGE_NAMES:
+            log.info("%s: skipped unknown message %s while waiting for the reply to %s", self.name, message, command)
+        else:
             log.debug("%s: skipped %s while waiting for the reply to %s", self.name, message.name, command)
+        return False
 
     def _device_error(self, command: str, message: AptMessage) -> DeviceError:
         if message.msg_id == ID["MGMSG_HW_RICHRESPONSE"] and len(message.data) >= 4:
@@ -282,6 +335,7 @@ class AptInstrument(Instrument):
                 raise
 
     def _transact(self, message: AptMessage, match: Callable[[AptMessage], bool]) -> AptMessage:
+        self._discard_unread()
         self._write(message)
         return self._await(message.name, match, time.monotonic() + self.timeout_s)
 
@@ -294,8 +348,18 @@ class AptInstrument(Instrument):
                 self._reconnect(message.name)
                 raise LinkDropped(self.name, message.name, f"may not have been applied ({error.detail})") from None
 
-    def move(self, message: AptMessage, done: str, channel: int, timeout_s: float) -> AptMessage:
-        """Send a move and wait for its completion message; a move is never resent.
+    def move(
+        self,
+        message: AptMessage,
+        done: str,
+        channel: int,
+        timeout_s: float,
+        *,
+        finished: Callable[[AptMessage], bool] | None = None,
+        poll: tuple[AptMessage, str] | None = None,
+        poll_s: float = 0.25,
+    ) -> AptMessage:
+        """Send a move and wait for the message that ends it; a move is never resent.
 
         Parameters
         ----------
@@ -303,12 +367,18 @@ class AptInstrument(Instrument):
         done : name of the completion message (``MGMSG_MOT_MOVE_COMPLETED``, ``..._HOMED``)
         channel : channel ident the completion must carry
         timeout_s : how long to wait (s), travel time included
+        finished : what ends the move (default: ``done`` carrying ``channel``); e.g. also a
+            status update at the target position
+        poll : ``(request, reply name)`` sent whenever ``poll_s`` (s) pass without a
+            message, one at a time; its replies are offered to ``finished`` too
         """
+        match = finished or self._reply(ID[done], channel)
         with self._io:
             self._budget_s = timeout_s
             try:
+                self._discard_unread()
                 self._write(message)
-                return self._await(message.name, self._reply(ID[done], channel), time.monotonic() + timeout_s)
+                return self._await_end(message.name, match, time.monotonic() + timeout_s, poll, poll_s)
             except InstrumentTimeout:
                 self._reconnect(message.name)
                 raise InstrumentTimeout(
@@ -322,6 +392,29 @@ class AptInstrument(Instrument):
             except MalformedReply:
                 self._reconnect(message.name)
                 raise
+
+    def _await_end(self, command, match, deadline: float, poll, poll_s: float) -> AptMessage:
+        """Read until ``match``; poll while the line is quiet; then collect the last poll's reply."""
+        poll_reply = self._reply(ID[poll[1]], poll[0].channel) if poll is not None else None
+        outstanding = False
+        while True:
+            first_by = time.monotonic() + poll_s if poll is not None else None
+            message = self._read_message(command, deadline, first_by=first_by)
+            if message is None:
+                if not outstanding and poll is not None:
+                    self._write(poll[0])
+                    outstanding = True
+                continue
+            if poll_reply is not None and poll_reply(message):
+                outstanding = False
+            if self._accept(command, message, match):
+                break
+        if outstanding and poll_reply is not None:  # so it does not answer the next request
+            try:
+                self._await(command, poll_reply, time.monotonic() + self.timeout_s)
+            except InstrumentTimeout:
+                pass
+        return message
 
     # --- common requests ---------------------------------------------------------------
     def hardware_info(self) -> dict:

@@ -21,6 +21,12 @@ MDT693B rejects or clamps a voltage above its limit switch was not verified on
 hardware; this driver never sends one (its validator follows ``vlimit?``), and any
 error word in an answer raises :class:`DeviceError`.
 
+Prompt styles: firmware older than 1.09 ends an answer with ``*`` (done) or ``!``
+(unknown command) instead of ``>`` (as reported from the bench in qnetlab issue 12; not
+read in a manual here). The driver reads each answer up to whichever of ``>``, ``*``,
+``!`` comes first, learns the style from the answer to ``echo=0`` at connect
+(``prompt_style``: ``">"`` or ``"*!"``), and treats ``!`` as ``CMD_NOT_DEFINED``.
+
 There is no error queue: each setting's own answer is its acknowledgement, so a
 setting is one exchange (sent once, never retried) and queries are retried once after
 a reconnect, like every qnetlab text driver.
@@ -28,15 +34,18 @@ a reconnect, like every qnetlab text driver.
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 import pyvisa
 from qcodes.validators import Numbers
 
-from qnetlab.drivers.errors import DeviceError, InstrumentError, LinkDropped, MalformedReply
+from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
 from qnetlab.drivers.visa_base import ScpiVisaInstrument
 
 PROMPT = ">"
+OLD_PROMPTS = "*!"  # firmware < 1.09: done, unknown command
+ENDINGS = PROMPT + OLD_PROMPTS
 ERROR_WORDS = {"CMD_NOT_DEFINED": 1, "CMD_ARG_INVALID": 2}  # qnetlab's numbering; the unit sends text
 
 
@@ -59,6 +68,7 @@ class ThorlabsMDT69xB(ScpiVisaInstrument):
     def __init__(self, name: str, address: str, *, axis: str = "x", timeout_s: float = 2.0, **kwargs):
         if axis not in self.axes:
             raise ValueError(f"{name}: axis {axis!r} is not one of {self.axes}")
+        self.prompt_style = ""  # learned from the first answer
         super().__init__(name, address, timeout_s=timeout_s, **kwargs)
         self.write("echo=0")
         self.voltage_limit_v = self.add_parameter(
@@ -89,9 +99,39 @@ class ThorlabsMDT69xB(ScpiVisaInstrument):
         ``terminator`` is ignored: the MDT69xB framing is fixed.
         """
         self.visa_handle.write_termination = "\r"
-        self.visa_handle.read_termination = PROMPT
+        self.visa_handle.read_termination = None  # answers end with one of several prompts: read_answer
         if isinstance(self.visa_handle, pyvisa.resources.SerialInstrument):
             self.visa_handle.baud_rate = 115200
+
+    def _exchange(self, cmd: str) -> str:
+        """Write ``cmd``, read its answer up to the prompt (``>``, or ``*``/``!`` on old firmware)."""
+        import pyvisa.constants
+
+        try:
+            self.visa_handle.write(cmd)
+            answer = bytearray()
+            deadline = time.monotonic() + self._timeout_ms / 1000
+            while True:
+                if time.monotonic() > deadline:
+                    raise InstrumentTimeout(self.name, cmd, f"no reply within {self._timeout_ms / 1000:g} s")
+                byte = self.visa_handle.read_bytes(1)
+                if byte.decode("ascii", errors="replace") in ENDINGS:
+                    break
+                answer += byte
+        except pyvisa.errors.VisaIOError as error:
+            if error.error_code == pyvisa.constants.StatusCode.error_timeout:
+                raise InstrumentTimeout(self.name, cmd, f"no reply within {self._timeout_ms / 1000:g} s") from None
+            raise LinkDropped(self.name, cmd, f"link failed: {error.description}") from None
+        except (ConnectionError, OSError) as error:
+            raise LinkDropped(self.name, cmd, f"link failed: {error}") from None
+        ending = byte.decode("ascii")
+        if not self.prompt_style:
+            self.prompt_style = PROMPT if ending == PROMPT else OLD_PROMPTS
+        try:
+            text = answer.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedReply(self.name, cmd, "reply is not ASCII text") from None
+        return text + ("CMD_NOT_DEFINED" if ending == "!" else "")
 
     def ask_raw(self, cmd: str) -> str:
         """Query (retried once after a reconnect); an error word raises :class:`DeviceError`."""

@@ -11,6 +11,11 @@ received                           effect                                   repl
 ``HW_REQ_INFO`` 0x0005             —                                        ``HW_GET_INFO`` 0x0006
 ``HW_DISCONNECT`` 0x0002           counted                                  —
 ``MOD_IDENTIFY`` 0x0223            counted                                  —
+``MOD_SET_CHANENABLESTATE`` 0x0210 enable: bitmask (MPC), ident (K10CR1)    —
+``MOD_REQ_CHANENABLESTATE`` 0x0211 —                                        ``MOD_GET_CHANENABLESTATE`` 0x0212
+``HW_START/STOP_UPDATEMSGS``       status chatter on/off (K10CR1)           —
+``MOT_SET_VELPARAMS`` 0x0413       store (rotation mount)                   —
+``MOT_SET/REQ_HOMEPARAMS``         store / read (rotation mount)            ``MOT_GET_HOMEPARAMS`` 0x0442
 ``MOT_MOVE_ABSOLUTE`` 0x0453       move (travel limits checked)             ``MOT_MOVE_COMPLETED`` 0x0464
 ``MOT_MOVE_HOME`` 0x0443           move to the home position                ``MOT_MOVE_HOMED`` 0x0444
 ``MOT_REQ_POSCOUNTER`` 0x0411      —                                        ``MOT_GET_POSCOUNTER`` 0x0412
@@ -24,8 +29,24 @@ A request the device cannot carry out (a position outside the travel, an unknown
 channel) and errors queued with :meth:`AptEmulator.push_error` are answered with
 ``HW_RICHRESPONSE`` 0x0081 (WORD message id, WORD code, 64 chars of notes); the error
 codes are this emulator's own. Unknown messages are ignored, as a device would.
-The paddle controller ends moves with a header-only ``MOVE_COMPLETED`` (as reported
-for the MPC320); the rotation mount appends a 14-byte status packet.
+
+Behaviours of the real units modelled here (sources in the drivers' docstrings):
+
+- MPC320: a paddle moves only while its channel is enabled
+  (``MOD_SET_CHANENABLESTATE``: parameter 1 the bitmask of enabled paddles, parameter 2
+  ``0x01``; ``0x02`` disables the paddles named). The unit is open loop: a move of a
+  disabled paddle leaves the world alone, yet its position counter (what the status
+  reports) takes the commanded value. Homing an enabled paddle finds the true reference.
+  The end of an absolute move is, by ``end_of_move``: an unsolicited
+  ``GET_USTATUSUPDATE`` at the target (``"status"``, the default, as PnPQ relies on),
+  a header-only ``MOVE_COMPLETED`` (``"completed"``), or nothing (``"none"``: the host
+  must poll). Homing ends with ``MOVE_HOMED``.
+- K10CR1: velocity and home parameters as stored at power-up (``stored_velocity_deg_s``,
+  ``home_velocity_deg_s``; the home velocity is lost at power-off, 0 by default); a move
+  at zero velocity, or homing at zero home velocity, never ends. With update messages on
+  (``update_messages=True`` or ``HW_START_UPDATEMSGS``) every reply is preceded by an
+  unsolicited ``GET_STATUSUPDATE``. Moves end with ``MOVE_COMPLETED`` and a 14-byte status
+  packet.
 """
 
 from __future__ import annotations
@@ -42,7 +63,12 @@ from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
 HOST, DEVICE, DATA = 0x01, 0x50, 0x80
 
 HW_DISCONNECT, HW_REQ_INFO, HW_GET_INFO, HW_RICHRESPONSE = 0x0002, 0x0005, 0x0006, 0x0081
+HW_START_UPDATEMSGS, HW_STOP_UPDATEMSGS = 0x0011, 0x0012
+MOD_SET_CHANENABLESTATE, MOD_REQ_CHANENABLESTATE, MOD_GET_CHANENABLESTATE = 0x0210, 0x0211, 0x0212
 MOD_IDENTIFY = 0x0223
+MOT_SET_VELPARAMS = 0x0413
+MOT_SET_HOMEPARAMS, MOT_REQ_HOMEPARAMS, MOT_GET_HOMEPARAMS = 0x0440, 0x0441, 0x0442
+MOT_GET_STATUSUPDATE = 0x0481
 MOT_REQ_POSCOUNTER, MOT_GET_POSCOUNTER = 0x0411, 0x0412
 MOT_REQ_VELPARAMS, MOT_GET_VELPARAMS = 0x0414, 0x0415
 MOT_MOVE_HOME, MOT_MOVE_HOMED = 0x0443, 0x0444
@@ -88,7 +114,16 @@ class AptEmulator(BinaryProtocolServer):
         self._homed: set[int] = set()
         self.identified = 0
         self.disconnects = 0
+        self.update_messages = False
         super().__init__(port)
+
+    def reply_to(self, frame: bytes) -> bytes | None:
+        reply = self.handle(frame)
+        if self.update_messages and self.channels:  # unsolicited chatter the host did not ask for
+            channel = next(iter(self.channels))
+            chatter = with_data(MOT_GET_STATUSUPDATE, self.status(channel))
+            return chatter + (reply or b"")
+        return reply
 
     def push_error(self, code: int, notes: str, on: int | None = None) -> None:
         """Answer the next message (of id ``on``, if given) with ``HW_RICHRESPONSE`` carrying ``code``.
@@ -120,6 +155,21 @@ class AptEmulator(BinaryProtocolServer):
         if msg_id == MOD_IDENTIFY:
             self.identified += 1
             return None
+        if msg_id == MOD_SET_CHANENABLESTATE:
+            self.set_enable_state(param1, frame[3])
+            return None
+        if msg_id == MOD_REQ_CHANENABLESTATE:
+            state = 0x01 if self.enabled(param1) else 0x02
+            return header_only(MOD_GET_CHANENABLESTATE, param1, state)
+        if msg_id in (HW_START_UPDATEMSGS, HW_STOP_UPDATEMSGS):
+            self.update_messages = msg_id == HW_START_UPDATEMSGS
+            return None
+        if msg_id == MOT_SET_VELPARAMS:
+            return self.set_velocity_params(data)
+        if msg_id == MOT_SET_HOMEPARAMS:
+            return self.set_home_params(data)
+        if msg_id == MOT_REQ_HOMEPARAMS:
+            return with_data(MOT_GET_HOMEPARAMS, self.home_params(channel))
         if msg_id == POL_SET_PARAMS:
             return self.set_pol_params(data)
         if msg_id == POL_REQ_PARAMS:
@@ -137,7 +187,9 @@ class AptEmulator(BinaryProtocolServer):
         if msg_id == MOT_MOVE_ABSOLUTE:
             return self.move_absolute(channel, struct.unpack_from("<l", data, 2)[0])
         if msg_id == MOT_MOVE_HOME:
-            self._travel(channel, self.home_counts())
+            if not self.can_home():
+                return None  # the unit creeps at zero home velocity: the move never ends
+            self._travel(channel, self.home_counts(), homing=True)
             self._homed.add(channel)
             return header_only(MOT_MOVE_HOMED, channel)
         if msg_id == MOT_REQ_POSCOUNTER:
@@ -155,7 +207,7 @@ class AptEmulator(BinaryProtocolServer):
         data = struct.pack("<l8sH4s60sHHH", self._serial, self.model, 16, firmware, b"", 1, 0, len(self.channels))
         return with_data(HW_GET_INFO, data)
 
-    def move_absolute(self, channel: int, target: int) -> bytes:
+    def move_absolute(self, channel: int, target: int) -> bytes | None:
         low, high = self.travel_counts()
         if not low <= target <= high:
             return self.rich_response(
@@ -164,7 +216,7 @@ class AptEmulator(BinaryProtocolServer):
         self._travel(channel, target)
         return self.move_completed(channel)
 
-    def _travel(self, channel: int, target: int) -> None:
+    def _travel(self, channel: int, target: int, homing: bool = False) -> None:
         distance_deg = abs(target - self.counts(channel)) / self.counts_per_deg
         if self._seconds_per_deg:
             time.sleep(distance_deg * self._seconds_per_deg)
@@ -176,7 +228,7 @@ class AptEmulator(BinaryProtocolServer):
             return round(self.actuator(channel).angle_deg * self.counts_per_deg)
 
     def status(self, channel: int) -> bytes:
-        bits = STATUS_ENABLED | (STATUS_HOMED if channel in self._homed else 0)
+        bits = (STATUS_ENABLED if self.enabled(channel) else 0) | (STATUS_HOMED if channel in self._homed else 0)
         return struct.pack("<HlHhL", channel, self.counts(channel), 0, 0, bits)
 
     # --- per device ------------------------------------------------------------------
@@ -189,11 +241,29 @@ class AptEmulator(BinaryProtocolServer):
     def home_counts(self) -> int:
         return 0
 
-    def move_completed(self, channel: int) -> bytes:
+    def move_completed(self, channel: int) -> bytes | None:
         return with_data(MOT_MOVE_COMPLETED, self.status(channel))
 
     def velocity_params(self, channel: int) -> bytes:
         return struct.pack("<Hlll", channel, 0, 0, 0)
+
+    def set_velocity_params(self, data: bytes) -> None:
+        return None
+
+    def home_params(self, channel: int) -> bytes:
+        return struct.pack("<HHHll", channel, 0, 0, 0, 0)
+
+    def set_home_params(self, data: bytes) -> None:
+        return None
+
+    def can_home(self) -> bool:
+        return True
+
+    def enabled(self, channel: int) -> bool:
+        return True
+
+    def set_enable_state(self, channels: int, state: int) -> None:
+        return None
 
     def set_pol_params(self, data: bytes) -> None:
         return None
@@ -215,13 +285,54 @@ class AptPaddleControllerEmulator(AptEmulator):
     channels: ClassVar[dict[int, int]] = {0x01: 0, 0x02: 1, 0x04: 2}
     counts_per_deg = 1370 / 170
 
-    def __init__(self, controller: PaddleController, lock: threading.RLock, serial: str = "38000001", **kwargs):
+    def __init__(
+        self,
+        controller: PaddleController,
+        lock: threading.RLock,
+        serial: str = "38000001",
+        *,
+        end_of_move: str = "status",
+        **kwargs,
+    ):
+        if end_of_move not in ("status", "completed", "none"):
+            raise ValueError(f"end_of_move {end_of_move!r}: choose 'status', 'completed' or 'none'")
         self._controller = controller
         self._pol = {"velocity": 50, "home": 0, "jogs": (10, 10, 10)}
+        self.end_of_move = end_of_move
+        self.enabled_mask = 0x00  # as the unit powers up: no paddle enabled
+        self._slip = dict.fromkeys(self.channels, 0)  # counter minus true position (counts), from disabled moves
         super().__init__(lock, serial, **kwargs)
 
     def actuator(self, channel: int) -> Waveplate:
         return self._controller.paddles[self.channels[channel]]
+
+    def enabled(self, channel: int) -> bool:
+        return bool(self.enabled_mask & channel)
+
+    def set_enable_state(self, channels: int, state: int) -> None:
+        if state == 0x01:
+            self.enabled_mask = channels & 0x07  # the paddles named are enabled, the others disabled
+        elif state == 0x02:
+            self.enabled_mask &= ~channels
+
+    def counts(self, channel: int) -> int:
+        """The unit's position counter: the true position plus what disabled moves commanded."""
+        return super().counts(channel) + self._slip[channel]
+
+    def _travel(self, channel: int, target: int, homing: bool = False) -> None:
+        if not self.enabled(channel):  # open loop: the counter follows the command, the paddle does not
+            self._slip[channel] += target - self.counts(channel)
+            return
+        if homing:
+            self._slip[channel] = 0  # the home reference is found again
+        distance_deg = abs(target - self.counts(channel)) / self.counts_per_deg
+        if self._seconds_per_deg:
+            time.sleep(distance_deg * self._seconds_per_deg)
+        low, high = self._controller.travel_deg
+        with self._lock:
+            angle_deg = min(max((target - self._slip[channel]) / self.counts_per_deg, low), high)
+            self.actuator(channel).angle_deg = angle_deg  # against a stop the counter runs on alone
+            self._slip[channel] = target - round(angle_deg * self.counts_per_deg)
 
     def travel_counts(self) -> tuple[int, int]:
         low, high = self._controller.travel_deg
@@ -230,8 +341,12 @@ class AptPaddleControllerEmulator(AptEmulator):
     def home_counts(self) -> int:
         return self._pol["home"]
 
-    def move_completed(self, channel: int) -> bytes:
-        return header_only(MOT_MOVE_COMPLETED, channel)
+    def move_completed(self, channel: int) -> bytes | None:
+        if self.end_of_move == "status":
+            return with_data(MOT_GET_USTATUSUPDATE, self.status(channel))
+        if self.end_of_move == "completed":
+            return header_only(MOT_MOVE_COMPLETED, channel)
+        return None
 
     def set_pol_params(self, data: bytes) -> None:
         _, velocity, home, *jogs = struct.unpack("<6H", data)
@@ -257,13 +372,44 @@ class AptRotationMountEmulator(AptEmulator):
     max_velocity_deg_s = 10.0
     acceleration_deg_s2 = 10.0
 
-    def __init__(self, plate: Waveplate, lock: threading.RLock, serial: str = "55000001", **kwargs):
+    def __init__(
+        self,
+        plate: Waveplate,
+        lock: threading.RLock,
+        serial: str = "55000001",
+        *,
+        stored_velocity_deg_s: float = 10.0,
+        home_velocity_deg_s: float = 0.0,
+        update_messages: bool = False,
+        **kwargs,
+    ):
         self._plate = plate
+        self._velocity = (0, round(self.acceleration_deg_s2 * 1502), round(stored_velocity_deg_s * 7329109))
+        self._home = (2, 1, round(home_velocity_deg_s * 7329109), 0)  # direction, limit switch, velocity, offset
         super().__init__(lock, serial, **kwargs)
+        self.update_messages = update_messages
 
     def actuator(self, channel: int) -> Waveplate:
         return self._plate
 
     def velocity_params(self, channel: int) -> bytes:
-        max_velocity = round(self.max_velocity_deg_s * 7329109)
-        return struct.pack("<Hlll", channel, 0, round(self.acceleration_deg_s2 * 1502), max_velocity)
+        return struct.pack("<Hlll", channel, *self._velocity)
+
+    def set_velocity_params(self, data: bytes) -> None:
+        _, minimum, acceleration, maximum = struct.unpack("<Hlll", data)
+        self._velocity = (minimum, acceleration, maximum)
+
+    def home_params(self, channel: int) -> bytes:
+        return struct.pack("<HHHll", channel, *self._home)
+
+    def set_home_params(self, data: bytes) -> None:
+        _, direction, switch, velocity, offset = struct.unpack("<HHHll", data)
+        self._home = (direction, switch, velocity, offset)
+
+    def can_home(self) -> bool:
+        return self._home[2] > 0
+
+    def move_absolute(self, channel: int, target: int) -> bytes | None:
+        if self._velocity[2] <= 0:
+            return None  # at zero velocity the motor never arrives
+        return super().move_absolute(channel, target)

@@ -17,6 +17,12 @@ command                meaning                                     answer (echo 
 anything else          —                                           ``CMD_NOT_DEFINED>``
 =====================  ==========================================  =====================
 
+Firmware older than 1.09 (``firmware="1.06"``, say) ends an answer with ``*`` when the
+command was done and ``!`` when it was not understood, instead of ``>`` (as reported
+from the bench in qnetlab issue 12; the manual's text for those firmware versions was
+not read here); it prints no error word. A bad argument there also answers ``!`` (an
+assumption).
+
 A voltage below 0 or above the limit switch answers ``CMD_ARG_INVALID>`` and changes
 nothing (an assumption: the manual's behaviour there was not verified on hardware).
 The limit switch is ``shifter.voltage_range_v[1]``. The ``id?`` lines carry the fields
@@ -54,6 +60,7 @@ class MdtPiezoEmulator(LineProtocolServer):
         axis: str = "x",
         model: str = "MDT693B",
         serial: str = "SIM0001",
+        firmware: str = "1.09",
         port: int = 0,
     ):
         self.axes = ("x", "y", "z") if model == "MDT693B" else ("x",)
@@ -64,6 +71,8 @@ class MdtPiezoEmulator(LineProtocolServer):
         self._axis = axis
         self._model = model
         self._serial = serial
+        self.firmware = firmware
+        self.old_prompts = tuple(int(part) for part in firmware.split(".")) < (1, 9)
         self._other_axes_v = {a: 0.0 for a in self.axes if a != axis}
         self.echo = True  # as the unit powers up
         super().__init__(port)
@@ -72,6 +81,17 @@ class MdtPiezoEmulator(LineProtocolServer):
     def limit_v(self) -> float:
         """Position of the output limit switch (V)."""
         return float(self._shifter.voltage_range_v[1])
+
+    def reply_to(self, frame: bytes) -> bytes | None:
+        if not self.old_prompts:
+            return super().reply_to(frame)
+        reply = self.handle(frame.decode("ascii", errors="replace"))
+        if reply is None:
+            return None
+        for word in ("CMD_NOT_DEFINED", "CMD_ARG_INVALID"):
+            if reply.endswith(word):
+                return reply[: -len(word)].encode("ascii") + b"!"
+        return reply.encode("ascii") + b"*"
 
     def handle(self, line: str) -> str | None:
         command = line.strip()
@@ -90,7 +110,7 @@ class MdtPiezoEmulator(LineProtocolServer):
             return "Echo On\r" if self.echo else "Echo Off\r"
         if name == "id?":
             return (
-                f"Model {self._model} Piezo Control Module\rFirmware Version: 1.09\r"
+                f"Model {self._model} Piezo Control Module\rFirmware Version: {self.firmware}\r"
                 f"Voltage Range: {self.limit_v:.0f}V\rSerial#: {self._serial}\rName: qnetlab twin\r"
             )
         if name == "vlimit?":

@@ -13,6 +13,16 @@ against the vendor package.
 
 Measurements run in a thread that drives the world forward in slices, paced by the
 world's ``time_scale``, like the vendor SDK's asynchronous measurements.
+
+As the vendor's (its docstrings in ``Swabian.TimeTagger``): a measurement is running
+from its creation (``start`` "is implicitly called when a measurement object is
+created"), so it collects whatever the tagger sees while any measurement advances the
+world; ``getChannelList(type=ChannelEdge.All)`` lists rising (positive) and falling
+(negative) edge channels of every input (the world has no falling edges: those channels
+never see a tag); a ``TimeTagStreamBuffer`` carries ``getEventTypes`` (``Tag.Type``),
+``getMissedEvents`` and ``hasOverflows``, which is True only when the tagger itself
+overflowed (markers from :class:`sim_backends.world.tagger.TaggerModel`), never for a full
+``TimeTagStream`` buffer: then ``size == n_max_events`` and later events are dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ SLICE_PS = 50_000_000_000  # 50 ms
 MIN_DEAD_TIME_PS = 2_000  # Time Tagger Ultra clock period
 DEAD_TIME_STEP_PS = 1  # the Ultra accepts any dead time above its minimum
 TRIGGER_RANGE_V = (-2.5, 2.5)
+CHANNEL_EDGE_ALL, CHANNEL_EDGE_RISING, CHANNEL_EDGE_FALLING = 0, 1, 2  # vendor ChannelEdge values
+TAG_TIME_TAG = 0  # vendor Tag.Type.TimeTag; markers carry 1-4
 
 
 class EmulatedTimeTagger:
@@ -48,8 +60,9 @@ class EmulatedTimeTagger:
         self._measurements: list[_Measurement] = []
 
     def _channel(self, channel: int):
+        """The input of a channel; a falling-edge channel ``-n`` shares input ``n``'s settings here."""
         try:
-            return self._model.channels[int(channel)]
+            return self._model.channels[abs(int(channel))]
         except (KeyError, ValueError, TypeError):
             raise RuntimeError(f"Invalid channel number {channel!r}") from None
 
@@ -59,8 +72,14 @@ class EmulatedTimeTagger:
     def getModel(self) -> str:
         return "Time Tagger Ultra (emulated)"
 
-    def getChannelList(self, type: int = 0) -> list[int]:
-        return sorted(self._model.channels)
+    def getChannelList(self, type: int = CHANNEL_EDGE_ALL) -> list[int]:
+        rising = sorted(self._model.channels)
+        falling = [-c for c in rising]
+        if type == CHANNEL_EDGE_RISING:
+            return rising
+        if type == CHANNEL_EDGE_FALLING:
+            return falling
+        return rising + falling
 
     def setTriggerLevel(self, channel: int, voltage: float) -> None:
         low, high = TRIGGER_RANGE_V
@@ -92,9 +111,10 @@ class EmulatedTimeTagger:
     def _advance(self, duration_ps: int, flush: bool) -> None:
         """Run the world for one slice and hand the tags to every running measurement."""
         timestamps, channels = self._world.acquire(duration_ps, self._tagger_name, flush=flush)
+        markers = self._model.take_markers()
         for measurement in list(self._measurements):
             if measurement._running:
-                measurement._process(timestamps, channels, duration_ps)
+                measurement._process(timestamps, channels, duration_ps, markers)
 
 
 class _Measurement:
@@ -114,6 +134,7 @@ class _Measurement:
         self._capture_ps = 0
         self.clear()
         tagger._measurements.append(self)
+        self._running = True  # as the vendor's: running from creation
 
     def clear(self) -> None:
         with self._lock:
@@ -169,9 +190,11 @@ class _Measurement:
     def getCaptureDuration(self) -> int:
         return self._capture_ps
 
-    def _process(self, timestamps, channels, duration_ps) -> None:
+    def _process(self, timestamps, channels, duration_ps, markers=()) -> None:
         with self._lock:
             self._accumulate(timestamps, channels)
+            if markers:
+                self._markers(markers)
             self._capture_ps += duration_ps
 
     def _reset(self) -> None:  # pragma: no cover - each measurement defines it
@@ -179,6 +202,9 @@ class _Measurement:
 
     def _accumulate(self, timestamps, channels) -> None:  # pragma: no cover - each measurement defines it
         raise NotImplementedError
+
+    def _markers(self, markers) -> None:
+        """Overflow markers of the slice (ignored by the histogramming measurements)."""
 
 
 class Countrate(_Measurement):
@@ -262,14 +288,15 @@ class Correlation(_Measurement):
 
 
 class TimeTagStreamBuffer:
-    """The tags a ``TimeTagStream`` collected since its last ``getData``."""
+    """The events a ``TimeTagStream`` collected since its last ``getData``: tags and overflow markers."""
 
-    def __init__(self, timestamps: np.ndarray, channels: np.ndarray, overflow: bool):
+    def __init__(self, timestamps: np.ndarray, channels: np.ndarray, types: np.ndarray, missed: np.ndarray):
         self._timestamps = timestamps
         self._channels = channels
-        self._overflow = overflow
+        self._types = types
+        self._missed = missed
         self.size = int(timestamps.size)
-        self.hasOverflows = overflow
+        self.hasOverflows = bool(np.any(types != TAG_TIME_TAG))  # the tagger overflowed, not this buffer
 
     def getTimestamps(self) -> np.ndarray:
         return self._timestamps
@@ -277,36 +304,61 @@ class TimeTagStreamBuffer:
     def getChannels(self) -> np.ndarray:
         return self._channels
 
+    def getEventTypes(self) -> np.ndarray:
+        return self._types
+
+    def getMissedEvents(self) -> np.ndarray:
+        return self._missed
+
 
 class TimeTagStream(_Measurement):
-    """Raw tags of ``channels``; at most ``n_max_events`` are held between ``getData`` calls."""
+    """Raw events of ``channels``; at most ``n_max_events`` are held between ``getData`` calls (then dropped)."""
 
     def __init__(self, tagger: EmulatedTimeTagger, n_max_events: int, channels: list[int]):
         self._n_max = int(n_max_events)
         super().__init__(tagger, channels)
 
     def _reset(self):
-        self._stamps: list[np.ndarray] = []
-        self._chans: list[np.ndarray] = []
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._held = 0
-        self._overflow = False
+
+    def _keep(self, stamps, chans, types, missed) -> None:
+        room = self._n_max - self._held
+        if stamps.size > room:  # the buffer is full: the rest is lost, as on the vendor's
+            stamps, chans, types, missed = stamps[:room], chans[:room], types[:room], missed[:room]
+        if stamps.size:
+            self._parts.append((stamps, chans, types, missed))
+            self._held += stamps.size
 
     def _accumulate(self, timestamps, channels):
         wanted = np.isin(channels, self._channels)
         stamps, chans = timestamps[wanted], channels[wanted]
-        room = self._n_max - self._held
-        if stamps.size > room:
-            self._overflow = True
-            stamps, chans = stamps[:room], chans[:room]
-        self._stamps.append(stamps)
-        self._chans.append(chans)
-        self._held += stamps.size
+        self._keep(stamps, chans, np.zeros(stamps.size, np.uint8), np.zeros(stamps.size, np.uint16))
+
+    def _markers(self, markers) -> None:
+        """Interleave the slice's overflow markers with its tags (kept so far) in time order."""
+        own = [m for m in markers if m[1] != 4 or m[2] in self._channels]  # MissedEvents of our channels only
+        if not own:
+            return
+        m_t = np.array([m[0] for m in own], np.int64)
+        m_c = np.array([m[2] for m in own], np.int32)
+        m_y = np.array([m[1] for m in own], np.uint8)
+        m_n = np.array([m[3] for m in own], np.uint16)
+        if self._parts:
+            t, c, y, n = self._parts.pop()
+            self._held -= t.size
+            at = np.searchsorted(t, m_t, side="left")
+            m_t, m_c, m_y, m_n = (np.insert(a, at, b) for a, b in ((t, m_t), (c, m_c), (y, m_y), (n, m_n)))
+        self._keep(m_t, m_c, m_y, m_n)
 
     def getData(self) -> TimeTagStreamBuffer:
         with self._lock:
-            stamps = np.concatenate(self._stamps) if self._stamps else np.empty(0, np.int64)
-            chans = np.concatenate(self._chans) if self._chans else np.empty(0, np.int32)
-            buffer = TimeTagStreamBuffer(stamps, chans, self._overflow)
+            if self._parts:
+                stamps, chans, types, missed = (np.concatenate(column) for column in zip(*self._parts, strict=True))
+            else:
+                stamps, chans = np.empty(0, np.int64), np.empty(0, np.int32)
+                types, missed = np.empty(0, np.uint8), np.empty(0, np.uint16)
+            buffer = TimeTagStreamBuffer(stamps, chans, types, missed)
             self._reset()
             return buffer
 
@@ -339,4 +391,8 @@ def emulated_timetagger_sdk(world: OpticalWorld, serials: dict[str, str] | None 
     sdk.Correlation = Correlation
     sdk.TimeTagStream = TimeTagStream
     sdk.CHANNEL_UNUSED = CHANNEL_UNUSED
+    edges = types.SimpleNamespace(All=CHANNEL_EDGE_ALL, Rising=CHANNEL_EDGE_RISING, Falling=CHANNEL_EDGE_FALLING)
+    tag_types = types.SimpleNamespace(TimeTag=0, Error=1, OverflowBegin=2, OverflowEnd=3, MissedEvents=4)
+    sdk.ChannelEdge = edges  # pyright: ignore[reportAttributeAccessIssue]
+    sdk.TagType = tag_types  # pyright: ignore[reportAttributeAccessIssue]
     return sdk

@@ -9,6 +9,10 @@ import numpy as np
 from qnetlab.sim_backends.world.detectors import NEVER_PS
 
 HOLDBACK_GUARD_PS = 2_000  # far beyond any jitter: tags this close to a slice end wait for the next
+# Event types of the vendor's tag stream (Swabian ``Tag.Type``: TimeTag 0, Error 1,
+# OverflowBegin 2, OverflowEnd 3, MissedEvents 4).
+OVERFLOW_BEGIN, OVERFLOW_END, MISSED_EVENTS = 2, 3, 4
+MAX_MISSED_PER_EVENT = 65_535  # the missed-events count is a uint16: large counts repeat the event
 
 
 @dataclass
@@ -39,17 +43,109 @@ class TaggerModel:
     channels : tagger input number -> channel model
     jitter_ps : rms timing jitter of each input (ps)
     detector_pulse_v : amplitude of the detectors' output pulses (V)
-    max_rate_hz : sustained tag rate the link to the computer carries; above it, the
-        rest of the slice is lost and an overflow is counted, as on real taggers
-    overflows : overflow events since the last clear
+    max_rate_hz : tag rate the link to the computer carries (drains the on-board buffer)
+    buffer_tags : on-board buffer (tags); the vendor's default is 64 MTags
+        (``setHardwareBufferSize``: 32 kTags to 512 MTags; Time Tagger 20: 8 MTags)
+    overflow_resume_tags : buffer level at which overflow mode ends (0: when empty; the
+        vendor does not document the level, this is an assumption)
+    overflows : overflow intervals begun since the last clear (``getOverflows``)
+
+    Overflow, as the vendor's SDK documents it (``Tag.Type``, ``Tag.missed_events``):
+    tags enter the on-board buffer and leave it at ``max_rate_hz``. When a tag finds the
+    buffer full the tagger enters overflow mode: an ``OverflowBegin`` marker, then no tag
+    is time-stamped, only counted per channel, until the buffer has drained to
+    ``overflow_resume_tags``; there ``MissedEvents`` markers (one per channel, each with
+    at most 65535 missed events) and ``OverflowEnd``. The markers are kept in
+    :attr:`markers` as ``(time_ps, type, channel, missed)`` (channel 0 for Begin/End)
+    for the SDK to interleave with the tags. Over a long overload the kept rate is
+    ``max_rate_hz`` (the buffer alternately fills and drains).
     """
 
     channels: dict[int, TaggerChannelModel]
     jitter_ps: float = 8.0
     detector_pulse_v: float = 1.0
     max_rate_hz: float = 6.5e7
+    buffer_tags: int = 64 * 2**20
+    overflow_resume_tags: int = 0
     overflows: int = 0
+    markers: list[tuple[int, int, int, int]] = field(default_factory=list, repr=False)
     _held: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _fill: float = field(default=0.0, repr=False)  # tags in the on-board buffer after the last one
+    _fill_at_ps: int = field(default=0, repr=False)  # ... at this time
+    _overflow_end_ps: int | None = field(default=None, repr=False)
+    _missed: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def take_markers(self) -> list[tuple[int, int, int, int]]:
+        """The overflow markers made since the last call, in time order."""
+        markers, self.markers = self.markers, []
+        return markers
+
+    def _transfer(self, timestamps: np.ndarray, channels: np.ndarray, horizon_ps: int):
+        """Pass released tags (time-ordered, all before ``horizon_ps``) through the on-board buffer.
+
+        Returns the tags that reach the computer; overflow state and markers are kept.
+        """
+        rate_per_ps = self.max_rate_hz * 1e-12
+        kept: list[tuple[np.ndarray, np.ndarray]] = []
+        i, n = 0, timestamps.size
+        while True:
+            if self._overflow_end_ps is not None:
+                end = self._overflow_end_ps
+                j = i + int(np.searchsorted(timestamps[i:], end))
+                lost = np.unique(channels[i:j], return_counts=True)
+                for channel, count in zip(*lost, strict=True):
+                    self._missed[int(channel)] = self._missed.get(int(channel), 0) + int(count)
+                if end > horizon_ps:
+                    break  # still overflowing when this stretch of the stream ends
+                self._end_overflow(end)
+                i = j
+            if i >= n:
+                break
+            times = timestamps[i:]
+            drained = np.diff(times, prepend=np.int64(self._fill_at_ps)).astype(np.float64) * rate_per_ps
+            walk = (self._fill - 1.0) + np.cumsum(1.0 - drained)  # Lindley recursion, solved in closed form
+            fill = walk - np.minimum(np.minimum.accumulate(walk), 0.0) + 1.0
+            full = np.flatnonzero(fill > self.buffer_tags)
+            if full.size == 0:
+                kept.append((times, channels[i:]))
+                self._fill, self._fill_at_ps = float(fill[-1]), int(times[-1])
+                break
+            k = int(full[0])
+            kept.append((times[:k], channels[i : i + k]))
+            begin = int(times[k])
+            self.overflows += 1
+            self.markers.append((begin, OVERFLOW_BEGIN, 0, 0))
+            drain_ps = (self.buffer_tags - self.overflow_resume_tags) / rate_per_ps
+            self._overflow_end_ps = begin + max(1, int(np.ceil(drain_ps)))
+            i += k
+        if not kept:
+            return timestamps[:0], channels[:0]
+        if len(kept) == 1:
+            return kept[0]
+        return np.concatenate([t for t, _ in kept]), np.concatenate([c for _, c in kept])
+
+    def _end_overflow(self, end_ps: int) -> None:
+        for channel, missed in sorted(self._missed.items()):
+            while missed > 0:
+                part = min(missed, MAX_MISSED_PER_EVENT)
+                self.markers.append((end_ps, MISSED_EVENTS, channel, part))
+                missed -= part
+        self.markers.append((end_ps, OVERFLOW_END, 0, 0))
+        self._missed = {}
+        self._overflow_end_ps = None
+        self._fill, self._fill_at_ps = float(self.overflow_resume_tags), end_ps
+
+    def _release(self, timestamps, channels, stop_ps: int, flush: bool):
+        """Hold back the tags a later slice could precede; pass the rest through the buffer."""
+        if not flush and timestamps.size:
+            cutoff = stop_ps + min(c.delay_ps for c in self.channels.values()) - HOLDBACK_GUARD_PS
+            split = int(np.searchsorted(timestamps, cutoff))
+            self._held = (timestamps[split:].copy(), channels[split:].copy())
+            timestamps, channels = timestamps[:split], channels[:split]
+            horizon = cutoff
+        else:
+            horizon = max(stop_ps, int(timestamps[-1]) + 1 if timestamps.size else stop_ps)
+        return self._transfer(timestamps, channels, horizon)
 
     def tag_events(
         self, events, more_events, enabled, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state
@@ -62,7 +158,7 @@ class TaggerModel:
         the detector-side arrays (``dead``, ``last`` updated in place, afterpulse ``ap_p``,
         ``ap_tau``) are per source. One ordered pass applies them and this tagger's input
         delays and dead times (:func:`qnetlab.sim_backends.world.kernels.detect_and_tag.detect_and_tag`); then the
-        overflow budget and the hold-back (tags a later slice could still precede wait unless ``flush``).
+        hold-back and the on-board buffer (tags a later slice could still precede wait unless ``flush``).
         """
         from qnetlab.sim_backends.world.kernels.detect_and_tag import detect_and_tag
         from qnetlab.sim_backends.world.kernels.streams import restore_order_pairs
@@ -126,13 +222,4 @@ class TaggerModel:
             else:
                 order = np.argsort(timestamps, kind="stable")
                 timestamps, channels = timestamps[order], channels[order]
-        budget = int(self.max_rate_hz * (stop_ps - start_ps) * 1e-12)
-        if timestamps.size > budget:
-            self.overflows += 1
-            timestamps, channels = timestamps[:budget], channels[:budget]
-        if not flush and timestamps.size:
-            cutoff = stop_ps + min(c.delay_ps for c in self.channels.values()) - HOLDBACK_GUARD_PS
-            split = int(np.searchsorted(timestamps, cutoff))
-            self._held = (timestamps[split:].copy(), channels[split:].copy())
-            timestamps, channels = timestamps[:split], channels[:split]
-        return timestamps, channels
+        return self._release(timestamps, channels, stop_ps, flush)

@@ -17,6 +17,7 @@ _names = itertools.count()
 h = bytes.fromhex
 
 REQ_POS = h("11 04 01 00 50 01")
+STOP_UPDATES = h("12 00 00 00 50 01")  # HW_STOP_UPDATEMSGS
 REQ_VEL = h("14 04 01 00 50 01")
 GET_VEL = h("15 04 0e 00 81 50  01 00  00 00 00 00  ac 3a 00 00  52 55 5e 04")  # accel 10 deg/s², max 10 deg/s
 AT_0 = h("00 00 00 00")
@@ -60,7 +61,7 @@ def test_connect_reads_identity_and_velocity():
             + bytes(60)
             + h("01 00 00 00 01 00")
         )
-        assert emulator.exchanges == [(h("05 00 00 00 50 01"), info_reply), (REQ_VEL, GET_VEL)]
+        assert emulator.exchanges == [(h("05 00 00 00 50 01"), info_reply), (STOP_UPDATES, None), (REQ_VEL, GET_VEL)]
         assert mount.info["model"] == "K10CR1" and mount.info["serial_number"] == 55000001
         assert mount.velocity_deg_s() == pytest.approx(10.0, rel=1e-6)
     finally:
@@ -95,15 +96,72 @@ def test_parameter_set_and_range(rig):
     assert emulator.exchanges == []
 
 
-def test_home_pins_bytes(rig):
+def test_home_writes_velocity_and_home_parameters_first(rig):
+    import thorlabs_apt_protocol as apt  # independent encoder (yaq-project)
+
     mount, emulator, plate = rig
     plate.angle_deg = 22.5
     assert mount.home() == 0.0
+    home_velocity = round(5.0 * 7329109)
+    lost = h("42 04 0e 00 81 50  01 00 02 00 01 00") + bytes(8)  # direction 2, switch 1, velocity 0, offset 0
+    set_home = apt.mot_set_homeparams(0x50, 0x01, 1, 2, 1, home_velocity, 0)
     assert emulator.exchanges == [
-        (h("43 04 01 00 50 01"), h("44 04 01 00 01 50")),
+        (REQ_VEL, GET_VEL),
+        (apt.mot_set_velparams(0x50, 0x01, 1, 0, 15020, 73291090), None),
+        (REQ_VEL, GET_VEL),
+        (apt.mot_req_homeparams(0x50, 0x01, 1), lost),
+        (set_home, None),
+        (apt.mot_req_homeparams(0x50, 0x01, 1), h("42 04 0e 00 81 50") + set_home[6:]),
+        (apt.mot_move_home(0x50, 0x01, 1), h("44 04 01 00 01 50")),
         (REQ_POS, get_pos(AT_0)),
     ]
     assert plate.angle_deg == 0.0
+
+
+def test_homing_without_home_velocity_never_ends_on_the_emulated_unit(rig):
+    """The old driver's bare MOVE_HOME: at the power-up home velocity of 0 the unit never arrives."""
+    from qnetlab.drivers.thorlabs.apt import request
+
+    mount, _, plate = rig
+    plate.angle_deg = 22.5
+    with pytest.raises(InstrumentTimeout, match="no MGMSG_MOT_MOVE_HOMED"):
+        mount.move(request("MGMSG_MOT_MOVE_HOME", 1), "MGMSG_MOT_MOVE_HOMED", 1, 0.3)
+    assert plate.angle_deg == 22.5
+
+
+def test_stored_velocity_of_zero_is_replaced_at_connect():
+    from qnetlab.sim_backends.world.actuators import Waveplate
+    from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+
+    plate = Waveplate()
+    emulator = AptRotationMountEmulator(plate, threading.RLock(), stored_velocity_deg_s=0.0)
+    mount = ThorlabsK10CR1(f"k10cr1_{next(_names)}", emulator.url, timeout_s=0.2)
+    try:
+        assert mount.velocity_deg_s() == pytest.approx(10.0, rel=1e-6)
+        assert mount.move_to(10.0) == pytest.approx(1365330 / 136533)
+        assert plate.angle_deg == pytest.approx(10.0, abs=1e-5)
+    finally:
+        mount.close()
+        emulator.close()
+
+
+def test_unsolicited_status_updates_are_stopped_and_tolerated(monkeypatch):
+    from qnetlab.sim_backends.world.actuators import Waveplate
+    from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+
+    plate = Waveplate()
+    emulator = AptRotationMountEmulator(plate, threading.RLock(), update_messages=True)
+    mount = ThorlabsK10CR1(f"k10cr1_{next(_names)}", emulator.url, timeout_s=0.2)
+    try:
+        assert emulator.update_messages is False  # the driver stopped them at connect
+        emulator.update_messages = True  # a unit that keeps sending them anyway
+        assert mount.move_to(22.5) == pytest.approx(3071992 / 136533)
+        assert mount.angle_deg() == pytest.approx(3071992 / 136533)
+        sent, reply = emulator.exchanges[-1]
+        assert sent == REQ_POS and reply is not None and reply[:2] == h("81 04")  # chatter came first
+    finally:
+        mount.close()
+        emulator.close()
 
 
 def test_one_timeout_is_retried_after_reconnect(rig):
@@ -124,7 +182,7 @@ def test_persistent_timeout_names_instrument_and_message(rig):
 def test_garbled_reply_raises_malformed_then_recovers(rig):
     mount, emulator, _ = rig
     emulator.inject("garble", 2)
-    with pytest.raises(MalformedReply, match="'MGMSG_MOT_REQ_POSCOUNTER': unknown message id 0xA1B7"):
+    with pytest.raises(MalformedReply, match="'MGMSG_MOT_REQ_POSCOUNTER': reply addressed to 0x24, not the host"):
         mount.angle_deg()
     assert emulator.exchanges[0] == (REQ_POS, bytes(b ^ 0xA5 for b in get_pos(AT_0)))
     assert mount.angle_deg() == 0.0

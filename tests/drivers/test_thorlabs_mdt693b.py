@@ -158,3 +158,39 @@ def test_dropped_link_during_setting_is_not_resent(rig):
     assert [raw for raw, _ in emulator.exchanges].count(b"xvoltage=11.000") == 1
     assert shifter.voltage_v == 0.0
     assert piezo.voltage_v() == 0.0
+
+
+@pytest.mark.parametrize(("firmware", "style"), [("1.09", ">"), ("1.06", "*!")])
+def test_both_prompt_styles_are_detected_at_connect(firmware, style):
+    shifter = PhaseShifter(voltage_range_v=(0.0, 150.0))
+    emulator = MdtPiezoEmulator(shifter, threading.RLock(), firmware=firmware)
+    piezo = ThorlabsMDT693B(f"piezo{next(_names)}", emulator.address, timeout_s=0.3)
+    try:
+        assert piezo.prompt_style == style
+        piezo.voltage_v(12.5)
+        assert shifter.voltage_v == 12.5 and piezo.voltage_v() == 12.5
+        assert f"Firmware Version: {firmware}" in piezo.identify()
+        with pytest.raises(DeviceError, match="CMD_NOT_DEFINED"):
+            piezo.write("wvoltage=1")
+        done, unknown = (b">", b"CMD_NOT_DEFINED>") if style == ">" else (b"*", b"!")
+        assert (b"xvoltage=12.500", done) in emulator.exchanges
+        assert (b"wvoltage=1", unknown) in emulator.exchanges
+    finally:
+        piezo.close()
+        emulator.close()
+
+
+def test_old_firmware_answers_end_with_star_or_bang_on_the_wire():
+    """Independent of the driver: raw socket bytes of a pre-1.09 unit."""
+    import socket
+
+    emulator = MdtPiezoEmulator(PhaseShifter(), threading.RLock(), firmware="1.06")
+    try:
+        with socket.create_connection(("127.0.0.1", emulator.port), timeout=1) as link:
+            link.sendall(b"echo=0\rvlimit?\rbogus\r")
+            received = b""
+            while received.count(b"*") + received.count(b"!") < 3:
+                received += link.recv(100)
+        assert received == b"echo=0\r*[ 150]\r*!"
+    finally:
+        emulator.close()

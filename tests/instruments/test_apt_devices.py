@@ -112,7 +112,7 @@ def test_paddle_limit_names_the_limit_and_sends_nothing(paddles):
 
 def test_failed_move_fails_the_status(paddles):
     device, emulator, controller = paddles
-    emulator.inject("drop", after=1)  # the position request passes, the move meets a dropped link
+    emulator.inject("drop", after=3)  # position, enable and its check pass, the move meets a dropped link
     status = device.paddle1_deg.set(30.0)
     with pytest.raises(LinkDropped, match="not resent"):
         status.wait(timeout=5)

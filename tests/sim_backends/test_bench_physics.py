@@ -233,9 +233,13 @@ def test_excess_light_latches_snspd(bench):
 def test_tagger_overflow_loses_tags_and_counts_it(bench):
     world = bench.polarization_world(controller=bench.Waveplate(0.5, 22.5))
     world.tagger.max_rate_hz = 1e6
+    world.tagger.buffer_tags = 1_000
     total = counts(world, 0.01).sum()
-    assert total == int(1e6 * 0.01)
-    assert world.tagger.overflows == 1
+    # closed form: the link carries max_rate x T; at the end the buffer may hold up to buffer_tags more
+    assert 1e6 * 0.01 - 1 <= total <= 1e6 * 0.01 + 1_000
+    assert world.tagger.overflows >= 1
+    types = {kind for _, kind, _, _ in world.tagger.take_markers()}
+    assert {2, 4} <= types  # OverflowBegin and MissedEvents markers, never tags
 
 
 def test_stream_is_time_ordered_across_slices(bench):
