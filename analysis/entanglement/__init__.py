@@ -9,7 +9,7 @@ Conventions (kets, basis order, Bell states) are in :mod:`.states`; see ``docs/e
                                ``tomography_data``, ``expected_counts``, ``draw_counts``
 :mod:`.tomography`             ``maximum_likelihood``, ``linear_inversion``, ``project_to_physical``
 :mod:`.merit`                  ``fidelity``, ``purity``, ``concurrence``, ``tangle``, ``monte_carlo``
-:mod:`.chsh`                   ``chsh``, ``CHSH_ANGLES_DEG``
+:mod:`.nonlocality`               ``chsh``, ``CHSH_ANGLES_DEG``
 :mod:`.visibility`             ``fit_fringe``
 :mod:`.waveplates`             ``analyzer_settings``, ``analyzer_ket``, ``analyzer_projector``
 :mod:`.plots`                  ``plot_density_matrix``, ``plot_fringe`` (matplotlib, imported on use)
@@ -31,7 +31,7 @@ _PUBLIC = {
     ],
     "tomography": ["maximum_likelihood", "linear_inversion", "project_to_physical", "TomographyResult"],
     "merit": ["fidelity", "purity", "concurrence", "tangle", "trace_distance", "monte_carlo"],
-    "chsh": ["chsh", "CHSH_ANGLES_DEG", "ChshResult"],
+    "nonlocality": ["chsh", "CHSH_ANGLES_DEG", "ChshResult"],
     "visibility": ["fit_fringe", "FringeFit"],
     "waveplates": ["analyzer_settings", "analyzer_ket", "analyzer_projector", "waveplate_jones"],
     "plots": ["plot_density_matrix", "plot_fringe"],

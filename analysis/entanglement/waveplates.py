@@ -100,4 +100,9 @@ def analyzer_settings(target, *, qwp_zero_deg=0.0, hwp_zero_deg=0.0):
     linear = linear * np.exp(-1j * np.angle(linear[0] if abs(linear[0]) > 1e-12 else linear[1]))
     linear_deg = np.degrees(np.arctan2(linear[1].real, linear[0].real))
     hwp_axis = linear_deg / 2
-    return float((qwp_axis + qwp_zero_deg) % 180.0), float((hwp_axis + hwp_zero_deg) % 180.0)
+    return _wrap_180(qwp_axis + qwp_zero_deg), _wrap_180(hwp_axis + hwp_zero_deg)
+
+
+def _wrap_180(angle_deg):
+    wrapped = float(angle_deg) % 180.0
+    return 0.0 if wrapped >= 180.0 else wrapped  # -1e-300 % 180 rounds to 180.0
