@@ -59,9 +59,9 @@ def plot_density_matrix(rho, path=None, *, title="ρ", annotation=None):
     rho = np.asarray(rho, dtype=complex)
     if rho.shape != (4, 4):
         raise ValueError(f"plot_density_matrix: expected a 4×4 matrix, got {rho.shape}")
-    limit = max(0.5, float(np.ceil(np.max(np.abs([rho.real, rho.imag])) * 10) / 10))
+    limit = max(0.5, float(np.ceil(np.max(np.abs([np.real(rho), np.imag(rho)])) * 10) / 10))
     fig = plt.figure(figsize=(11, 5))
-    for i, (part, name) in enumerate(((rho.real, "Re ρ"), (rho.imag, "Im ρ"))):
+    for i, (part, name) in enumerate(((np.real(rho), "Re ρ"), (np.imag(rho), "Im ρ"))):
         ax = fig.add_subplot(1, 2, i + 1, projection="3d")
         _bars(ax, part, name, limit)
     fig.suptitle(title if annotation is None else f"{title}\n{annotation}")
