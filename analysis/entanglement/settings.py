@@ -88,6 +88,14 @@ def _orthogonal(k):
     return np.array([-np.conj(k[1]), np.conj(k[0])])
 
 
+def _outcome_label(setting, alice_port, bob_port):
+    """``"HA"`` for setting ``"HD"`` at Alice's transmitted and Bob's reflected port; ``"#3:01"`` for ket settings."""
+    if setting.startswith("#"):
+        return f"{setting}:{alice_port}{bob_port}"
+    a, b = setting
+    return (ORTHOGONAL[a] if alice_port else a) + (ORTHOGONAL[b] if bob_port else b)
+
+
 def _per_outcome(value, shape, name, default):
     if value is None:
         return np.full(shape, default, dtype=float)
@@ -145,10 +153,7 @@ def tomography_data(settings, counts, *, detector_efficiency=None, accidentals=N
             psi = np.kron(a_ports[pa], b_ports[pb])
             projectors.append(np.outer(psi, psi.conj()))
             effs.append(eta[0, pa] * eta[1, pb] * expo[i])
-            la, lb = labels[i] if len(labels[i]) == 2 else ("?", "?")
-            la = ORTHOGONAL.get(la, la + "⊥") if pa else la
-            lb = ORTHOGONAL.get(lb, lb + "⊥") if pb else lb
-            out_labels.append(la + lb if not labels[i].startswith("#") else f"{labels[i]}:{pa}{pb}")
+            out_labels.append(_outcome_label(labels[i], pa, pb))
     return TomographyData(
         projectors=np.array(projectors),
         counts=counts.reshape(-1),

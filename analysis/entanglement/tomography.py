@@ -1,14 +1,19 @@
 """Two-qubit state reconstruction: linear inversion and Poisson maximum likelihood.
 
-Model: outcome i has expected counts ``μ_i = η_i Tr(P_i ρ̃) + a_i`` with ``ρ̃ = T T†``,
-T lower triangular (Cholesky / "T-matrix" parametrization, James et al. 2001), so
-``ρ = ρ̃ / Tr ρ̃`` is Hermitian, positive semidefinite and of trace one by construction and
+Model: outcome i has expected counts ``μ_i = η_i Tr(P_i ρ̃) + a_i``; ``ρ = ρ̃ / Tr ρ̃`` and
 ``Tr ρ̃`` is the fitted pair number per unit exposure. The estimate minimizes the exact
 Poisson negative log likelihood ``Σ_i μ_i − n_i log μ_i`` (not the Gaussian
-``Σ (μ − n)²/μ`` of James et al.) with scipy's L-BFGS-B and the analytic gradient
-``∂/∂T = 2 G T``, ``G = Σ_i η_i (1 − n_i/μ_i) P_i``. It starts from linear inversion
-projected onto the physical set (closest density matrix in Frobenius norm; Smolin,
-Gambetta and Smolin, PRL 108 070502 (2012)).
+``Σ (μ − n)²/μ`` of James et al. 2001) in two stages:
+
+1. Newton's method over all Hermitian ρ̃ (the NLL is convex there, μ linear), from the
+   weighted linear inversion; a positive semidefinite minimizer is the answer.
+2. Otherwise the optimum lies on the boundary: ``ρ̃ = T T†`` with T lower triangular
+   (Cholesky / "T-matrix" parametrization, James et al. 2001), damped Newton with the exact
+   Hessian in T's 16 real parameters (gradient ``2 G T``, ``G = Σ_i η_i (1 − n_i/μ_i) P_i``),
+   started from the linear inversion projected onto the density matrices (closest in
+   Frobenius norm; Smolin, Gambetta and Smith, PRL 108 070502 (2012)).
+
+Either way the result is Hermitian, positive semidefinite and of trace one.
 """
 
 from dataclasses import dataclass
@@ -256,7 +261,8 @@ def maximum_likelihood(data, *, start=None, tolerance=1e-10, max_iterations=200)
     ----------
     data : TomographyData
     start : TomographyResult, optional
-        Starting point; default the physical linear inversion.
+        Starting point of the T-matrix stage, which then runs alone; default: the interior
+        stage first, then (if needed) the T-matrix stage from the physical linear inversion.
     tolerance : float
         Predicted decrease of the negative log likelihood (natural units, whole data set)
         below which iteration stops; 1e-10 is far below a statistically visible change (0.5).

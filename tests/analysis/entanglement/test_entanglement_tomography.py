@@ -154,3 +154,18 @@ def test_agrees_with_the_reference_package_on_identical_counts(name):
         # overdetermined: Poisson and Gaussian likelihoods differ by O(1/N) in the estimate
         assert trace_distance(ours, ref) < 2e-3
     assert trace_distance(ours, rho_true) < 0.05
+
+
+def test_settings_given_as_waveplate_kets_match_the_labelled_settings():
+    from qnetlab.analysis.entanglement import analyzer_ket, analyzer_settings
+
+    kets = np.array([[analyzer_ket(*analyzer_settings(s[0])), analyzer_ket(*analyzer_settings(s[1]))] for s in PAULI_9])
+    by_kets = tomography_data(kets, np.zeros((9, 4)))
+    by_labels = layout("9 bases x 4 outputs")
+    assert np.allclose(by_kets.projectors, by_labels.projectors, atol=1e-12)
+    assert by_kets.labels[1] == "#0:01" and by_labels.labels[1] == "HV"
+    rng = np.random.default_rng(1)
+    counts = draw_counts(werner_state(0.8), by_labels, 2000, rng).counts
+    a = maximum_likelihood(by_kets.with_counts(counts)).rho
+    b = maximum_likelihood(by_labels.with_counts(counts)).rho
+    assert trace_distance(a, b) < 1e-9
