@@ -57,9 +57,9 @@ def test_settings_for_any_bloch_vector_with_mount_offsets_round_trip(x, y, z, q0
     assert 0 <= q < 180 and 0 <= h < 180
     psi = analyzer_ket(q, h, qwp_zero_deg=q0, hwp_zero_deg=h0)
     assert overlap(psi, bloch_ket([x, y, z])) == pytest.approx(1.0, abs=1e-9)
-    # the same motor positions on uncalibrated mounts (offset ignored) analyse another state
-    if abs(q0) > 2 or abs(h0) > 2:
-        assert overlap(analyzer_ket(q, h), psi) < 1 - 1e-6 or abs(z) > 0.999
+    # ignoring the HWP's offset ε turns the linear state it sends to the PBS by 2ε: another state
+    if abs(h0) > 2:
+        assert overlap(analyzer_ket(q, h, qwp_zero_deg=q0), psi) < 1 - 1e-3
 
 
 def test_offsets_shift_motor_positions_and_retardance_errors_change_the_projector():
