@@ -257,7 +257,7 @@ class Kme:
         sender = self.network.node_of_kme(sender_kme_id)
         try:
             link, route, key_ids, size = message["link"], message["route"], message["key_IDs"], message["size"]
-            slices = [(str(b), int(n)) for b, n in message["slices"]]
+            slices = [(str(b), int(o), int(n)) for b, o, n in message["slices"]]
             master, slaves, cipher = message["master_SAE_ID"], message["slave_SAE_IDs"], message["ciphertexts"]
         except (KeyError, TypeError, ValueError):
             raise bad_request("malformed hop message") from None

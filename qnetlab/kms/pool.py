@@ -4,11 +4,12 @@ Both nodes of a link hold the same key blocks (the QKD post-processing of the li
 stores the same bits at both ends).  Each block belongs to one *allocator*: its id
 starts with that node's name (``alice.<run>.<n>``).  Only the allocator draws from its
 blocks (:meth:`LinkPool.allocate`, in id order, from the start of a block) and tells the
-other node which bits it drew as slices ``(block_id, n_bits)``; the other node draws
-exactly those (:meth:`LinkPool.extract`).  So both ends use each bit once, in step,
-without a shared lock.  A partly used block is erased and its rest stored under the
-next id (``<id>.r1``, ``.r2``, ...), computed alike at both ends; the block is erased
-first, so a crash can lose key bits but never hand out a bit twice.
+other node which bits it drew as slices ``(block, offset, n_bits)``; the other node
+draws exactly those (:meth:`LinkPool.extract`).  So both ends use each bit once, in
+step, without a shared lock.  A partly used block is erased and its rest stored as
+``<block>.o<offset>``; the block is erased first, so a crash can lose key bits but
+never hand out a bit twice.  Bits the allocator drew for a hop that then failed are
+skipped (erased) by the other end at its next draw from that block.
 """
 
 from __future__ import annotations
@@ -25,18 +26,19 @@ from qnetlab.analysis.qkd.keystore import KeyStore, link_store
 
 __all__ = ["LinkPool", "PendingKeys", "SliceError", "deposit_link_key"]
 
-_REST = re.compile(r"^(?P<base>.+?)(\.r(?P<n>\d+))?$")
-Slice = tuple[str, int]
+_POSITION = re.compile(r"^(?P<base>.+?)(\.o(?P<offset>\d+))?$")
+Slice = tuple[str, int, int]  # (block base id, offset in the block, bits)
 
 
 class SliceError(ValueError):
     """The two copies of a link disagree, or a peer asked for bits it may not draw."""
 
 
-def _rest_id(block_id: str) -> str:
-    m = _REST.match(block_id)
+def _position(block_id: str) -> tuple[str, int]:
+    """(base id, offset of the block's first bit in the distilled block)."""
+    m = _POSITION.match(block_id)
     assert m is not None
-    return f"{m['base']}.r{int(m['n'] or 0) + 1}"
+    return m["base"], int(m["offset"] or 0)
 
 
 class LinkPool:
@@ -62,15 +64,25 @@ class LinkPool:
         """Key bits this node may still draw from the link."""
         return sum(self.store.record(k).length for k in self._own_blocks())
 
-    def _draw(self, block_id: str, n_bits: int) -> np.ndarray:
+    def _draw(self, block_id: str, offset: int, n_bits: int) -> np.ndarray:
+        """Erase ``block_id``, keep its bits after ``offset + n_bits``, return those from ``offset``."""
+        base, start = _position(block_id)
+        if offset < start:
+            raise SliceError(f"link {self.store.directory.name}: bits {offset}.. of {base} were already used here")
         bits = self.store.take(block_id)
-        if bits.size < n_bits:
-            raise SliceError(
-                f"link store {self.store.directory}: block {block_id} has {bits.size} bits, {n_bits} asked"
-            )
-        if bits.size > n_bits:
-            self.store.put(_rest_id(block_id), bits[n_bits:])
-        return bits[:n_bits]
+        skip = offset - start
+        if bits.size < skip + n_bits:
+            self.store.put(block_id, bits)  # nothing drawn
+            raise SliceError(f"link {self.store.directory.name}: {base} ends before bit {offset + n_bits}")
+        if bits.size > skip + n_bits:
+            self.store.put(f"{base}.o{offset + n_bits}", bits[skip + n_bits :])
+        return bits[skip : skip + n_bits]
+
+    def _block_of(self, base: str) -> str:
+        found = [k for k in self.store.ids() if _position(k)[0] == base]
+        if len(found) != 1:
+            raise SliceError(f"link {self.store.directory.name}: block {base} {'not here' if not found else 'twice'}")
+        return found[0]
 
     def allocate(self, n_bits: int) -> tuple[np.ndarray, list[Slice]]:
         """Draw ``n_bits`` from this node's blocks; call with :attr:`lock` held.
@@ -82,23 +94,27 @@ class LinkPool:
         """
         plan: list[Slice] = []
         need = n_bits
+        blocks: list[str] = []
         for block in self._own_blocks():
             if need == 0:
                 break
             take = min(need, self.store.record(block).length)
-            plan.append((block, take))
+            plan.append((*_position(block), take))
+            blocks.append(block)
             need -= take
         if need:
-            raise SliceError(f"link store {self.store.directory}: {n_bits} bits asked, {n_bits - need} left")
-        return np.concatenate([self._draw(b, n) for b, n in plan]), plan
+            raise SliceError(f"link {self.store.directory.name}: {n_bits} bits asked, {n_bits - need} left")
+        drawn = [self._draw(block, off, n) for block, (_, off, n) in zip(blocks, plan, strict=True)]
+        return np.concatenate(drawn), plan
 
     def extract(self, slices: list[Slice], allocator: str) -> np.ndarray:
         """Draw the bits the link's other node drew (its ``slices``)."""
         with self._extract_lock:
-            for block, n in slices:
-                if not block.startswith(f"{allocator}.") or n <= 0:
-                    raise SliceError(f"slice ({block!r}, {n}) is not one node {allocator!r} may draw")
-            return np.concatenate([self._draw(b, n) for b, n in slices]) if slices else np.zeros(0, np.uint8)
+            for base, offset, n in slices:
+                if not base.startswith(f"{allocator}.") or n <= 0 or offset < 0:
+                    raise SliceError(f"slice ({base!r}, {offset}, {n}) is not one node {allocator!r} may draw")
+            drawn = [self._draw(self._block_of(base), offset, n) for base, offset, n in slices]
+            return np.concatenate(drawn) if drawn else np.zeros(0, np.uint8)
 
 
 def deposit_link_key(
