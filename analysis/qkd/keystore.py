@@ -191,6 +191,26 @@ class KeyStore:
         os.close(fd)
         return KeyRecord(key_id, int.from_bytes(raw[8:16], "little"), raw[16:48].hex())
 
+    def length(self, key_id: str) -> int:
+        """Bit length of a stored key from its header (owner, mode and file length checked; no hash)."""
+        name = self._name(key_id)
+        try:
+            fd = os.open(name, os.O_RDONLY | _FILE_FLAGS, dir_fd=self._dir_fd)
+        except FileNotFoundError:
+            raise KeyError(f"key store {self.directory}: no key {key_id!r}") from None
+        except OSError as error:
+            raise KeyStoreError(f"key store: cannot open {self.directory / name} ({error.strerror})") from None
+        try:
+            st = os.fstat(fd)
+            _check_owner_only(st, "file", self.directory / name)
+            head = os.pread(fd, _HEADER, 0)
+        finally:
+            os.close(fd)
+        n_bits = int.from_bytes(head[8:16], "little")
+        if len(head) < _HEADER or head[:8] != _MAGIC or st.st_size != _HEADER + (n_bits + 7) // 8:
+            raise KeyStoreError(f"key store: {self.directory / name} is damaged (header and file length disagree)")
+        return n_bits
+
     def take(self, key_id: str) -> np.ndarray:
         """Read a key and erase it: the file is overwritten with zeros, fsynced and unlinked."""
         fd, raw = self._read(key_id, writable=True)
@@ -209,7 +229,7 @@ class KeyStore:
 
     def available_bits(self) -> int:
         """Total key bits stored (from the checked headers)."""
-        return sum(self.record(k).length for k in self.ids())
+        return sum(self.length(k) for k in self.ids())
 
 
 def link_store(root: str | os.PathLike, link: str) -> KeyStore:

@@ -35,7 +35,7 @@ from qnetlab.analysis.qkd.keystore import KeyStore, KeyStoreError, link_store
 from . import etsi014
 from .etsi014 import bad_request, server_error, unauthorized
 from .network import Network
-from .pool import LinkPool, PendingKeys, SliceError
+from .pool import KeyShortage, LinkPool, PendingKeys, SliceError
 
 __all__ = ["HopError", "Kme"]
 
@@ -173,15 +173,14 @@ class Kme:
         n_bits = number * size
         pool = self._first_hop(primary)
         with pool.lock:  # the peer must draw in the order this node allocates
-            available = pool.allocatable_bits()
-            if available < n_bits:
-                raise server_error(
-                    f"not enough key for {number} keys of {size} bits to {slave!r}: "
-                    f"{available // size} keys of that size stored",
-                    stored_key_count=available // size,
-                )
             try:
                 keys_bits, slices = pool.allocate(n_bits)
+            except KeyShortage as short:
+                stored = short.available_bits // size
+                raise server_error(
+                    f"not enough key for {number} keys of {size} bits to {slave!r}: {stored} keys of that size stored",
+                    stored_key_count=stored,
+                ) from None
             except (SliceError, KeyStoreError) as error:
                 raise server_error(f"key store error on the link to {primary[1]!r}: {error}") from None
             self._send(primary, key_ids, slices, None, master, by_node[primary[-1]], size)

@@ -24,7 +24,7 @@ import numpy as np
 
 from qnetlab.analysis.qkd.keystore import KeyStore, link_store
 
-__all__ = ["LinkPool", "PendingKeys", "SliceError", "deposit_link_key"]
+__all__ = ["KeyShortage", "LinkPool", "PendingKeys", "SliceError", "deposit_link_key"]
 
 _POSITION = re.compile(r"^(?P<base>.+?)(\.o(?P<offset>\d+))?$")
 Slice = tuple[str, int, int]  # (block base id, offset in the block, bits)
@@ -32,6 +32,14 @@ Slice = tuple[str, int, int]  # (block base id, offset in the block, bits)
 
 class SliceError(ValueError):
     """The two copies of a link disagree, or a peer asked for bits it may not draw."""
+
+
+class KeyShortage(SliceError):
+    """Fewer bits left to draw than asked (``available_bits`` says how many)."""
+
+    def __init__(self, message: str, available_bits: int):
+        super().__init__(message)
+        self.available_bits = available_bits
 
 
 def _position(block_id: str) -> tuple[str, int]:
@@ -62,7 +70,7 @@ class LinkPool:
 
     def allocatable_bits(self) -> int:
         """Key bits this node may still draw from the link."""
-        return sum(self.store.record(k).length for k in self._own_blocks())
+        return sum(self.store.length(k) for k in self._own_blocks())
 
     def _draw(self, block_id: str, offset: int, n_bits: int) -> np.ndarray:
         """Erase ``block_id``, keep its bits after ``offset + n_bits``, return those from ``offset``."""
@@ -98,12 +106,13 @@ class LinkPool:
         for block in self._own_blocks():
             if need == 0:
                 break
-            take = min(need, self.store.record(block).length)
+            take = min(need, self.store.length(block))
             plan.append((*_position(block), take))
             blocks.append(block)
             need -= take
         if need:
-            raise SliceError(f"link {self.store.directory.name}: {n_bits} bits asked, {n_bits - need} left")
+            left = n_bits - need
+            raise KeyShortage(f"link {self.store.directory.name}: {n_bits} bits asked, {left} left", left)
         drawn = [self._draw(block, off, n) for block, (_, off, n) in zip(blocks, plan, strict=True)]
         return np.concatenate(drawn), plan
 
