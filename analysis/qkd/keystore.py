@@ -108,10 +108,10 @@ class KeyStore:
         return f"KeyStore({str(self.directory)!r})"
 
     def __del__(self):
-        fd = getattr(self, "_dir_fd", None)
-        if fd is not None:
+        fd = getattr(self, "_dir_fd", -1)
+        if fd >= 0:
             os.close(fd)
-            self._dir_fd = None
+            self._dir_fd = -1
 
     def _name(self, key_id: str) -> str:
         if not isinstance(key_id, str) or not _ID.match(key_id):
