@@ -142,8 +142,8 @@ class KeyStore:
         os.fsync(self._dir_fd)
         return KeyRecord(key_id, int(bits.size), digest.hexdigest())
 
-    def _read(self, key_id: str, writable: bool = False) -> tuple[int, bytes]:
-        """Open, check and read one key file; returns (fd still open, file contents)."""
+    def _open(self, key_id: str, writable: bool) -> tuple[int, os.stat_result, Path]:
+        """Open a key file without following symlinks and check it is an owner-only regular file."""
         name = self._name(key_id)
         path = self.directory / name
         try:
@@ -157,6 +157,15 @@ class KeyStore:
             if not stat.S_ISREG(st.st_mode):
                 raise KeyStoreError(f"key store: {path} is not a regular file")
             _check_owner_only(st, "file", path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, st, path
+
+    def _read(self, key_id: str, writable: bool = False) -> tuple[int, bytes]:
+        """Open, check and read one key file; returns (fd still open, file contents)."""
+        fd, st, path = self._open(key_id, writable)
+        try:
             raw = os.pread(fd, st.st_size + 1, 0)
             if len(raw) < _HEADER or raw[: len(_MAGIC)] != _MAGIC:
                 raise KeyStoreError(f"key store: {path} has no key header (damaged or not a key file)")
@@ -193,22 +202,14 @@ class KeyStore:
 
     def length(self, key_id: str) -> int:
         """Bit length of a stored key from its header (owner, mode and file length checked; no hash)."""
-        name = self._name(key_id)
+        fd, st, path = self._open(key_id, writable=False)
         try:
-            fd = os.open(name, os.O_RDONLY | _FILE_FLAGS, dir_fd=self._dir_fd)
-        except FileNotFoundError:
-            raise KeyError(f"key store {self.directory}: no key {key_id!r}") from None
-        except OSError as error:
-            raise KeyStoreError(f"key store: cannot open {self.directory / name} ({error.strerror})") from None
-        try:
-            st = os.fstat(fd)
-            _check_owner_only(st, "file", self.directory / name)
             head = os.pread(fd, _HEADER, 0)
         finally:
             os.close(fd)
         n_bits = int.from_bytes(head[8:16], "little")
         if len(head) < _HEADER or head[:8] != _MAGIC or st.st_size != _HEADER + (n_bits + 7) // 8:
-            raise KeyStoreError(f"key store: {self.directory / name} is damaged (header and file length disagree)")
+            raise KeyStoreError(f"key store: {path} is damaged (header and file length disagree)")
         return n_bits
 
     def take(self, key_id: str) -> np.ndarray:

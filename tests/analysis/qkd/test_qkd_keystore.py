@@ -147,3 +147,13 @@ def test_link_store_checks_root_and_name(tmp_path):
     root.chmod(0o755)
     with pytest.raises(KeyStoreError, match="mode 755"):
         link_store(root, "alice-relay")
+
+
+def test_length_reads_the_header_and_checks_the_file_length(tmp_path):
+    store = KeyStore(tmp_path / "s")
+    store.put("k", BITS)
+    assert store.length("k") == 1001
+    path = tmp_path / "s" / "k.key"
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(KeyStoreError, match="header and file length disagree"):
+        store.length("k")
