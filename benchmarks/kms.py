@@ -1,6 +1,6 @@
 """KME load on loopback: sustained ETSI 014 enc_keys requests/s and p99 latency, direct and relayed.
 
-Three KME processes (Alice — Relay — Bob, config/sim_network.yaml on free ports) with
+Three KME processes (Alice — Relay — Bob, config/kms/sim_network.yaml on free ports) with
 random link keys (this measures the KMEs, not QKD; ``qnetlab kms fill-sim`` is the
 sim's real source).  C concurrent SAE clients (httpx, mutual TLS, keep-alive) each ask
 for one 256-bit key per request until N requests or T seconds; then the slave SAE
@@ -101,7 +101,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.chmod(tmp, 0o700)
-        raw = yaml.safe_load((REPO / "config" / "sim_network.yaml").read_text())
+        raw = yaml.safe_load((REPO / "config" / "kms" / "sim_network.yaml").read_text())
         import socket
 
         for node in raw["nodes"]:

@@ -18,7 +18,7 @@ StateOption = Annotated[
     Path | None,
     typer.Option("--state-dir", help="certificates and key stores [default: $QNETLAB_DATA_DIR/kms, else ./data/kms]"),
 ]
-DEFAULT_NETWORK = Path("config/sim_network.yaml")
+DEFAULT_NETWORK = Path("config/kms/sim_network.yaml")
 
 
 def _fail(message: str) -> None:

@@ -1,6 +1,6 @@
 """The key network description: nodes (one KME each), QKD links and SAEs, from YAML.
 
-Example: ``config/sim_network.yaml``.  Every problem is one :class:`NetworkError`
+Example: ``config/kms/sim_network.yaml``.  Every problem is one :class:`NetworkError`
 line ``<file>: <key.path>: <what is wrong>``.  A node's files live under a state
 directory (default ``$QNETLAB_DATA_DIR/kms``, else ``./data/kms``)::
 

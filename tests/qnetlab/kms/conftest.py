@@ -14,7 +14,7 @@ from qnetlab.kms.certs import cert_paths, make_network_certs
 from qnetlab.kms.network import load_network
 from qnetlab.kms.pool import deposit_link_key
 
-SIM_NETWORK = Path(__file__).resolve().parents[3] / "config" / "sim_network.yaml"
+SIM_NETWORK = Path(__file__).resolve().parents[3] / "config" / "kms" / "sim_network.yaml"
 
 
 def free_ports(n: int) -> list[int]:
@@ -28,7 +28,7 @@ def free_ports(n: int) -> list[int]:
 
 
 def write_network(tmp: Path, **limits) -> Path:
-    """config/sim_network.yaml with free ports (and limits overridden)."""
+    """config/kms/sim_network.yaml with free ports (and limits overridden)."""
     raw = yaml.safe_load(SIM_NETWORK.read_text())
     for node, port in zip(raw["nodes"], free_ports(len(raw["nodes"])), strict=True):
         raw["nodes"][node]["port"] = port

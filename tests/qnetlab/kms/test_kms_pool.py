@@ -78,7 +78,7 @@ def test_pending_keys_once_per_slave(tmp_path):
 def test_sim_network_routes(tmp_path):
     from pathlib import Path
 
-    network = load_network(Path(__file__).resolve().parents[3] / "config" / "sim_network.yaml")
+    network = load_network(Path(__file__).resolve().parents[3] / "config" / "kms" / "sim_network.yaml")
     assert network.route("alice", "bob") == ["alice", "relay", "bob"]
     assert network.links_of("relay") == {"alice-relay": "alice", "relay-bob": "bob"}
     assert all(n.host == "127.0.0.1" for n in network.nodes.values())  # loopback by default
