@@ -126,5 +126,10 @@ def runs(
         typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running?')}")
 
 
+from qnetlab.kms.cli import app as _kms_app  # noqa: E402 (light: typer only)
+
+app.add_typer(_kms_app, name="kms")
+
+
 def main() -> None:
     sys.exit(app())

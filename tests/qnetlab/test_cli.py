@@ -58,7 +58,8 @@ def test_help_imports_no_catalog_server_or_numba():
         "from qnetlab.cli import app\n"
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0 and 'run' in result.output and 'runs' in result.output\n"
-        "heavy = ('tiled.server', 'tiled.catalog', 'numba', 'bluesky', 'ophyd', 'qcodes')\n"
+        "heavy = ('tiled.server', 'tiled.catalog', 'numba', 'bluesky', 'ophyd', 'qcodes',\n"
+        "         'fastapi', 'uvicorn', 'cryptography', 'httpx', 'qnetlab.kms.server')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
