@@ -110,6 +110,8 @@ class TagStreamer:
             self._finish()
             return
         if not self._pause.is_set():
+            if self.acquired_ps < self.duration_ps:  # the stream ended by itself, short of the time asked
+                self.error = _short_capture_error(self._driver, self.acquired_ps, self.duration_ps)
             self._finish()
 
     def _write(self, buffer) -> None:
@@ -133,3 +135,14 @@ class TagStreamer:
             if not self._done.is_set():
                 self._writer.close()
                 self._done.set()
+
+
+def _short_capture_error(driver, acquired_ps: int, duration_ps: int) -> Exception:
+    from qnetlab.drivers.errors import InstrumentError
+
+    return InstrumentError(
+        getattr(driver, "name", "timetagger"),
+        "TimeTagStream",
+        f"acquisition stopped early: captured {acquired_ps * 1e-12:.6g} s of the "
+        f"{duration_ps * 1e-12:.6g} s requested (no tags after that; every tag received is in the file)",
+    )

@@ -102,6 +102,7 @@ class TimeTagger(Device):
                 time.sleep(self.poll_s)
             self.driver.wait(measurement, timeout_s=10 + 2 * duration_s)
             status.report(self.driver.progress(measurement))
+            self.driver.check_coverage(measurement, int(round(duration_s * 1e12)), "Countrate")
             rates = measurement.getData()
             self._rates = {c: float(r) for c, r in zip(channels, rates, strict=False)}
             self._rates_time = time.time()

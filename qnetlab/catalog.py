@@ -59,7 +59,9 @@ def data_dir_lock(data_dir: Path):
         os.close(fd)  # closing releases the lock
 
 
-def open_catalog(data_dir: str | Path | None = None, uri: str | None = None, api_key: str | None = None):
+def open_catalog(
+    data_dir: str | Path | None = None, uri: str | None = None, api_key: str | None = None, *, close_orphans=True
+):
     """The container of Bluesky runs.
 
     Opening the embedded catalog also closes the runs of processes that died (exit_status
@@ -70,6 +72,7 @@ def open_catalog(data_dir: str | Path | None = None, uri: str | None = None, api
     data_dir : directory of the embedded catalog (see :func:`resolve_data_dir`)
     uri : a Tiled server URL instead of the embedded catalog (a lab that outgrew one machine)
     api_key : the server's API key, when ``uri`` is given
+    close_orphans : close the runs of dead processes now (``qnetlab repair`` does it itself)
     """
     if uri is not None:
         from tiled.client import from_uri
@@ -88,7 +91,8 @@ def open_catalog(data_dir: str | Path | None = None, uri: str | None = None, api
         if RUNS not in client:
             client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
         runs = client[RUNS]
-        close_orphaned_runs(runs, directory)
+        if close_orphans:
+            close_orphaned_runs(runs, directory)
     return runs
 
 

@@ -6,7 +6,10 @@ catalog when it runs, so ``qnetlab --help`` stays fast.
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +34,10 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+MAX_DURATION_S = 86_400.0  # one reading or recording: at most a day
+MAX_READINGS = 1_000_000
+
+
 @app.command()
 def run(
     plan: Annotated[str, typer.Argument(help=f"plan to run: {', '.join(PLANS)}")],
@@ -45,40 +52,92 @@ def run(
         bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")
     ] = False,
 ) -> None:
-    """Run a plan on the lab, record it in the catalog and print its uid and results."""
-    if plan not in PLANS:
-        _fail(f"unknown plan {plan!r}; choose from {', '.join(PLANS)}")
-    try:
-        chosen = [int(c) for c in channels.split(",")] if channels else None
-    except ValueError:
-        _fail(f"--channels must be comma-separated integers, got {channels!r}")
+    """Run a plan on the lab, record it in the catalog and print its uid and results.
+
+    Exit status: 0 success, 1 the run failed (its stop document says why), 2 bad arguments
+    or config, 130/143 aborted by Ctrl-C/SIGTERM (the run is closed, its tags linked).
+    """
+    chosen = _check_run_arguments(plan, duration, channels, num, config)
+    directory = _check_data_dir(data_dir)
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
 
     try:
-        _run_plan(plan, config, data_dir, duration, chosen, num, quiet)
+        _run_plan(plan, config, directory, duration, chosen, num, quiet)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
 
 
+def _check_run_arguments(plan: str, duration: float, channels: str | None, num: int, config: Path) -> list | None:
+    """Refuse bad arguments before anything starts (one line each, exit 2)."""
+    if plan not in PLANS:
+        _fail(f"unknown plan {plan!r}; choose from {', '.join(PLANS)}")
+    if not math.isfinite(duration) or not 0 < duration <= MAX_DURATION_S:
+        _fail(f"--duration must be a finite time in (0, {MAX_DURATION_S:g}] s, got {duration!r}")
+    if not 1 <= num <= MAX_READINGS:
+        _fail(f"--num must be between 1 and {MAX_READINGS}, got {num}")
+    chosen = None
+    if channels:
+        try:
+            chosen = [int(c) for c in channels.split(",")]
+        except ValueError:
+            _fail(f"--channels must be comma-separated integers, got {channels!r}")
+    _check_config_file(config)
+    return chosen
+
+
+def _check_config_file(config: Path) -> None:
+    try:
+        mode = config.stat().st_mode  # stat never blocks, even on a FIFO
+    except FileNotFoundError:
+        _fail(f"--config {config}: no such file")
+    except OSError as error:
+        _fail(f"--config {config}: {error.strerror}")
+    else:
+        if stat.S_ISDIR(mode):
+            _fail(f"--config {config}: is a directory, not a config file")
+        if not stat.S_ISREG(mode):
+            _fail(f"--config {config}: not a regular file (a FIFO or device cannot be a lab config)")
+        if not os.access(config, os.R_OK):
+            _fail(f"--config {config}: not readable")
+
+
+def _check_data_dir(data_dir: Path | None) -> Path:
+    from qnetlab.catalog import DataDirError, resolve_data_dir
+
+    try:
+        return resolve_data_dir(data_dir)
+    except DataDirError as error:
+        _fail(f"--data-dir: {error}")
+        raise  # unreachable: _fail exits
+
+
 def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
     from qnetlab import plans, session
+    from qnetlab._cli_signals import aborting_on_signals
 
     progress = not quiet and sys.stderr.isatty()  # a log file of a nightly job gets no redrawn bars
+    uids: list[str] = []
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
+        s.RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
         transmitter = s.lab.devices.get("laser")
         if plan == "count_rates":
-            (uid,) = s.RE(
-                plans.count_rates(
-                    s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter
-                )
+            recipe = plans.count_rates(
+                s.lab.tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter
             )
-            table, unit = s.table(uid), "counts/s"
         else:
-            (uid,) = s.RE(
-                plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter)
-            )
-            table, unit = s.table(uid, "summary"), "tags"
+            recipe = plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter)
+        with aborting_on_signals(s.RE) as received:
+            try:
+                s.RE(recipe)
+            except Exception as error:
+                if received.signum is None:
+                    _run_failed(uids, s.data_dir, error)
+        if received.signum is not None:
+            typer.secho(f"aborted: run {uids[-1] if uids else '(none)'} closed", fg=typer.colors.YELLOW, err=True)
+            raise typer.Exit(code=received.exit_code)
+        uid = uids[-1]
+        table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
     for column in sorted(table.columns, key=_natural_key):
@@ -87,6 +146,20 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             typer.echo(
                 f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else "")
             )
+
+
+def _run_failed(uids: list[str], data_dir: Path, error: Exception) -> None:
+    """A run that started and failed: say which and why, exit 1 (its stop document holds the reason)."""
+    from bluesky.utils import FailedStatus
+
+    from qnetlab._failures import status_cause
+
+    if isinstance(error, FailedStatus):
+        error = status_cause(error) or error
+    where = f"run {uids[-1]} failed" if uids else "the plan failed before its run started"
+    typer.secho(f"error: {where}: {error}", fg=typer.colors.RED, err=True)
+    typer.echo(f"data directory: {data_dir}", err=True)
+    raise typer.Exit(code=1)
 
 
 def _natural_key(name: str) -> list:
@@ -100,14 +173,16 @@ def runs(
     config: ConfigOption = DEFAULT_CONFIG,
     data_dir: DataDirOption = None,
 ) -> None:
-    """List the newest runs in the catalog."""
+    """List the newest runs in the catalog (runs whose process died are closed as failed first)."""
     del config  # every command takes --config; the catalog does not depend on the lab
     from datetime import datetime
 
     from qnetlab.catalog import open_catalog
 
-    catalog = open_catalog(data_dir)
-    uids = list(catalog.keys())[-limit:] if len(catalog) else []
+    if limit < 1:
+        _fail(f"--limit must be at least 1, got {limit}")
+    catalog = open_catalog(_check_data_dir(data_dir))
+    uids = list(catalog.keys()[-limit:]) if len(catalog) else []
     if not uids:
         typer.echo("no runs yet")
         return
@@ -116,7 +191,22 @@ def runs(
         meta = catalog[uid].metadata
         start, stop = meta.get("start", {}), meta.get("stop") or {}
         when = datetime.fromtimestamp(start.get("time", 0)).strftime("%Y-%m-%d %H:%M:%S")
-        typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running?')}")
+        typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running')}")
+
+
+@app.command()
+def repair(data_dir: DataDirOption = None) -> None:
+    """Close the runs whose recording process died: exit_status fail, every tag in their files linked."""
+    from qnetlab._run_liveness import close_orphaned_runs
+    from qnetlab.catalog import data_dir_lock, open_catalog
+
+    directory = _check_data_dir(data_dir)
+    catalog = open_catalog(directory, close_orphans=False)
+    with data_dir_lock(directory):
+        closed = close_orphaned_runs(catalog, directory)
+    for uid in closed:
+        typer.echo(f"closed run {uid}: {catalog[uid].metadata['stop']['reason']}")
+    typer.echo(f"{len(closed)} run(s) closed" if closed else "no run left open by a dead process")
 
 
 def main() -> None:

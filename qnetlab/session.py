@@ -84,6 +84,9 @@ def start(
     try:
         catalog = open_catalog(directory, uri=catalog_uri)
         RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
+        from qnetlab._failures import raise_status_cause
+
+        RE.preprocessors.append(raise_status_cause)
         writer = CatalogWriter(catalog, directory if catalog_uri is None else None)
         RE.subscribe(writer)
         if live_table:

@@ -17,6 +17,7 @@ world's ``time_scale``, like the vendor SDK's asynchronous measurements.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import types
@@ -24,6 +25,8 @@ import types
 import numpy as np
 
 from qnetlab.sim_backends.world import OpticalWorld
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_UNUSED = -134217728
 # Simulated time per acquisition step: the world's fixed cost per step (Python set-up,
@@ -146,6 +149,10 @@ class _Measurement:
                     lag = done * 1e-12 / world.time_scale - (time.monotonic() - started)
                     if lag > 0:
                         time.sleep(lag)
+        except Exception as error:
+            # like the vendor SDK: the measurement just stops (isRunning() False, the capture
+            # duration short of the time asked for) and the cause goes to the SDK's log
+            logger.error("measurement stopped after %d ps of %d ps: %s", done, duration_ps, error)
         finally:
             self._running = False
 
