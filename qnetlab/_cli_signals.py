@@ -30,8 +30,12 @@ class SignalAbort:
 
 
 @contextmanager
-def aborting_on_signals(RE):
-    """Within the block, SIGINT/SIGTERM abort ``RE``'s run instead of pausing or killing it."""
+def aborting_on_signals(RE, writer=None):
+    """Within the block, SIGINT/SIGTERM abort ``RE``'s run instead of pausing or killing it.
+
+    ``writer`` (a :class:`qnetlab._run_liveness.CatalogWriter`) is told the reason, which
+    bluesky leaves blank in the stop document of an aborted run.
+    """
     received = SignalAbort()
     RE.context_managers = [c for c in RE.context_managers if c.__name__ != "SigintHandler"]
 
@@ -43,6 +47,8 @@ def aborting_on_signals(RE):
         if RE.state == "idle":
             raise SystemExit(received.exit_code)
         reason = f"{name} received: aborted from the command line"
+        if writer is not None:
+            writer.abort_reason = reason
         threading.Thread(target=_abort, args=(RE, reason), daemon=True).start()
 
     previous = {s: signal.signal(s, handle) for s in SIGNALS}

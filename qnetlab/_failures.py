@@ -1,26 +1,45 @@
 """The instrument's own message as a failed run's reason.
 
-When a device's Status fails, bluesky raises ``FailedStatus(status)`` into the plan, and
-the RunEngine writes ``str()`` of that (the Status's repr) as the stop document's
-``reason``. :func:`raise_status_cause` is a RunEngine preprocessor that re-raises the
-exception the Status failed with (e.g. the driver's ``InstrumentError``), so the stop
-document, the console and the CLI say what the instrument said.
+When a device's Status fails, bluesky throws ``FailedStatus(status)`` into the plan, and
+the plan's run wrapper closes the run with ``reason=str(error)``: the Status's repr, not
+what went wrong. :func:`raise_status_cause` is a RunEngine preprocessor that watches the
+exceptions thrown into the plan and, when the plan then closes its run with such a
+reason, puts the message of the exception the Status failed with (e.g. the driver's
+``InstrumentError``) in its place. The plan still sees ``FailedStatus`` as before.
 """
 
 from __future__ import annotations
 
 
 def raise_status_cause(plan):
-    """Wrap ``plan`` so a ``FailedStatus`` surfaces as the error that failed the Status."""
-    from bluesky.utils import FailedStatus
+    """Wrap ``plan``: a ``close_run`` whose reason is a failed Status's repr gets the Status's error."""
+    from bluesky.utils import FailedStatus, Msg
 
-    try:
-        return (yield from plan)
-    except FailedStatus as failed:
-        cause = status_cause(failed)
-        if cause is None:
+    failures: dict[str, str] = {}  # str(FailedStatus) -> the cause's message
+    response = None
+    thrown: BaseException | None = None
+    while True:
+        try:
+            msg = plan.throw(thrown) if thrown is not None else plan.send(response)
+        except StopIteration as finished:
+            return finished.value
+        thrown = None
+        if msg.command == "close_run" and msg.kwargs.get("reason") in failures:
+            msg = Msg(
+                msg.command, msg.obj, *msg.args, run=msg.run, **{**msg.kwargs, "reason": failures[msg.kwargs["reason"]]}
+            )
+        try:
+            response = yield msg
+        except FailedStatus as failed:
+            cause = status_cause(failed)
+            if cause is not None:
+                failures[str(failed)] = str(cause)
+            thrown = failed
+        except GeneratorExit:
+            plan.close()
             raise
-        raise cause from failed
+        except BaseException as other:  # handed on to the plan unchanged
+            thrown = other
 
 
 def status_cause(failed: BaseException) -> BaseException | None:

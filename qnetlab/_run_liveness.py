@@ -76,7 +76,11 @@ class CatalogWriter:
         self._data_dir = data_dir
         self.live = LiveFile(data_dir) if data_dir is not None else None
 
+    abort_reason: str | None = None  # set by whoever aborts: the stop reason when bluesky leaves it blank
+
     def __call__(self, name: str, doc: dict) -> None:
+        if name == "stop" and not doc.get("reason") and doc.get("exit_status") == "abort" and self.abort_reason:
+            doc = {**doc, "reason": self.abort_reason}
         if self._data_dir is None:
             self._writer(name, doc)
             return

@@ -6,6 +6,7 @@ catalog when it runs, so ``qnetlab --help`` stays fast.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -127,7 +128,9 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             )
         else:
             recipe = plans.record_tags(s.lab.tagger, duration_s=duration, channels=channels, transmitter=transmitter)
-        with aborting_on_signals(s.RE) as received:
+        # the console gets one line per failure from this command, not bluesky's tracebacks
+        logging.getLogger("bluesky").setLevel(logging.CRITICAL)
+        with aborting_on_signals(s.RE, s.writer) as received:
             try:
                 s.RE(recipe)
             except Exception as error:
