@@ -106,6 +106,8 @@ class TagStreamer:
                 if not running:
                     break
         except BaseException as error:  # reported through the device's status
+            if isinstance(error, OSError) and self.disk_reserve is not None:
+                self.disk_reserve.unlink(missing_ok=True)  # room to close the file and the run
             self.error = error
             self._finish()
             return
@@ -130,10 +132,21 @@ class TagStreamer:
         for analysis in self._analyses:
             analysis.process(timestamps, channels)
 
+    disk_reserve: Path | None = None  # a ballast file to delete when the disk fills (set by the device)
+
     def _finish(self) -> None:
         with self._lock:
             if not self._done.is_set():
-                self._writer.close()
+                try:
+                    self._writer.close()
+                except OSError as error:  # e.g. the disk is full: free the reserve, close again
+                    if self.disk_reserve is not None:
+                        self.disk_reserve.unlink(missing_ok=True)
+                    self.error = self.error or error
+                    try:
+                        self._writer.close()
+                    except OSError:
+                        pass
                 self._done.set()
 
 

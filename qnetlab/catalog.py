@@ -27,6 +27,28 @@ DATA_DIR_ENV = "QNETLAB_DATA_DIR"
 RUNS = "runs"
 LOCK_FILE = ".catalog.lock"
 ROOT_FILE = ".catalog-root"  # the absolute data directory the stored URIs point into
+RESERVE_FILE = ".disk-reserve"  # ballast freed when the disk fills, so a run can still be closed
+RESERVE_BYTES = 4 * 1024 * 1024
+
+
+def keep_reserve(data_dir: Path) -> Path:
+    """Make sure the data directory holds its disk reserve (best effort); its path."""
+    reserve = data_dir / RESERVE_FILE
+    if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
+        try:
+            with open(reserve, "wb") as file:
+                os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
+        except OSError:
+            reserve.unlink(missing_ok=True)  # already too full: nothing to keep back
+    return reserve
+
+
+def release_reserve(data_dir: Path) -> bool:
+    """Free the disk reserve (the disk is full); True if there was one."""
+    reserve = data_dir / RESERVE_FILE
+    existed = reserve.exists()
+    reserve.unlink(missing_ok=True)
+    return existed
 
 
 class DataDirError(ValueError):
@@ -87,6 +109,7 @@ def open_catalog(
     with data_dir_lock(directory):
         _ensure_initialized(directory)
         _relocate(directory)
+        keep_reserve(directory)
         client = _embedded_client(directory)
         if RUNS not in client:
             client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])

@@ -185,7 +185,7 @@ def runs(
     if limit < 1:
         _fail(f"--limit must be at least 1, got {limit}")
     catalog = open_catalog(_check_data_dir(data_dir))
-    uids = list(catalog.keys()[-limit:]) if len(catalog) else []
+    uids = list(catalog.keys().tail(limit)) if len(catalog) else []
     if not uids:
         typer.echo("no runs yet")
         return

@@ -81,6 +81,7 @@ def start(
     for device in lab:
         if hasattr(device, "stream_directory"):
             device.stream_directory = directory / "timetags"
+            device.disk_reserve = directory / ".disk-reserve"
     try:
         catalog = open_catalog(directory, uri=catalog_uri)
         RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
