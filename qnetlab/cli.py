@@ -159,6 +159,9 @@ def _run_failed(uids: list[str], data_dir: Path, error: Exception) -> None:
 
     if isinstance(error, FailedStatus):
         error = status_cause(error) or error
+    if (isinstance(error, OSError) and error.errno == 28) or "No space left on device" in str(error):
+        global _hard_exit
+        _hard_exit = True
     where = f"run {uids[-1]} failed" if uids else "the plan failed before its run started"
     typer.secho(f"error: {where}: {error}", fg=typer.colors.RED, err=True)
     typer.echo(f"data directory: {data_dir}", err=True)
@@ -212,5 +215,17 @@ def repair(data_dir: DataDirOption = None) -> None:
     typer.echo(f"{len(closed)} run(s) closed" if closed else "no run left open by a dead process")
 
 
+_hard_exit = False  # set after a disk-full failure: HDF5's teardown can crash (SIGSEGV) at interpreter exit
+
+
 def main() -> None:
-    sys.exit(app())
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    if _hard_exit:  # every file is closed and the run recorded; skip the interpreter's teardown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
