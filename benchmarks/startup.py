@@ -28,7 +28,7 @@ def _timed(label: str, start: float) -> float:
 def phases(data_dir: Path, config: Path) -> None:
     t = time.perf_counter()
     import bluesky  # noqa: F401
-    import tiled.catalog  # noqa: F401
+    import tiled.catalog
     import tiled.server.app  # noqa: F401
 
     from qnetlab import plans
@@ -61,7 +61,8 @@ def end_to_end(data_dir: Path, config: Path) -> None:
         ("qnetlab runs (end to end)", ["runs"]),
     ]:
         start = time.perf_counter()
-        subprocess.run([*cli, *args, "--config", str(config), "--data-dir", str(data_dir)], check=True, capture_output=True)
+        command = [*cli, *args, "--config", str(config), "--data-dir", str(data_dir)]
+        subprocess.run(command, check=True, capture_output=True)
         print(f"{label}: {time.perf_counter() - start:.2f} s")
 
 
