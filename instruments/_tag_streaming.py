@@ -116,10 +116,14 @@ class TagStreamer:
                 if not running:
                     break
         except BaseException as error:  # reported through the device's status
+            if isinstance(error, OSError) and self.disk_reserve is not None:
+                self.disk_reserve.unlink(missing_ok=True)  # room to close the file and the run
             self.error = error
             self._finish()
             return
         if not self._pause.is_set():
+            if self.acquired_ps < self.duration_ps:  # the stream ended by itself, short of the time asked
+                self.error = _short_capture_error(self._driver, self.acquired_ps, self.duration_ps)
             self._finish()
 
     def _write(self, buffer) -> None:
@@ -139,6 +143,8 @@ class TagStreamer:
                     self.counts[channel] += count
         for analysis in self._analyses:
             analysis.process(timestamps, channels)
+
+    disk_reserve: Path | None = None  # a ballast file to delete when the disk fills (set by the device)
 
     def _record_overflows(self, chunk) -> None:
         """Overflow intervals (begin, end ps), missed events per channel, full stream buffers."""
@@ -162,5 +168,25 @@ class TagStreamer:
     def _finish(self) -> None:
         with self._lock:
             if not self._done.is_set():
-                self._writer.close()
+                try:
+                    self._writer.close()
+                except OSError as error:  # e.g. the disk is full: free the reserve, close again
+                    if self.disk_reserve is not None:
+                        self.disk_reserve.unlink(missing_ok=True)
+                    self.error = self.error or error
+                    try:
+                        self._writer.close()
+                    except OSError:
+                        pass
                 self._done.set()
+
+
+def _short_capture_error(driver, acquired_ps: int, duration_ps: int) -> Exception:
+    from qnetlab.drivers.errors import InstrumentError
+
+    return InstrumentError(
+        getattr(driver, "name", "timetagger"),
+        "TimeTagStream",
+        f"acquisition stopped early: captured {acquired_ps * 1e-12:.6g} s of the "
+        f"{duration_ps * 1e-12:.6g} s requested (no tags after that; every tag received is in the file)",
+    )

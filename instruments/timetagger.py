@@ -162,6 +162,7 @@ class TimeTagger(DriverDevice):
                 time.sleep(self.poll_s)
             self.driver.wait(measurement, timeout_s=10 + 2 * duration_s)
             status.report(self.driver.progress(measurement))
+            self.driver.check_coverage(measurement, int(round(duration_s * 1e12)), "Countrate")
             rates = measurement.getData()
             self._rates = {c: float(r) for c, r in zip(channels, rates, strict=False)}
             self._rates_time = time.time()
@@ -228,6 +229,7 @@ class TimeTagger(DriverDevice):
 
     # --- streaming: Flyable + WritesStreamAssets -------------------------------------------
     stream_directory: Path | None = None  # set by the session to <data dir>/timetags
+    disk_reserve: Path | None = None  # set by the session: ballast freed if the disk fills while streaming
     live_analyses: tuple = ()  # objects with process(t, c), fed while streaming (set by prepare)
 
     @property
@@ -249,6 +251,7 @@ class TimeTagger(DriverDevice):
         day = time.strftime("%Y/%m/%d")
         path = Path(self.stream_directory) / day / f"{self.name}-{uuid.uuid4().hex[:12]}.h5"
         self._streamer = TagStreamer(self.driver, channels, int(round(duration_s * 1e12)), path, self.live_analyses)
+        self._streamer.disk_reserve = self.disk_reserve
         self._asset_bundles = None
         self._indices_emitted = 0
         self._stream_open = True  # asset documents flow from kickoff until all is announced

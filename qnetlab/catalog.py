@@ -4,45 +4,201 @@ The embedded catalog is a Tiled SQLite catalog served in-process (no HTTP server
 Its writable storage holds a directory (arrays, files) and an SQLite database for the
 tables TiledWriter appends event data to. Runs live in the ``runs`` container, whose
 ``CatalogOfBlueskyRuns`` spec gives ``catalog[-1]`` (newest run) and search by metadata.
-Importing the Tiled server takes seconds, so only code that touches the catalog imports
-this module's functions' dependencies.
+
+Several processes may share one data directory: creating the catalog (once, in-process,
+no child process), creating the ``runs`` container and every catalog write happen under an
+exclusive ``flock`` on ``<data>/.catalog.lock`` (see :mod:`qnetlab._run_liveness` for
+the writer and for runs whose process died). Tiled stores absolute file URIs; the data
+directory records where it was created and, opened somewhere else (a copy), rewrites the
+stored URIs to its new place, so a copied data directory finds its tags.
+Importing the Tiled server takes seconds, so it is imported only where used.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sqlite3
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 DATA_DIR_ENV = "QNETLAB_DATA_DIR"
 RUNS = "runs"
+LOCK_FILE = ".catalog.lock"
+ROOT_FILE = ".catalog-root"  # the absolute data directory the stored URIs point into
+RESERVE_FILE = ".disk-reserve"  # ballast freed when the disk fills, so a run can still be closed
+RESERVE_BYTES = 4 * 1024 * 1024
+
+
+def keep_reserve(data_dir: Path) -> Path:
+    """Make sure the data directory holds its disk reserve (best effort); its path."""
+    reserve = data_dir / RESERVE_FILE
+    if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
+        try:
+            with open(reserve, "wb") as file:
+                os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
+        except OSError:
+            reserve.unlink(missing_ok=True)  # already too full: nothing to keep back
+    return reserve
+
+
+def release_reserve(data_dir: Path) -> bool:
+    """Free the disk reserve (the disk is full); True if there was one."""
+    reserve = data_dir / RESERVE_FILE
+    existed = reserve.exists()
+    reserve.unlink(missing_ok=True)
+    return existed
+
+
+class DataDirError(ValueError):
+    """The data directory cannot be used (a file, unwritable)."""
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
-    """The data directory: the argument, else ``$QNETLAB_DATA_DIR``, else ``./data``."""
+    """The data directory: the argument, else ``$QNETLAB_DATA_DIR``, else ``./data``; created if missing."""
     chosen = data_dir or os.environ.get(DATA_DIR_ENV) or "data"
     path = Path(chosen).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise DataDirError(f"data directory {path} is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataDirError(f"data directory {path} cannot be created: {error.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DataDirError(f"data directory {path} is not writable")
     return path
 
 
-def open_catalog(data_dir: str | Path | None = None, uri: str | None = None, api_key: str | None = None):
+@contextmanager
+def data_dir_lock(data_dir: Path):
+    """Hold the data directory's exclusive catalog lock (blocks until free)."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def open_catalog(
+    data_dir: str | Path | None = None, uri: str | None = None, api_key: str | None = None, *, close_orphans=True
+):
     """The container of Bluesky runs.
+
+    Opening the embedded catalog also closes the runs of processes that died (exit_status
+    ``fail``, every tag in their files linked; see :func:`qnetlab._run_liveness.close_orphaned_runs`).
 
     Parameters
     ----------
     data_dir : directory of the embedded catalog (see :func:`resolve_data_dir`)
     uri : a Tiled server URL instead of the embedded catalog (a lab that outgrew one machine)
     api_key : the server's API key, when ``uri`` is given
+    close_orphans : close the runs of dead processes now (``qnetlab repair`` does it itself)
     """
-    from tiled.client import from_uri
-
     if uri is not None:
+        from tiled.client import from_uri
+
         client = from_uri(uri, api_key=api_key)
-    else:
-        client = _embedded_client(resolve_data_dir(data_dir))
-    if RUNS not in client:
-        client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
-    return client[RUNS]
+        if RUNS not in client:
+            client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
+        return client[RUNS]
+    from qnetlab._run_liveness import close_orphaned_runs
+
+    directory = resolve_data_dir(data_dir)
+    with data_dir_lock(directory):
+        _ensure_initialized(directory)
+        _relocate(directory)
+        keep_reserve(directory)
+        client = _embedded_client(directory)
+        if RUNS not in client:
+            client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
+        runs = client[RUNS]
+        if close_orphans:
+            close_orphaned_runs(runs, directory)
+    return runs
+
+
+def _catalog_uri(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'catalog.db'}"
+
+
+def _is_initialized(database: Path) -> bool:
+    if not database.exists():
+        return False
+    with sqlite3.connect(database, timeout=30) as connection:
+        found = connection.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'")
+        return found.fetchone() is not None and connection.execute("SELECT * FROM alembic_version").fetchone()
+
+
+def _ensure_initialized(data_dir: Path) -> None:
+    """Create and stamp the catalog database once (caller holds the lock); no-op when it exists."""
+    tables = data_dir / "tables.db"
+    if not tables.exists():
+        with sqlite3.connect(tables) as connection:  # WAL: readers never block the writer
+            connection.execute("PRAGMA journal_mode=WAL")
+    if _is_initialized(data_dir / "catalog.db"):
+        return
+    # tiled's own `catalog init`, run in a thread: alembic drives its own event loop, which
+    # cannot run inside one that is already running (IPython, Jupyter)
+    failure: list[BaseException] = []
+    worker = threading.Thread(target=_initialize, args=(_catalog_uri(data_dir), failure))
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    (data_dir / ROOT_FILE).write_text(str(data_dir))
+
+
+def _initialize(uri: str, failure: list) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from tiled.alembic_utils import stamp_head
+    from tiled.catalog.alembic_constants import ALEMBIC_DIR, ALEMBIC_INI_TEMPLATE_PATH
+    from tiled.catalog.core import initialize_database
+    from tiled.utils import ensure_specified_sql_driver
+
+    database = ensure_specified_sql_driver(uri)
+
+    async def create():
+        engine = create_async_engine(database)
+        try:
+            await initialize_database(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(create())
+        stamp_head(ALEMBIC_INI_TEMPLATE_PATH, ALEMBIC_DIR, database)
+    except BaseException as error:  # handed to the caller's thread
+        failure.append(error)
+
+
+def _relocate(data_dir: Path) -> None:
+    """Point the stored asset URIs at this data directory if it was copied or moved here."""
+    marker = data_dir / ROOT_FILE
+    recorded = marker.read_text().strip() if marker.exists() else str(data_dir)
+    if recorded == str(data_dir):
+        if not marker.exists():
+            marker.write_text(str(data_dir))
+        return
+    old, new = Path(recorded), data_dir
+    replacements = [
+        (f"file://localhost{old}/", f"file://localhost{new}/"),
+        (f"file://{old}/", f"file://{new}/"),
+        (f"sqlite:///{old}/", f"sqlite:///{new}/"),
+    ]
+    try:
+        with sqlite3.connect(data_dir / "catalog.db", timeout=30) as connection:
+            for before, after in replacements:
+                connection.execute(
+                    "UPDATE assets SET data_uri = ? || substr(data_uri, ?) WHERE substr(data_uri, 1, ?) = ?",
+                    (after, len(before) + 1, len(before), before),
+                )
+        marker.write_text(str(data_dir))
+    except (sqlite3.OperationalError, OSError):
+        pass  # a read-only copy: its runs' metadata still opens, its files are not found
 
 
 def _embedded_client(data_dir: Path):
@@ -58,10 +214,10 @@ def _embedded_client(data_dir: Path):
 
         logging.getLogger("tiled.server.app").setLevel(logging.WARNING)  # no start-up banner
         adapter = catalog_from_uri(
-            f"sqlite:///{data_dir / 'catalog.db'}",
+            _catalog_uri(data_dir),
             writable_storage=[(data_dir / "files").as_uri(), f"sqlite:///{data_dir / 'tables.db'}"],
             readable_storage=[data_dir.as_uri()],
-            init_if_not_exists=True,
+            init_if_not_exists=False,  # done once by _ensure_initialized, not a child process per start
         )
         context = Context.from_app(build_app(adapter))
         return from_context(context)

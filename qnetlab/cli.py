@@ -6,7 +6,11 @@ catalog when it runs, so ``qnetlab --help`` stays fast.
 
 from __future__ import annotations
 
+import logging
+import math
+import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -31,6 +35,10 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+MAX_DURATION_S = 86_400.0  # one reading or recording: at most a day
+MAX_READINGS = 1_000_000
+
+
 @app.command()
 def run(
     plan: Annotated[str, typer.Argument(help=f"plan to run: {', '.join(PLANS)}")],
@@ -45,41 +53,93 @@ def run(
         bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")
     ] = False,
 ) -> None:
-    """Run a plan on the lab, record it in the catalog and print its uid and results."""
-    if plan not in PLANS:
-        _fail(f"unknown plan {plan!r}; choose from {', '.join(PLANS)}")
-    try:
-        chosen = [int(c) for c in channels.split(",")] if channels else None
-    except ValueError:
-        _fail(f"--channels must be comma-separated integers, got {channels!r}")
+    """Run a plan on the lab, record it in the catalog and print its uid and results.
+
+    Exit status: 0 success, 1 the run failed (its stop document says why), 2 bad arguments
+    or config, 130/143 aborted by Ctrl-C/SIGTERM (the run is closed, its tags linked).
+    """
+    chosen = _check_run_arguments(plan, duration, channels, num, config)
+    directory = _check_data_dir(data_dir)
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
 
     try:
-        _run_plan(plan, config, data_dir, duration, chosen, num, quiet)
+        _run_plan(plan, config, directory, duration, chosen, num, quiet)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
 
 
+def _check_run_arguments(plan: str, duration: float, channels: str | None, num: int, config: Path) -> list | None:
+    """Refuse bad arguments before anything starts (one line each, exit 2)."""
+    if plan not in PLANS:
+        _fail(f"unknown plan {plan!r}; choose from {', '.join(PLANS)}")
+    if not math.isfinite(duration) or not 0 < duration <= MAX_DURATION_S:
+        _fail(f"--duration must be a finite time in (0, {MAX_DURATION_S:g}] s, got {duration!r}")
+    if not 1 <= num <= MAX_READINGS:
+        _fail(f"--num must be between 1 and {MAX_READINGS}, got {num}")
+    chosen = None
+    if channels:
+        try:
+            chosen = [int(c) for c in channels.split(",")]
+        except ValueError:
+            _fail(f"--channels must be comma-separated integers, got {channels!r}")
+    _check_config_file(config)
+    return chosen
+
+
+def _check_config_file(config: Path) -> None:
+    try:
+        mode = config.stat().st_mode  # stat never blocks, even on a FIFO
+    except FileNotFoundError:
+        _fail(f"--config {config}: no such file")
+    except OSError as error:
+        _fail(f"--config {config}: {error.strerror}")
+    else:
+        if stat.S_ISDIR(mode):
+            _fail(f"--config {config}: is a directory, not a config file")
+        if not stat.S_ISREG(mode):
+            _fail(f"--config {config}: not a regular file (a FIFO or device cannot be a lab config)")
+        if not os.access(config, os.R_OK):
+            _fail(f"--config {config}: not readable")
+
+
+def _check_data_dir(data_dir: Path | None) -> Path:
+    from qnetlab.catalog import DataDirError, resolve_data_dir
+
+    try:
+        return resolve_data_dir(data_dir)
+    except DataDirError as error:
+        _fail(f"--data-dir: {error}")
+        raise  # unreachable: _fail exits
+
+
 def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
     from qnetlab import plans, session
+    from qnetlab._cli_signals import aborting_on_signals
 
     progress = not quiet and sys.stderr.isatty()  # a log file (cron, CI) gets no redrawn bars
+    uids: list[str] = []
     with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
+        s.RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
         tagger = s.lab.default_device("tagger")
         transmitter = s.lab.default_device("transmitter", required=False)
         if plan == "count_rates":
-            uid = _run_uid(
-                s.RE(
-                    plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
-                )
-            )
-            table, unit = s.table(uid), "counts/s"
+            recipe = plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
         else:
-            uid = _run_uid(
-                s.RE(plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter))
-            )
-            table, unit = s.table(uid, "summary"), "tags"
+            recipe = plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter)
+        # the console gets one line per failure from this command, not bluesky's tracebacks
+        logging.getLogger("bluesky").setLevel(logging.CRITICAL)
+        with aborting_on_signals(s.RE, s.writer) as received:
+            try:
+                s.RE(recipe)
+            except Exception as error:
+                if received.signum is None:
+                    _run_failed(uids, s.data_dir, error)
+        if received.signum is not None:
+            typer.secho(f"aborted: run {uids[-1] if uids else '(none)'} closed", fg=typer.colors.YELLOW, err=True)
+            raise typer.Exit(code=received.exit_code)
+        uid = uids[-1]
+        table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
     for column in sorted(table.columns, key=_natural_key):
@@ -90,10 +150,21 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             )
 
 
-def _run_uid(result) -> str:
-    """The uid of the one run a plan made (the RunEngine returns a tuple of uids or a RunEngineResult)."""
-    uids = result if isinstance(result, tuple) else result.run_start_uids
-    return uids[0]
+def _run_failed(uids: list[str], data_dir: Path, error: Exception) -> None:
+    """A run that started and failed: say which and why, exit 1 (its stop document holds the reason)."""
+    from bluesky.utils import FailedStatus
+
+    from qnetlab._failures import status_cause
+
+    if isinstance(error, FailedStatus):
+        error = status_cause(error) or error
+    if (isinstance(error, OSError) and error.errno == 28) or "No space left on device" in str(error):
+        global _hard_exit
+        _hard_exit = True
+    where = f"run {uids[-1]} failed" if uids else "the plan failed before its run started"
+    typer.secho(f"error: {where}: {error}", fg=typer.colors.RED, err=True)
+    typer.echo(f"data directory: {data_dir}", err=True)
+    raise typer.Exit(code=1)
 
 
 def _natural_key(name: str) -> list:
@@ -107,14 +178,16 @@ def runs(
     config: ConfigOption = DEFAULT_CONFIG,
     data_dir: DataDirOption = None,
 ) -> None:
-    """List the newest runs in the catalog."""
+    """List the newest runs in the catalog (runs whose process died are closed as failed first)."""
     del config  # every command takes --config; the catalog does not depend on the lab
     from datetime import datetime
 
     from qnetlab.catalog import open_catalog
 
-    catalog = open_catalog(data_dir)
-    uids = list(catalog.keys())[-limit:] if len(catalog) else []
+    if limit < 1:
+        _fail(f"--limit must be at least 1, got {limit}")
+    catalog = open_catalog(_check_data_dir(data_dir))
+    uids = list(catalog.keys().tail(limit)) if len(catalog) else []
     if not uids:
         typer.echo("no runs yet")
         return
@@ -123,7 +196,25 @@ def runs(
         meta = catalog[uid].metadata
         start, stop = meta.get("start", {}), meta.get("stop") or {}
         when = datetime.fromtimestamp(start.get("time", 0)).strftime("%Y-%m-%d %H:%M:%S")
-        typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running?')}")
+        typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running')}")
+
+
+@app.command()
+def repair(data_dir: DataDirOption = None) -> None:
+    """Close the runs whose recording process died: exit_status fail, every tag in their files linked."""
+    from qnetlab._run_liveness import close_orphaned_runs
+    from qnetlab.catalog import data_dir_lock, open_catalog
+
+    directory = _check_data_dir(data_dir)
+    catalog = open_catalog(directory, close_orphans=False)
+    with data_dir_lock(directory):
+        closed = close_orphaned_runs(catalog, directory)
+    for uid in closed:
+        typer.echo(f"closed run {uid}: {catalog[uid].metadata['stop']['reason']}")
+    typer.echo(f"{len(closed)} run(s) closed" if closed else "no run left open by a dead process")
+
+
+_hard_exit = False  # set after a disk-full failure: HDF5's teardown can crash (SIGSEGV) at interpreter exit
 
 
 from qnetlab.kms.cli import app as _kms_app  # noqa: E402 (light: typer only)
@@ -132,4 +223,13 @@ app.add_typer(_kms_app, name="kms")
 
 
 def main() -> None:
-    sys.exit(app())
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    if _hard_exit:  # every file is closed and the run recorded; skip the interpreter's teardown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

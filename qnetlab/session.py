@@ -35,6 +35,7 @@ class Session:
     catalog: Any  # tiled container of Bluesky runs
     data_dir: Path
     config_path: Path
+    writer: object = None  # the CatalogWriter (holds this process's live file)
 
     def table(self, key: int | str = -1, stream: str = "primary"):
         """A recorded run's events as a pandas DataFrame (``key``: uid or index)."""
@@ -44,7 +45,11 @@ class Session:
 
     def close(self) -> None:
         """Disconnect the instruments and stop the emulators."""
-        self.lab.close()
+        try:
+            self.lab.close()
+        finally:
+            if self.writer is not None:
+                self.writer.close()
 
     def __enter__(self):
         return self
@@ -72,8 +77,8 @@ def start(
     progress : show a progress bar while the RunEngine waits on long acquisitions
     """
     from bluesky import RunEngine
-    from bluesky.callbacks.tiled_writer import TiledWriter
 
+    from qnetlab._run_liveness import CatalogWriter
     from qnetlab.catalog import open_catalog, resolve_data_dir
     from qnetlab.instruments import load_lab
 
@@ -82,10 +87,15 @@ def start(
     for device in lab:
         if hasattr(device, "stream_directory"):
             device.stream_directory = directory / "timetags"
+            device.disk_reserve = directory / ".disk-reserve"
     try:
         catalog = open_catalog(directory, uri=catalog_uri)
         RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
-        RE.subscribe(TiledWriter(catalog))
+        from qnetlab._failures import raise_status_cause
+
+        RE.preprocessors.append(raise_status_cause)
+        writer = CatalogWriter(catalog, directory if catalog_uri is None else None)
+        RE.subscribe(writer)
         if live_table:
             from bluesky.callbacks.best_effort import BestEffortCallback
 
@@ -99,4 +109,4 @@ def start(
     except Exception:
         lab.close()
         raise
-    return Session(RE=RE, lab=lab, catalog=catalog, data_dir=directory, config_path=Path(config))
+    return Session(RE=RE, lab=lab, catalog=catalog, data_dir=directory, config_path=Path(config), writer=writer)

@@ -179,10 +179,29 @@ class SwabianTimeTagger:
             measurement.stop()
             raise InstrumentTimeout(self.name, "waitUntilFinished", f"measurement not finished after {timeout_s:g} s")
 
+    def check_coverage(self, measurement, duration_ps: int, what: str = "measurement") -> None:
+        """Raise unless a finished measurement captured the whole ``duration_ps``.
+
+        The SDK ends a ``startFor`` measurement early, without raising, when its data stops
+        arriving (a lost USB link, a dead acquisition thread): ``isRunning()`` is then False
+        while ``getCaptureDuration()`` is short of the time asked for, and ``getData`` holds
+        averages over the short capture (or zeros). Such a reading is a failure, not data.
+        """
+        captured_ps = int(self._call("getCaptureDuration", measurement.getCaptureDuration))
+        if captured_ps < int(duration_ps):
+            raise InstrumentError(
+                self.name,
+                what,
+                f"acquisition stopped early: captured {captured_ps * 1e-12:.6g} s of the "
+                f"{int(duration_ps) * 1e-12:.6g} s requested (no data after that)",
+            )
+
     def count_rates(self, channels: Sequence[int], duration_s: float, timeout_s: float | None = None) -> np.ndarray:
         """Average count rate of each channel over ``duration_s`` (counts/s), blocking."""
-        measurement = self.start_count_rates(channels, int(duration_s * 1e12))
+        duration_ps = int(round(duration_s * 1e12))
+        measurement = self.start_count_rates(channels, duration_ps)
         self.wait(measurement, timeout_s if timeout_s is not None else 10 + 2 * duration_s)
+        self.check_coverage(measurement, duration_ps, "Countrate")
         return np.asarray(self._call("getData", measurement.getData), dtype=float)
 
     @staticmethod

@@ -27,6 +27,7 @@ overflowed (markers from :class:`sim_backends.world.tagger.TaggerModel`), never 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import types
@@ -35,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from qnetlab.sim_backends.world.optical_world import OpticalWorld
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_UNUSED = -134217728
 # Simulated time per acquisition step: the world's fixed cost per step (Python set-up,
@@ -168,6 +171,10 @@ class _Measurement:
                     lag = done * 1e-12 / world.time_scale - (time.monotonic() - started)
                     if lag > 0:
                         time.sleep(lag)
+        except Exception as error:
+            # like the vendor SDK: the measurement just stops (isRunning() False, the capture
+            # duration short of the time asked for) and the cause goes to the SDK's log
+            logger.error("measurement stopped after %d ps of %d ps: %s", done, duration_ps, error)
         finally:
             self._running = False
 
