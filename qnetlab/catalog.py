@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 
 DATA_DIR_ENV = "QNETLAB_DATA_DIR"
+CATALOG_URI_ENV = "QNETLAB_CATALOG_URI"
+API_KEY_ENV = "QNETLAB_API_KEY"
 RUNS = "runs"
 
 
@@ -31,18 +33,32 @@ def open_catalog(data_dir: str | Path | None = None, uri: str | None = None, api
     Parameters
     ----------
     data_dir : directory of the embedded catalog (see :func:`resolve_data_dir`)
-    uri : a Tiled server URL instead of the embedded catalog (a lab that outgrew one machine)
-    api_key : the server's API key, when ``uri`` is given
+    uri : a Tiled server URL instead of the embedded catalog (a lab that outgrew one machine);
+        default ``$QNETLAB_CATALOG_URI`` if set
+    api_key : the server's API key, when ``uri`` is given; default ``$QNETLAB_API_KEY``
     """
     from tiled.client import from_uri
 
+    uri = uri or os.environ.get(CATALOG_URI_ENV) or None
+    api_key = api_key or os.environ.get(API_KEY_ENV) or None
     if uri is not None:
         client = from_uri(uri, api_key=api_key)
     else:
         client = _embedded_client(resolve_data_dir(data_dir))
     if RUNS not in client:
-        client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
+        _create_runs_container(client)
     return client[RUNS]
+
+
+def _create_runs_container(client) -> None:
+    """Create the ``runs`` container; another client creating it at the same moment is fine."""
+    from tiled.client.utils import ClientError
+
+    try:
+        client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
+    except ClientError as error:
+        if error.response.status_code != 409:  # 409 Conflict: it exists now
+            raise
 
 
 def _embedded_client(data_dir: Path):
