@@ -41,7 +41,7 @@ def test_two_clients_write_concurrently_and_read_back_complete(catalog_server, t
         for name in ("alice", "bob")
     ]
     outputs = [client.communicate(timeout=240) for client in clients]
-    for client, (out, err) in zip(clients, outputs, strict=True):
+    for client, (_, err) in zip(clients, outputs, strict=True):
         assert client.returncode == 0, err[-2000:]
     uids = [line for out, _ in outputs for line in out.split()]
     assert len(uids) == 6 and len(set(uids)) == 6
