@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DATA_DIR_ENV = "QNETLAB_DATA_DIR"
+CATALOG_URI_ENV = "QNETLAB_CATALOG_URI"
+API_KEY_ENV = "QNETLAB_API_KEY"
 RUNS = "runs"
 LOCK_FILE = ".catalog.lock"
 ROOT_FILE = ".catalog-root"  # the absolute data directory the stored URIs point into
@@ -92,16 +94,19 @@ def open_catalog(
     Parameters
     ----------
     data_dir : directory of the embedded catalog (see :func:`resolve_data_dir`)
-    uri : a Tiled server URL instead of the embedded catalog (a lab that outgrew one machine)
-    api_key : the server's API key, when ``uri`` is given
+    uri : a Tiled server URL instead of the embedded catalog (a lab that outgrew one machine);
+        default ``$QNETLAB_CATALOG_URI`` if set
+    api_key : the server's API key, when ``uri`` is given; default ``$QNETLAB_API_KEY``
     close_orphans : close the runs of dead processes now (``qnetlab repair`` does it itself)
     """
+    uri = uri or os.environ.get(CATALOG_URI_ENV) or None
+    api_key = api_key or os.environ.get(API_KEY_ENV) or None
     if uri is not None:
         from tiled.client import from_uri
 
         client = from_uri(uri, api_key=api_key)
         if RUNS not in client:
-            client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
+            _create_runs_container(client)
         return client[RUNS]
     from qnetlab._run_liveness import close_orphaned_runs
 
@@ -199,6 +204,17 @@ def _relocate(data_dir: Path) -> None:
         marker.write_text(str(data_dir))
     except (sqlite3.OperationalError, OSError):
         pass  # a read-only copy: its runs' metadata still opens, its files are not found
+
+
+def _create_runs_container(client) -> None:
+    """Create the ``runs`` container; another client creating it at the same moment is fine."""
+    from tiled.client.utils import ClientError
+
+    try:
+        client.create_container(RUNS, specs=["CatalogOfBlueskyRuns"])
+    except ClientError as error:
+        if error.response.status_code != 409:  # 409 Conflict: it exists now
+            raise
 
 
 def _embedded_client(data_dir: Path):

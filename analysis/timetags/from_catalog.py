@@ -49,3 +49,23 @@ def iter_run_tags(catalog, uid: str, stream: str = "timetags", chunk_tags: int =
     from qnetlab.analysis.timetags.tagfile import iter_tags
 
     return iter_tags(tag_file_paths(catalog[uid], stream), chunk_tags=chunk_tags)
+
+
+def read_run_tags_served(catalog, uid: str, stream: str = "timetags") -> tuple[np.ndarray, np.ndarray]:
+    """``(timestamps_ps int64, channels int32)`` of run ``uid``, read through the catalog.
+
+    For a client of a catalog server that cannot open the node's files: the server reads them
+    (its readable storage holds the node's data directory) and sends the delta and channel arrays.
+    """
+    node = run_stream(catalog[uid], stream)
+    (delta_key,) = [key for key in node if key.endswith(DELTA_SUFFIX)]
+    channel_key = delta_key[: -len(DELTA_SUFFIX)] + "_tag_channel"
+    delta = np.asarray(node[delta_key].read(), dtype=np.int64)
+    return np.cumsum(delta), np.asarray(node[channel_key].read(), dtype=np.int32)
+
+
+def run_stream(run, stream: str):
+    """A run's stream node; a KeyError that lists the streams the run has."""
+    if stream not in run:
+        raise KeyError(f"run {run.metadata['start']['uid']} has no stream {stream!r}; it has {sorted(run)}")
+    return run[stream]
