@@ -221,6 +221,12 @@ from qnetlab.kms.cli import app as _kms_app  # noqa: E402 (light: typer only)
 
 app.add_typer(_kms_app, name="kms")
 
+from qnetlab.served.cli import queue_app as _queue_app  # noqa: E402 (light: typer only)
+from qnetlab.served.cli import serve_app as _serve_app  # noqa: E402
+
+app.add_typer(_serve_app, name="serve")
+app.add_typer(_queue_app, name="queue")
+
 
 def main() -> None:
     try:

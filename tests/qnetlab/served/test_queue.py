@@ -75,3 +75,10 @@ def test_a_killed_manager_leaves_the_queue_recoverable(tmp_path, redis):
         queue.wait_until_idle(restarted.address, 180)
         history = queue.status(restarted.address)["history"]
     assert any(item["item_uid"] == queued and item["result"]["exit_status"] == "completed" for item in history)
+
+    from qnetlab.catalog import open_catalog
+
+    catalog = open_catalog(tmp_path / "data")  # the killed worker's run: closed, not running for ever
+    stops = [catalog[uid].metadata.get("stop") for uid in catalog]
+    assert len(stops) == 2 and all(stops), stops
+    assert sorted(stop["exit_status"] for stop in stops) == ["fail", "success"]
