@@ -2,7 +2,11 @@
 
 sift -> test-basis QBER (all test bits disclosed) and checks -> Cascade on the
 key basis -> verification hash -> Lim et al. Eq. (1) with the leakage actually
-counted -> Toeplitz privacy amplification -> key store.  Every outcome is a
+counted -> privacy amplification (2-universal hash) -> key store.  Both
+parties' records are in this process (the bench computer holds Alice's pattern
+and Bob's tags), so after a passed verification the two corrected keys are
+compared directly and hashed once; keys that still differ (an eps_cor event)
+discard the block.  Every outcome is a
 :class:`BlockResult` holding only public facts (lengths, QBERs, parameters,
 seeds, the key's SHA-256); a block that cannot give a key says why in
 ``reason``.  Key bits never leave the key store.
@@ -13,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,6 +37,8 @@ class DistillParams:
     ``key_basis`` 1 (X) gives the key and 0 (Z) the test, as in Lim et al.
     ``qber_abort``: abort when the test-basis or key-basis QBER exceeds it.
     ``min_test_bits`` / ``min_key_bits``: fewer sifted bits give "no key".
+    ``pa_hash``: "multiply_add_shift" (default, GMP) or "toeplitz" (FFT);
+    ``identity_pa`` applies to "toeplitz" only (matrix [I | T]).
     """
 
     intensities: Intensities
@@ -43,6 +50,13 @@ class DistillParams:
     min_key_bits: int = 10000
     confidence: float = 0.99
     identity_pa: bool = True
+    pa_hash: Literal["multiply_add_shift", "toeplitz"] = "multiply_add_shift"
+
+    def __post_init__(self):
+        if self.pa_hash not in ("multiply_add_shift", "toeplitz"):
+            raise ValueError(f"distill: pa_hash {self.pa_hash!r} must be 'multiply_add_shift' or 'toeplitz'")
+        if self.key_basis not in (0, 1):
+            raise ValueError(f"distill: key_basis {self.key_basis!r} must be 0 (Z) or 1 (X)")
 
 
 @dataclass(frozen=True)
@@ -145,9 +159,11 @@ def distill_block(
     if fk.length <= 0:
         return BlockResult(False, f"no secret key: {fk.reason}", **base)
     seed = privacy.new_seed(rng)
-    key_a = privacy.toeplitz_hash(xa, fk.length, seed, params.identity_pa)
-    key_b = privacy.toeplitz_hash(bob_side.key, fk.length, seed, params.identity_pa)
-    if not np.array_equal(key_a, key_b):  # cannot happen after a passed tag unless eps_cor hit
-        return BlockResult(False, "keys differ after privacy amplification: block discarded", pa_seed=seed, **base)
-    rec = store.put(key_id or uuid.uuid4().hex, key_a)
+    if not np.array_equal(xa, bob_side.key):  # an eps_cor event: the tag matched, the keys do not
+        return BlockResult(False, "keys differ after verification: block discarded", pa_seed=seed, **base)
+    if params.pa_hash == "toeplitz":
+        key = privacy.toeplitz_hash(xa, fk.length, seed, params.identity_pa)
+    else:
+        key = privacy.multiply_add_shift_hash(xa, fk.length, seed)
+    rec = store.put(key_id or uuid.uuid4().hex, key)
     return BlockResult(True, "", key_id=rec.key_id, length=rec.length, sha256=rec.sha256, pa_seed=seed, **base)
