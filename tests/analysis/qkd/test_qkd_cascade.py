@@ -57,7 +57,7 @@ def test_messages_survive_serialization():
 
     bob.reconcile(wire)
     assert np.array_equal(bob.key, a)
-    assert set(sent) == {"PassSpec", "ParityRequest"}
+    assert set(sent) == {"PassBatch", "ParityRequest"}
 
 
 def test_error_free_key_leaks_only_block_parities():
