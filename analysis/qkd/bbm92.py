@@ -103,7 +103,8 @@ def bbm92_gain_error(sys: SystemBBM92, distance_km: float, lam: float) -> tuple[
 
 def _rate_unfloored(sys: SystemBBM92, distance_km: float, lam: float, q_basis: float) -> float:
     q, e = bbm92_gain_error(sys, distance_km, lam)
-    return q_basis * q * (1 - sys.f_ec * binary_entropy(e) - binary_entropy(e))
+    h = float(binary_entropy(e))
+    return q_basis * q * (1 - sys.f_ec * h - h)
 
 
 def bbm92_asymptotic_rate(sys: SystemBBM92, distance_km: float, lam: float, q_basis: float = 0.5) -> float:
@@ -117,13 +118,13 @@ def bbm92_asymptotic_rate(sys: SystemBBM92, distance_km: float, lam: float, q_ba
 
 def bbm92_optimal_lambda(sys: SystemBBM92, distance_km: float) -> float:
     """lam maximizing the asymptotic rate (grid over 1e-5 .. 1 on the unfloored rate, then bounded refine)."""
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import OptimizeResult, minimize_scalar
 
     grid = np.geomspace(1e-5, 1.0, 121)
     raw = [_rate_unfloored(sys, distance_km, float(x), 0.5) for x in grid]
     i = int(np.argmax(raw))
     a, b = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
-    res = minimize_scalar(
+    res: OptimizeResult = minimize_scalar(  # pyright: ignore[reportAssignmentType]  (scipy types it as object)
         lambda x: -_rate_unfloored(sys, distance_km, x, 0.5), bounds=(a, b), method="bounded", options={"xatol": 1e-9}
     )
     return float(res.x) if -res.fun >= raw[i] else float(grid[i])

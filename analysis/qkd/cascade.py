@@ -97,7 +97,7 @@ def block_sizes(qber: float, n: int, passes: int = 14) -> list[int]:
 class PassSpec(NamedTuple):
     """Public description of one pass (Bob -> Alice)."""
 
-    index: int
+    index: int  # pyright: ignore[reportIncompatibleMethodOverride]  (a field, as in every PassSpec message)
     kind: int
     block_size: int
     a: int = 1
@@ -168,6 +168,11 @@ class _PassGeometry:
         self.c = spec.c % n if n > 1 else 0
         self.a_inv = pow(self.a, -1, n) if (spec.kind == _k.AFFINE and n > 1) else 1
         self.mask = _halves_mask(spec.seed, n) if spec.kind == _k.HALVES else _EMPTY_MASK
+        # filled in by whoever uses the pass: prefix parities, Fenwick tree of flips, scratch marks
+        self.pref: np.ndarray = _EMPTY_U8
+        self.fen: np.ndarray = _EMPTY_U8
+        self.mark: np.ndarray = _EMPTY_U8
+        self.answer, self.advance = _k.kernels(spec.kind)  # Alice's and Bob's kernels for this layout
         if spec.kind == _k.HALVES:
             self.n_blocks = 2
             self.root_len = n
@@ -217,7 +222,6 @@ class CascadeAlice:
         n = self._key.size
         g = _PassGeometry(spec, n)
         g.pref = _EMPTY_U8 if g.kind == _k.HALVES else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
-        g.answer = _k.kernels(g.kind)[0]
         self._passes[spec.index] = g
         return _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
 
@@ -352,7 +356,6 @@ class CascadeBob:
                 g.pref = _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
                 g.fen = np.zeros(n + 1, np.uint8)
             g.mark = np.zeros(g.n_blocks, np.uint8)
-            g.advance = _k.kernels(g.kind)[1]
             bob = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
             o = (alice ^ bob).astype(np.uint8)
             geos.append(g)
@@ -371,8 +374,9 @@ class CascadeBob:
                 for q in active:
                     if caches[q] is None:
                         tree = 2 * (1 << max(geos[q].root_len - 1, 0).bit_length())
-                        caches[q] = np.full((geos[q].n_blocks, tree), -1, np.int8)
-                        caches[q][:, 1] = roots[q]
+                        cache = np.full((geos[q].n_blocks, tree), -1, np.int8)
+                        cache[:, 1] = roots[q]
+                        caches[q] = cache
                     cand = touched[q][0] if len(touched[q]) == 1 else np.concatenate(touched[q])
                     touched[q] = []
                     blocks = _k.odd_candidates(cand, odd[q], geos[q].mark)

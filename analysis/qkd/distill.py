@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -75,27 +75,27 @@ class BlockResult:
     verification_bits: int = 0
     pa_seed: int | None = None
     finite_key: FiniteKey | None = None
-    counts: dict = field(default_factory=dict)
-    params: dict = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def catalog(self) -> dict:
+    def catalog(self) -> dict[str, Any]:
         """Plain JSON-friendly dict for the run catalog (no key bits)."""
-
-        def plain(v):
-            if dataclasses.is_dataclass(v):
-                return {k: plain(x) for k, x in dataclasses.asdict(v).items()}
-            if isinstance(v, dict):
-                return {k: plain(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [plain(x) for x in v]
-            if isinstance(v, np.generic):
-                return v.item()
-            return v
-
-        out = plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        out: dict[str, Any] = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if self.pa_seed is not None:
             out["pa_seed"] = f"{self.pa_seed:032x}"
         return out
+
+
+def _plain(v: Any) -> Any:
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {k: _plain(x) for k, x in dataclasses.asdict(v).items()}
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def distill_block(
@@ -122,48 +122,43 @@ def distill_block(
         "detections": s.detections,
         "double_clicks": s.double_clicks,
     }
-    base = dict(sifted_key_bits=int(xa.size), counts=counts, params=dataclasses.asdict(params))
+    res = BlockResult(False, "", sifted_key_bits=int(xa.size), counts=counts, params=dataclasses.asdict(params))
     if ta.size < params.min_test_bits or xa.size < params.min_key_bits:
-        return BlockResult(
-            False,
-            f"too few bits for parameter estimation: {ta.size} test bits "
-            f"(need {params.min_test_bits}), {xa.size} key bits "
-            f"(need {params.min_key_bits})",
-            **base,
+        return replace(
+            res,
+            reason=f"too few bits for parameter estimation: {ta.size} test bits "
+            f"(need {params.min_test_bits}), {xa.size} key bits (need {params.min_key_bits})",
         )
     q_test = qber(ta, tbb, params.confidence)
+    res = replace(res, qber_test=q_test)
     if q_test.value > params.qber_abort:
-        return BlockResult(
-            False,
-            f"test-basis QBER {q_test.value:.4f} above abort threshold {params.qber_abort}",
-            qber_test=q_test,
-            **base,
-        )
+        return replace(res, reason=f"test-basis QBER {q_test.value:.4f} above abort threshold {params.qber_abort}")
 
     alice_side = cascade.CascadeAlice(xa)
     bob_side = cascade.CascadeBob(xb, max(q_test.value, 0.005), rng)
     bob_side.reconcile(alice_side.handle)
     leaked = alice_side.leaked_bits
     q_key = qber_from_counts(xa.size, bob_side.corrected, params.confidence)
-    base.update(qber_test=q_test, qber_key=q_key, leaked_ec_bits=leaked)
+    res = replace(res, qber_key=q_key, leaked_ec_bits=leaked)
 
     tag = verification.make_tag(xa, params.eps_cor, rng)
-    base["verification_bits"] = tag.bits
+    res = replace(res, verification_bits=tag.bits)
     if not verification.check_tag(bob_side.key, tag):
-        return BlockResult(False, "verification failed: block discarded", **base)
+        return replace(res, reason="verification failed: block discarded")
     if q_key.value > params.qber_abort:
-        return BlockResult(False, f"key-basis QBER {q_key.value:.4f} above abort threshold {params.qber_abort}", **base)
+        return replace(res, reason=f"key-basis QBER {q_key.value:.4f} above abort threshold {params.qber_abort}")
 
     fk = finite_key_length(n_x, n_z, m_z, params.intensities, leaked, params.eps_sec, params.eps_cor)
-    base["finite_key"] = fk
+    res = replace(res, finite_key=fk)
     if fk.length <= 0:
-        return BlockResult(False, f"no secret key: {fk.reason}", **base)
+        return replace(res, reason=f"no secret key: {fk.reason}")
     seed = privacy.new_seed(rng)
+    res = replace(res, pa_seed=seed)
     if not np.array_equal(xa, bob_side.key):  # an eps_cor event: the tag matched, the keys do not
-        return BlockResult(False, "keys differ after verification: block discarded", pa_seed=seed, **base)
+        return replace(res, reason="keys differ after verification: block discarded")
     if params.pa_hash == "toeplitz":
         key = privacy.toeplitz_hash(xa, fk.length, seed, params.identity_pa)
     else:
         key = privacy.multiply_add_shift_hash(xa, fk.length, seed)
     rec = store.put(key_id or uuid.uuid4().hex, key)
-    return BlockResult(True, "", key_id=rec.key_id, length=rec.length, sha256=rec.sha256, pa_seed=seed, **base)
+    return replace(res, accepted=True, key_id=rec.key_id, length=rec.length, sha256=rec.sha256)

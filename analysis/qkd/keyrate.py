@@ -169,14 +169,14 @@ def optimal_mu(sys: SystemMa2005, distance_km: float, nu: float | None = None) -
     (max(1.01 nu, 1e-3), 1.5] brackets the maximum, then a bounded scalar search
     refines it.  So wherever some mu gives a positive rate, the returned mu does.
     """
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import OptimizeResult, minimize_scalar
 
     lo, hi = (nu or 0.0) * 1.01 + 1e-3, 1.5
     grid = np.geomspace(lo, hi, 97)
     raw = [_gllp_rate(sys, distance_km, float(m), nu) for m in grid]
     i = int(np.argmax(raw))
     a, b = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
-    res = minimize_scalar(
+    res: OptimizeResult = minimize_scalar(  # pyright: ignore[reportAssignmentType]  (scipy types it as object)
         lambda m: -_gllp_rate(sys, distance_km, m, nu), bounds=(a, b), method="bounded", options={"xatol": 1e-7}
     )
     return float(res.x) if -res.fun >= raw[i] else float(grid[i])
@@ -250,10 +250,10 @@ def _lim2014_key(
     nz = n_pulses * (1 - q_x) ** 2 * p * r
     mz = n_pulses * (1 - q_x) ** 2 * p * e
     e_obs = float(p @ e) / float(p @ r)
-    lam = sys.f_ec * n_x * binary_entropy(e_obs)
+    lam = sys.f_ec * n_x * float(binary_entropy(e_obs))
     if math.isinf(n_x):  # asymptotic limit: per-pulse quantities, no finite-size terms
         nx, nz, mz = q_x**2 * p * r, (1 - q_x) ** 2 * p * r, (1 - q_x) ** 2 * p * e
-        lam = sys.f_ec * float(nx.sum()) * binary_entropy(e_obs)
+        lam = sys.f_ec * float(nx.sum()) * float(binary_entropy(e_obs))
         fk = finite_key_length(nx, nz, mz, it, lam, finite=False)
         return max(0.0, fk.bits), fk.bits, fk
     eps_sec = 1e-10
@@ -295,7 +295,7 @@ def lim2014_optimized_rate(
             return -math.inf
         return _lim2014_key(sys, n_x, distance_km, q_x, p1, p2, mu1, mu2)[1]
 
-    u = np.clip(qmc.Sobol(5, seed=7).random(samples), 1e-6, 1 - 1e-6)
+    u = np.clip(qmc.Sobol(5, rng=7).random(samples), 1e-6, 1 - 1e-6)
     points = np.log(u / (1 - u))
     points[:, 3] = np.log(1e-3 + 2.0 * u[:, 3])
     values = np.array([raw(v) for v in points])

@@ -41,6 +41,7 @@ import os
 import pickle
 import secrets
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.fft as sfft
@@ -63,6 +64,13 @@ def seed_bits(seed: int, length: int) -> np.ndarray:
     return np.unpackbits(raw, bitorder="little")[:length]
 
 
+def _gmpy2() -> Any:
+    """The gmpy2 module (imported where used; it ships no type information for its C core)."""
+    import importlib
+
+    return importlib.import_module("gmpy2")
+
+
 def multiply_add_shift_hash(key: np.ndarray, out_len: int, seed: int) -> np.ndarray:
     """Hash ``key`` (n bits) to ``out_len`` bits with the multiply-add-shift family.
 
@@ -80,8 +88,7 @@ def multiply_add_shift_hash(key: np.ndarray, out_len: int, seed: int) -> np.ndar
     -------
     ndarray of uint8 (0/1), length m: bits n-1 .. n+m-2 of (a x + b) mod 2^w.
     """
-    import gmpy2
-
+    gmpy2 = _gmpy2()
     key = np.asarray(key, dtype=np.uint8)
     n = key.size
     if not 0 <= out_len <= n:
@@ -98,7 +105,7 @@ def multiply_add_shift_hash(key: np.ndarray, out_len: int, seed: int) -> np.ndar
 
 def _seed_integers(seed: int, w: int):
     """Two uniform w-bit integers (gmpy2 mpz) from a seed, by PCG64."""
-    import gmpy2
+    gmpy2 = _gmpy2()
 
     n_bytes = (w + 7) // 8
     raw = np.random.Generator(np.random.PCG64(seed)).bytes(2 * n_bytes)
@@ -117,8 +124,9 @@ def plan_fft(size: int, effort: str = "FFTW_ESTIMATE"):
     machine and makes each transform about 2x faster; a long acquisition run
     should call it once at start (see :func:`prepare`).  Returns None without pyFFTW.
     """
-    if size in _PLANS and (effort == "FFTW_ESTIMATE" or _PLANS[size] is None or _PLANS[size][2] == effort):
-        return _PLANS[size]
+    cached = _PLANS.get(size, ())
+    if size in _PLANS and (effort == "FFTW_ESTIMATE" or cached is None or cached[2] == effort):
+        return cached
     try:
         import pyfftw
     except ImportError:
@@ -165,9 +173,9 @@ def _circular_convolution(x: np.ndarray, s: np.ndarray, size: int) -> np.ndarray
     """Circular convolution of two 0/1 uint8 arrays, zero-padded to ``size`` (float64)."""
     plans = plan_fft(size)
     if plans is None:
-        fx = sfft.rfft(x.astype(np.float64), size, workers=1)
-        fx *= sfft.rfft(s.astype(np.float64), size, workers=1)
-        return sfft.irfft(fx, size, workers=1)
+        fx = np.asarray(sfft.rfft(x.astype(np.float64), size, workers=1))
+        fx *= np.asarray(sfft.rfft(s.astype(np.float64), size, workers=1))
+        return np.asarray(sfft.irfft(fx, size, workers=1))
     fwd, inv, _ = plans
     buf = fwd.input_array
     buf[: x.size] = x
@@ -214,6 +222,7 @@ def toeplitz_hash(key: np.ndarray, out_len: int, seed: int, identity: bool = Tru
         raise ValueError(f"privacy amplification: output length {out_len} not in [0, {n}]")
     if out_len == 0:
         return np.zeros(0, np.uint8)
+    head = np.zeros(0, np.uint8)
     if identity:
         head, key = key[:out_len], key[out_len:]
         n = key.size

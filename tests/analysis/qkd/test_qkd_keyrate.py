@@ -102,10 +102,14 @@ def _ma2005_rate_on_grid(d_km, mu, nu=None, alpha=0.21, eta_bob=0.045, e_det=0.0
         q_nu = y0 + 1 - np.exp(-eta * nu)
         e_nu = (0.5 * y0 + e_det * (1 - np.exp(-eta * nu))) / q_nu
         y1 = np.maximum(
-            mu / (mu * nu - nu**2) * (q_nu * np.exp(nu) - q_mu * np.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0),
+            mu
+            / (mu * nu - nu**2)
+            * (q_nu * np.exp(nu) - q_mu * np.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0),
             0,
         )  # Eq. (34)
-        e1 = np.where(y1 > 0, np.clip((e_nu * q_nu * np.exp(nu) - 0.5 * y0) / (np.maximum(y1, 1e-300) * nu), 0, 0.5), 0.5)
+        e1 = np.where(
+            y1 > 0, np.clip((e_nu * q_nu * np.exp(nu) - 0.5 * y0) / (np.maximum(y1, 1e-300) * nu), 0, 0.5), 0.5
+        )
     q1 = y1 * mu * np.exp(-mu)
     return 0.5 * (-q_mu * f * _h2(e_mu) + q1 * (1 - _h2(e1)))
 

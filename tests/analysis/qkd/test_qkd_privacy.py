@@ -127,7 +127,9 @@ def test_multiply_add_shift_collision_rate_on_long_keys():
     x2 = x.copy()
     x2[[7, 4000]] ^= 1
     trials = 2000
-    hits = sum(np.array_equal(multiply_add_shift_hash(x, 3, s), multiply_add_shift_hash(x2, 3, s)) for s in range(trials))
+    hits = sum(
+        np.array_equal(multiply_add_shift_hash(x, 3, s), multiply_add_shift_hash(x2, 3, s)) for s in range(trials)
+    )
     assert abs(hits - trials / 8) < 5 * 14.8
     with pytest.raises(ValueError, match="output length 5001"):
         multiply_add_shift_hash(x, 5001, 1)
