@@ -276,6 +276,12 @@ class CascadeBob:
         makes them even for free, as in serial Cascade.  Default
         max(128, n // 4000); 0 searches all at once (fewer round trips, up to
         0.6 % more leakage).
+    local : bool
+        True (default): when ``send`` is the ``handle`` of a :class:`CascadeAlice`
+        in this process, each search step runs all its round trips in one
+        kernel call (same parities, same counts of round trips and leaked
+        bits, no per-message Python overhead).  False: every round trip is a
+        message through ``send``.
     """
 
     def __init__(
@@ -287,6 +293,7 @@ class CascadeBob:
         sizes: list[int] | None = None,
         concurrent: bool = False,
         max_batch: int | None = None,
+        local: bool = True,
     ):
         self._key = np.array(key, dtype=np.uint8, copy=True)
         self._words = _pack(self._key)
@@ -297,6 +304,7 @@ class CascadeBob:
         self.corrected = 0
         self.leaked_bits = 0
         self.concurrent = concurrent
+        self.local = local
         self.max_batch = max(128, n // 4000) if max_batch is None else max_batch
 
     def __repr__(self) -> str:
@@ -400,6 +408,16 @@ class CascadeBob:
         self.leaked_bits += int(reply.parities.size)
         return reply.parities
 
+    def _search_local(self, alice: CascadeAlice, q: int, args: tuple, rb, rl, rh) -> np.ndarray:
+        """All round trips of one search step in one kernel call (Alice in this process)."""
+        kernel = _k.search_local_halves if args[0] == _k.HALVES else _k.search_local_ordered
+        trips, leaked = kernel(*args, rb, rl, rh, alice._words, alice._passes[q].pref)
+        self.round_trips += trips
+        self.leaked_bits += leaked
+        alice.leaked_bits += leaked
+        alice.messages += trips
+        return args[-1]
+
     def _search(self, send, jobs, geos, caches) -> np.ndarray:
         """Binary searches in the odd blocks of one or more passes; unique error positions."""
         n, words = self._key.size, self._words
@@ -427,6 +445,9 @@ class CascadeBob:
         if len(states) == 1:  # the usual case, kept tight: one round trip per tree level
             q, advance, fixed, search, (rb, rl, rh) = states[0]
             args = fixed + search
+            alice = getattr(send, "__self__", None)
+            if self.local and isinstance(alice, CascadeAlice) and send == alice.handle:
+                return self._search_local(alice, q, args, rb, rl, rh)
             ans = np.zeros(0, np.uint8)
             while True:
                 r = advance(*args, ans, rb, rl, rh)
