@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -410,7 +410,7 @@ class CascadeBob:
 
     def _search_local(self, alice: CascadeAlice, q: int, args: tuple, rb, rl, rh) -> np.ndarray:
         """All round trips of one search step in one kernel call (Alice in this process)."""
-        kernel = _k.search_local_halves if args[0] == _k.HALVES else _k.search_local_ordered
+        kernel: Any = _k.search_local_halves if args[0] == _k.HALVES else _k.search_local_ordered
         trips, leaked = kernel(*args, rb, rl, rh, alice._words, alice._passes[q].pref)
         self.round_trips += trips
         self.leaked_bits += leaked
