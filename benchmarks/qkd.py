@@ -29,6 +29,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import sys
 import tempfile
 import time
+import uuid
 
 import numpy as np
 
