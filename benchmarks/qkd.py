@@ -13,7 +13,8 @@ of several repetitions: the machine is shared):
   f = leaked / (n h(Q)), failures, round trips per block; beside them the round
   trips of opening the passes one message each (the previous protocol: the
   same run plus one message per pass after the first) and the low-round-trip
-  setting ``max_batch=0`` with its efficiency;
+  setting ``max_batch=0`` with its efficiency, and the "Demystifying" option-7
+  block-size schedule as a reference;
 * privacy amplification (multiply-add-shift by GMP) beside the Toeplitz FFT
   (FFTW estimate plans, and scipy.fft) as references.
 
@@ -101,8 +102,10 @@ def distill_chain():
 
 def reconciliation():
     rng = np.random.default_rng(2026)
-    warm = rng.integers(0, 2, 10_000, dtype=np.uint8)
-    cascade.reconcile(warm, warm ^ (rng.random(warm.size) < 0.02), 0.02, rng)  # compile
+    warm = rng.integers(0, 2, 100_000, dtype=np.uint8)
+    for q in (0.01, 0.05):  # compile / load every kernel (searches in halves passes too) before timing
+        for local in (True, False):
+            cascade.reconcile(warm, warm ^ (rng.random(warm.size) < q), q, rng, local=local)
     passes = len(cascade.block_sizes(0.02, 10**6))
     for q in (0.01, 0.02, 0.03, 0.05):
         for n, label in ((10**6, ""), (10**5, "_n1e5")):
@@ -129,6 +132,19 @@ def reconciliation():
             line(f"round_trips_qber_{q}{label}_pass_by_pass_reference", trips / BLOCKS + passes - 1, "per block")
             line(f"round_trips_qber_{q}{label}_max_batch_0", trips_low / BLOCKS, "per block")
             line(f"efficiency_qber_{q}{label}_max_batch_0", float(np.mean(effs_low)))
+        # reference: "Demystifying" option 7 schedule (k1 = 2^ceil(log2 1/Q), k2 = 4 k1, n/2)
+        n = 10**6
+        k1 = 2 ** int(np.ceil(np.log2(1 / q)))
+        effs, seconds = [], 0.0
+        for _ in range(5):
+            a = rng.integers(0, 2, n, dtype=np.uint8)
+            err = rng.random(n) < q
+            t0 = time.perf_counter()
+            _, st = cascade.reconcile(a, a ^ err, q, rng, sizes=[k1, 4 * k1] + [n // 2] * 12)
+            seconds += time.perf_counter() - t0
+            effs.append(st.leaked_bits / (n * binary_entropy(err.mean())))
+        line(f"reconciliation_qber_{q}_option7_reference", 5 * n / seconds, "bit/s")
+        line(f"efficiency_qber_{q}_option7_reference", float(np.mean(effs)))
 
 
 def privacy_amplification():
