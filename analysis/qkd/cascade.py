@@ -20,7 +20,8 @@ blocks, at >= 20 Mbit/s on one core of a 2-core machine, from Python.
 So Cascade is the measured and chosen method; the price is interactivity,
 which is batched here: one message opens all passes (:class:`PassBatch`), and
 every later round trip carries one binary-search step of every block searched
-at once.  What remains (300-1600 round trips per 1e6-bit block) is set by
+at once.  What remains (700-1250 round trips per 1e6-bit block, 350-800 with
+``max_batch=0``) is set by
 cycles of errors hidden in pairs in pass-1 and pass-2 blocks: once a later
 pass breaks a cycle open, Cascade walks it from both ends, one error per end
 and pass per step (docs/qkd.md).
@@ -51,11 +52,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from . import _cascade_kernels as _k
+from . import _cascade_local as _local
+from ._cascade_messages import ParityBatch, ParityReply, ParityRequest, PassBatch, PassSpec
 
 __all__ = [
     "CascadeAlice",
@@ -92,51 +95,6 @@ def block_sizes(qber: float, n: int, passes: int = 14) -> list[int]:
     k1 = int(min(max(2 ** math.ceil(math.log2(0.8 / q) - 1e-9), 4), cap))
     sizes = [k1, min((4 if q < 0.04 else 8) * k1, cap), min(128 * k1, cap)]
     return (sizes + [max(n // 2, 1)] * passes)[:passes]
-
-
-class PassSpec(NamedTuple):
-    """Public description of one pass (Bob -> Alice)."""
-
-    index: int  # pyright: ignore[reportIncompatibleMethodOverride]  (a field, as in every PassSpec message)
-    kind: int
-    block_size: int
-    a: int = 1
-    c: int = 0
-    seed: int = 0
-
-
-class ParityRequest(NamedTuple):
-    """Ranges ``[lo, hi)`` of blocks ``block`` of pass ``pass_index`` (Bob -> Alice)."""
-
-    pass_index: int
-    block: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-
-
-class PassBatch(NamedTuple):
-    """Every pass opened in one message (Bob -> Alice): Alice answers the
-    top-level block parities of all of them, concatenated in pass order.
-
-    The passes do not depend on Bob's corrections (their permutations and
-    masks are public random draws), and every pass's block parities are
-    disclosed in any case, so asking for them all at once leaks exactly what
-    opening them one by one would, and saves one round trip per pass.
-    """
-
-    specs: tuple[PassSpec, ...]
-
-
-class ParityBatch(NamedTuple):
-    """Several ParityRequests sent in one round trip (Bob -> Alice)."""
-
-    requests: tuple[ParityRequest, ...]
-
-
-class ParityReply(NamedTuple):
-    """Alice's parities, one bit (uint8 0/1) per block or requested range."""
-
-    parities: np.ndarray
 
 
 def _pack(key: np.ndarray) -> np.ndarray:
@@ -410,7 +368,7 @@ class CascadeBob:
 
     def _search_local(self, alice: CascadeAlice, q: int, args: tuple, rb, rl, rh) -> np.ndarray:
         """All round trips of one search step in one kernel call (Alice in this process)."""
-        kernel: Any = _k.search_local_halves if args[0] == _k.HALVES else _k.search_local_ordered
+        kernel: Any = _local.search_local_halves if args[0] == _k.HALVES else _local.search_local_ordered
         trips, leaked = kernel(*args, rb, rl, rh, alice._words, alice._passes[q].pref)
         self.round_trips += trips
         self.leaked_bits += leaked
