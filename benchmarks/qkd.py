@@ -1,23 +1,36 @@
-"""Speed and efficiency of QKD post-processing (analysis.qkd); run by hand.
+"""Speed and efficiency of QKD post-processing (analysis.qkd); run by hand, on one core.
 
     python benchmarks/qkd.py [--quick] [--wisdom PATH]
 
-``--wisdom PATH`` keeps FFTW's planning knowledge in a file, so the measured
-FFTW plans cost their ~25 s only on the first run.
+Prints one ``<figure>: <number> <unit>`` line per figure (timings are the best
+of several repetitions: the machine is shared):
 
-Prints one ``<figure>: <number> <unit>`` line per figure:
-* reconciliation (Cascade) rate in sifted bits per second on one core, the
-  efficiency f = leaked / (n h(Q)) averaged over 20 blocks and the failure rate
-  (blocks whose corrected key differs from Alice's), per QBER, on 1e6-bit blocks
-  (and 1e5-bit blocks for the efficiency);
-* privacy amplification rate in input bits per second (Toeplitz by FFT), with
-  scipy.fft as the reference beside the FFTW figure;
-* verification hash rate and the whole distill_block chain.
+* the whole chain ``distill_block`` on a 30e6-slot polarization block (about
+  7.3e5 sifted key bits at 1 % QBER) and each of its stages on the same data,
+  in sifted key bits per second; the record construction (validation and
+  packing, done once when a record is made) is printed apart;
+* Cascade per QBER on 1e6- and 1e5-bit blocks: rate, efficiency
+  f = leaked / (n h(Q)), failures, round trips per block; beside them the round
+  trips of opening the passes one message each (the previous protocol: the
+  same run plus one message per pass after the first) and the low-round-trip
+  setting ``max_batch=0`` with its efficiency, and the "Demystifying" option-7
+  block-size schedule as a reference;
+* privacy amplification (multiply-add-shift by GMP) beside the Toeplitz FFT
+  (FFTW estimate plans, and scipy.fft) as references.
+
+``--wisdom PATH`` keeps FFTW's planning knowledge in a file (measured plans
+cost ~25 s only on the first run); ``--quick`` skips measured FFTW plans and
+uses fewer blocks.
 """
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import sys
 import tempfile
 import time
+import uuid
 
 import numpy as np
 
@@ -27,34 +40,98 @@ from qnetlab.analysis.qkd.estimation import binary_entropy
 QUICK = "--quick" in sys.argv
 WISDOM = sys.argv[sys.argv.index("--wisdom") + 1] if "--wisdom" in sys.argv else None
 BLOCKS = 5 if QUICK else 20
+REPEATS = 5
 
 
 def line(name, value, unit=""):
     print(f"{name}: {value:.4g} {unit}".rstrip(), flush=True)
 
 
+def best(fn, repeats=REPEATS):
+    """Best wall time of ``repeats`` calls (s) and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def distill_chain():
+    from qnetlab.analysis.qkd.decoy import Intensities
+    from qnetlab.analysis.qkd.distill import DistillParams, distill_block
+    from qnetlab.analysis.qkd.keystore import KeyStore
+    from qnetlab.analysis.qkd.sifting import AliceRecord, sift
+    from qnetlab.analysis.qkd.simulate import bb84_records
+
+    rng = np.random.default_rng(4)
+    mu, p = (0.45, 0.2, 2e-4), (0.25, 0.55, 0.2)
+    alice, bob = bb84_records(30_000_000, rng, mu=mu, p=p, q_x=0.75, eta=0.2, e_mis=0.01)
+    params = DistillParams(Intensities(mu, p))
+    dt, _ = best(lambda: AliceRecord(alice.slot, alice.basis, alice.bit, alice.intensity), 2)
+    line("alice_record_construction", alice.slot.size / dt, "slot/s (once per record, not in distill_block)")
+    with tempfile.TemporaryDirectory() as d:
+        store = KeyStore(d)
+        distill_block(alice, bob, params, store, rng)  # compile / load the kernels
+        dt, res = best(lambda: distill_block(alice, bob, params, store, rng))
+        n = res.sifted_key_bits
+        line("distill_block_sifted_key_bits", n, "bit")
+        line("distill_block_secret_key_bits", res.length, "bit")
+        line("distill_block", n / dt, "sifted bit/s (target 2e7)")
+
+        dt, s = best(lambda: sift(alice, bob, rng))
+        line("stage_sift", n / dt, "sifted key bit/s")
+        dt, (xa, xb, _) = best(lambda: s.select(1))
+        line("stage_select_key_basis", n / dt, "sifted key bit/s")
+        q = float(np.mean(xa != xb))
+        dt, _ = best(lambda: cascade.reconcile(xa, xb, q, np.random.default_rng(1)))
+        line("stage_cascade", n / dt, "sifted key bit/s")
+        dt, _ = best(lambda: cascade.reconcile(xa, xb, q, np.random.default_rng(1), local=False))
+        line("stage_cascade_message_path_reference", n / dt, "sifted key bit/s")
+        dt, _ = best(lambda: verification.check_tag(xb, verification.make_tag(xa, 1e-15, rng)))
+        line("stage_verification_both_sides", n / dt, "sifted key bit/s")
+        m = res.length
+        dt, _ = best(lambda: privacy.multiply_add_shift_hash(xa, m, privacy.new_seed(rng)))
+        line("stage_privacy_amplification", n / dt, "sifted key bit/s")
+        privacy.toeplitz_hash(xa, m, 1)
+        dt, _ = best(lambda: privacy.toeplitz_hash(xa, m, privacy.new_seed(rng)))
+        line("stage_privacy_amplification_toeplitz_fftw_estimate_reference", n / dt, "sifted key bit/s")
+        dt, _ = best(lambda: store.put(uuid.uuid4().hex, np.zeros(m, np.uint8)))
+        line("stage_key_store_put", n / dt, "sifted key bit/s")
+
+
 def reconciliation():
     rng = np.random.default_rng(2026)
-    warm = rng.integers(0, 2, 10_000, dtype=np.uint8)
-    cascade.reconcile(warm, warm ^ (rng.random(warm.size) < 0.02), 0.02, rng)  # compile
+    warm = rng.integers(0, 2, 100_000, dtype=np.uint8)
+    for q in (0.01, 0.05):  # compile / load every kernel (searches in halves passes too) before timing
+        for local in (True, False):
+            cascade.reconcile(warm, warm ^ (rng.random(warm.size) < q), q, rng, local=local)
+    passes = len(cascade.block_sizes(0.02, 10**6))
     for q in (0.01, 0.02, 0.03, 0.05):
         for n, label in ((10**6, ""), (10**5, "_n1e5")):
-            effs, fails, seconds, trips = [], 0, 0.0, 0
+            effs, effs_low, fails, seconds, trips, trips_low = [], [], 0, 0.0, 0, 0
             for _ in range(BLOCKS):
                 a = rng.integers(0, 2, n, dtype=np.uint8)
                 err = rng.random(n) < q
                 b = a ^ err
+                h = n * binary_entropy(err.mean())
                 t0 = time.perf_counter()
                 kb, st = cascade.reconcile(a, b, q, rng)
                 seconds += time.perf_counter() - t0
                 fails += not np.array_equal(kb, a)
-                effs.append(st.leaked_bits / (n * binary_entropy(err.mean())))
+                effs.append(st.leaked_bits / h)
                 trips += st.round_trips
+                _, low = cascade.reconcile(a, b, q, rng, max_batch=0)
+                effs_low.append(low.leaked_bits / h)
+                trips_low += low.round_trips
             line(f"reconciliation_qber_{q}{label}", n * BLOCKS / seconds, "bit/s")
             line(f"efficiency_qber_{q}{label}", float(np.mean(effs)))
             line(f"efficiency_max_qber_{q}{label}", float(np.max(effs)))
             line(f"failure_rate_qber_{q}{label}", fails / BLOCKS)
             line(f"round_trips_qber_{q}{label}", trips / BLOCKS, "per block")
+            line(f"round_trips_qber_{q}{label}_pass_by_pass_reference", trips / BLOCKS + passes - 1, "per block")
+            line(f"round_trips_qber_{q}{label}_max_batch_0", trips_low / BLOCKS, "per block")
+            line(f"efficiency_qber_{q}{label}_max_batch_0", float(np.mean(effs_low)))
         # reference: "Demystifying" option 7 schedule (k1 = 2^ceil(log2 1/Q), k2 = 4 k1, n/2)
         n = 10**6
         k1 = 2 ** int(np.ceil(np.log2(1 / q)))
@@ -70,71 +147,34 @@ def reconciliation():
         line(f"efficiency_qber_{q}_option7_reference", float(np.mean(effs)))
 
 
-def _pa_rate(n, m, reps=5):
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 2, n, dtype=np.uint8)
-    privacy.toeplitz_hash(x, m, 1)
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        privacy.toeplitz_hash(x, m, privacy.new_seed(rng))
-    return n * reps / (time.perf_counter() - t0)
-
-
 def privacy_amplification():
-    try:
-        import pyfftw  # noqa: F401
-    except ImportError:
-        print("pyfftw: not installed, the fftw_* figures below use scipy.fft", flush=True)
+    rng = np.random.default_rng(1)
     for n in (10**6, 10**5):
-        m = n // 2
-        tag = "" if n == 10**6 else "_n1e5"
+        m, tag = n // 2, "" if n == 10**6 else "_n1e5"
+        x = rng.integers(0, 2, n, dtype=np.uint8)
+        dt, _ = best(lambda: privacy.multiply_add_shift_hash(x, m, privacy.new_seed(rng)))  # noqa: B023
+        line(f"privacy_amplification{tag}", n / dt, "bit/s")
         saved = dict(privacy._PLANS)
         privacy._PLANS.clear()
-        size = privacy._fft_len(n - m + m - 1)
-        privacy._PLANS[size] = None  # force the scipy.fft path
-        line(f"privacy_amplification_scipy_fft_reference{tag}", _pa_rate(n, m), "bit/s")
+        privacy._PLANS[privacy._fft_len(n - 1)] = None  # force the scipy.fft path
+        dt, _ = best(lambda: privacy.toeplitz_hash(x, m, privacy.new_seed(rng)))  # noqa: B023
+        line(f"privacy_amplification_toeplitz_scipy_fft_reference{tag}", n / dt, "bit/s")
         privacy._PLANS.clear()
         privacy._PLANS.update(saved)
-        line(f"privacy_amplification_fftw_estimate{tag}", _pa_rate(n, m), "bit/s")
-        t0 = time.perf_counter()
-        privacy.prepare(n, m, effort="FFTW_MEASURE", wisdom_file=WISDOM)
-        line(f"fftw_measure_planning{tag}", time.perf_counter() - t0, "s (once per length)")
-        line(f"privacy_amplification{tag}", _pa_rate(n, m), "bit/s")
-
-
-def verification_rate():
-    rng = np.random.default_rng(3)
-    key = rng.integers(0, 2, 10**6, dtype=np.uint8)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        verification.make_tag(key, 1e-15, rng)
-    line("verification_hash", 5e6 / (time.perf_counter() - t0), "bit/s")
-
-
-def distill():
-    from qnetlab.analysis.qkd.decoy import Intensities
-    from qnetlab.analysis.qkd.distill import DistillParams, distill_block
-    from qnetlab.analysis.qkd.keystore import KeyStore
-    from qnetlab.analysis.qkd.simulate import bb84_records
-
-    rng = np.random.default_rng(4)
-    mu, p = (0.45, 0.2, 2e-4), (0.25, 0.55, 0.2)
-    alice, bob = bb84_records(30_000_000, rng, mu=mu, p=p, q_x=0.75, eta=0.2, e_mis=0.01)
-    params = DistillParams(Intensities(mu, p))
-    with tempfile.TemporaryDirectory() as d:
-        store = KeyStore(d)
-        t0 = time.perf_counter()
-        res = distill_block(alice, bob, params, store, rng)
-        dt = time.perf_counter() - t0
-    line("distill_block_sifted_key_bits", res.sifted_key_bits, "bit")
-    line("distill_block_secret_key_bits", res.length, "bit")
-    line("distill_block", res.sifted_key_bits / dt, "sifted bit/s")
+        privacy.toeplitz_hash(x, m, 1)
+        dt, _ = best(lambda: privacy.toeplitz_hash(x, m, privacy.new_seed(rng)))  # noqa: B023
+        line(f"privacy_amplification_toeplitz_fftw_estimate_reference{tag}", n / dt, "bit/s")
+        if not QUICK:
+            t0 = time.perf_counter()
+            privacy.prepare(n, m, effort="FFTW_MEASURE", wisdom_file=WISDOM)
+            line(f"fftw_measure_planning{tag}", time.perf_counter() - t0, "s (once per length)")
+            dt, _ = best(lambda: privacy.toeplitz_hash(x, m, privacy.new_seed(rng)))  # noqa: B023
+            line(f"privacy_amplification_toeplitz_fftw_measure_reference{tag}", n / dt, "bit/s")
 
 
 if __name__ == "__main__":
     t_all = time.perf_counter()
+    distill_chain()
     reconciliation()
     privacy_amplification()
-    verification_rate()
-    distill()
     line("benchmark_wall_time", time.perf_counter() - t_all, "s")

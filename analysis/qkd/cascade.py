@@ -17,9 +17,14 @@ blocks, at >= 20 Mbit/s on one core of a 2-core machine, from Python.
   interactive (blind).  No maintained Python LDPC library with
   rate-adaptive QKD codes exists on PyPI (``pyldpc`` is a teaching code with
   dense matrices).
-So Cascade is the measured and chosen method; the price is interactivity
-(about 20-40 message round trips per pass), which is batched here: every round
-trip carries all binary-search steps of all blocks searched at once.
+So Cascade is the measured and chosen method; the price is interactivity,
+which is batched here: one message opens all passes (:class:`PassBatch`), and
+every later round trip carries one binary-search step of every block searched
+at once.  What remains (700-1250 round trips per 1e6-bit block, 350-800 with
+``max_batch=0``) is set by
+cycles of errors hidden in pairs in pass-1 and pass-2 blocks: once a later
+pass breaks a cycle open, Cascade walks it from both ends, one error per end
+and pass per step (docs/qkd.md).
 
 Protocol as implemented
 -----------------------
@@ -47,11 +52,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any
 
 import numpy as np
 
 from . import _cascade_kernels as _k
+from . import _cascade_local as _local
+from ._cascade_messages import ParityBatch, ParityReply, ParityRequest, PassBatch, PassSpec
 
 __all__ = [
     "CascadeAlice",
@@ -60,6 +67,7 @@ __all__ = [
     "ParityBatch",
     "ParityReply",
     "ParityRequest",
+    "PassBatch",
     "PassSpec",
     "block_sizes",
     "reconcile",
@@ -87,38 +95,6 @@ def block_sizes(qber: float, n: int, passes: int = 14) -> list[int]:
     k1 = int(min(max(2 ** math.ceil(math.log2(0.8 / q) - 1e-9), 4), cap))
     sizes = [k1, min((4 if q < 0.04 else 8) * k1, cap), min(128 * k1, cap)]
     return (sizes + [max(n // 2, 1)] * passes)[:passes]
-
-
-class PassSpec(NamedTuple):
-    """Public description of one pass (Bob -> Alice)."""
-
-    index: int
-    kind: int
-    block_size: int
-    a: int = 1
-    c: int = 0
-    seed: int = 0
-
-
-class ParityRequest(NamedTuple):
-    """Ranges ``[lo, hi)`` of blocks ``block`` of pass ``pass_index`` (Bob -> Alice)."""
-
-    pass_index: int
-    block: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-
-
-class ParityBatch(NamedTuple):
-    """Several ParityRequests sent in one round trip (Bob -> Alice)."""
-
-    requests: tuple[ParityRequest, ...]
-
-
-class ParityReply(NamedTuple):
-    """Alice's parities, one bit (uint8 0/1) per block or requested range."""
-
-    parities: np.ndarray
 
 
 def _pack(key: np.ndarray) -> np.ndarray:
@@ -150,6 +126,11 @@ class _PassGeometry:
         self.c = spec.c % n if n > 1 else 0
         self.a_inv = pow(self.a, -1, n) if (spec.kind == _k.AFFINE and n > 1) else 1
         self.mask = _halves_mask(spec.seed, n) if spec.kind == _k.HALVES else _EMPTY_MASK
+        # filled in by whoever uses the pass: prefix parities, Fenwick tree of flips, scratch marks
+        self.pref: np.ndarray = _EMPTY_U8
+        self.fen: np.ndarray = _EMPTY_U8
+        self.mark: np.ndarray = _EMPTY_U8
+        self.answer, self.advance = _k.kernels(spec.kind)  # Alice's and Bob's kernels for this layout
         if spec.kind == _k.HALVES:
             self.n_blocks = 2
             self.root_len = n
@@ -177,19 +158,14 @@ class CascadeAlice:
     def __repr__(self) -> str:
         return f"CascadeAlice(n={self._key.size}, leaked_bits={self.leaked_bits})"
 
-    def handle(self, msg: PassSpec | ParityRequest | ParityBatch) -> ParityReply:
+    def handle(self, msg: PassSpec | PassBatch | ParityRequest | ParityBatch) -> ParityReply:
         """Answer one message from Bob."""
-        n = self._key.size
         if type(msg) is ParityRequest:
             par = self._answer(msg)
         elif isinstance(msg, PassSpec):
-            g = _PassGeometry(msg, n)
-            g.pref = (
-                _EMPTY_U8 if g.kind == _k.HALVES else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
-            )
-            g.answer = _k.kernels(g.kind)[0]
-            self._passes[msg.index] = g
-            par = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
+            par = self._open(msg)
+        elif isinstance(msg, PassBatch):
+            par = np.concatenate([self._open(spec) for spec in msg.specs])
         elif isinstance(msg, ParityRequest):
             par = self._answer(msg)
         elif isinstance(msg, ParityBatch):
@@ -199,6 +175,13 @@ class CascadeAlice:
         self.leaked_bits += int(par.size)
         self.messages += 1
         return ParityReply(par)
+
+    def _open(self, spec: PassSpec) -> np.ndarray:
+        n = self._key.size
+        g = _PassGeometry(spec, n)
+        g.pref = _EMPTY_U8 if g.kind == _k.HALVES else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
+        self._passes[spec.index] = g
+        return _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
 
     def _answer(self, req: ParityRequest) -> np.ndarray:
         g = self._passes[req.pass_index]
@@ -251,6 +234,12 @@ class CascadeBob:
         makes them even for free, as in serial Cascade.  Default
         max(128, n // 4000); 0 searches all at once (fewer round trips, up to
         0.6 % more leakage).
+    local : bool
+        True (default): when ``send`` is the ``handle`` of a :class:`CascadeAlice`
+        in this process, each search step runs all its round trips in one
+        kernel call (same parities, same counts of round trips and leaked
+        bits, no per-message Python overhead).  False: every round trip is a
+        message through ``send``.
     """
 
     def __init__(
@@ -262,6 +251,7 @@ class CascadeBob:
         sizes: list[int] | None = None,
         concurrent: bool = False,
         max_batch: int | None = None,
+        local: bool = True,
     ):
         self._key = np.array(key, dtype=np.uint8, copy=True)
         self._words = _pack(self._key)
@@ -272,6 +262,7 @@ class CascadeBob:
         self.corrected = 0
         self.leaked_bits = 0
         self.concurrent = concurrent
+        self.local = local
         self.max_batch = max(128, n // 4000) if max_batch is None else max_batch
 
     def __repr__(self) -> str:
@@ -319,17 +310,18 @@ class CascadeBob:
         caches: list[np.ndarray | None] = []
         roots: list[np.ndarray] = []
         touched: list[list[np.ndarray]] = []
-        for p, k in enumerate(self.sizes):
-            spec = self._spec(p, k)
-            g = _PassGeometry(spec, n)
-            alice = self._ask(send, spec).astype(np.uint8)
+        specs = [self._spec(p, k) for p, k in enumerate(self.sizes)]
+        all_geos = [_PassGeometry(spec, n) for spec in specs]
+        opened = self._ask(send, PassBatch(tuple(specs))).astype(np.uint8)
+        ends = np.cumsum([g.n_blocks for g in all_geos])
+        for p, g in enumerate(all_geos):
+            alice = opened[ends[p] - g.n_blocks : ends[p]]
             if g.kind == _k.HALVES:
                 g.pref, g.fen = _EMPTY_U8, _EMPTY_U8
             else:
                 g.pref = _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
                 g.fen = np.zeros(n + 1, np.uint8)
             g.mark = np.zeros(g.n_blocks, np.uint8)
-            g.advance = _k.kernels(g.kind)[1]
             bob = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
             o = (alice ^ bob).astype(np.uint8)
             geos.append(g)
@@ -348,8 +340,9 @@ class CascadeBob:
                 for q in active:
                     if caches[q] is None:
                         tree = 2 * (1 << max(geos[q].root_len - 1, 0).bit_length())
-                        caches[q] = np.full((geos[q].n_blocks, tree), -1, np.int8)
-                        caches[q][:, 1] = roots[q]
+                        cache = np.full((geos[q].n_blocks, tree), -1, np.int8)
+                        cache[:, 1] = roots[q]
+                        caches[q] = cache
                     cand = touched[q][0] if len(touched[q]) == 1 else np.concatenate(touched[q])
                     touched[q] = []
                     blocks = _k.odd_candidates(cand, odd[q], geos[q].mark)
@@ -372,6 +365,16 @@ class CascadeBob:
         self.round_trips += 1
         self.leaked_bits += int(reply.parities.size)
         return reply.parities
+
+    def _search_local(self, alice: CascadeAlice, q: int, args: tuple, rb, rl, rh) -> np.ndarray:
+        """All round trips of one search step in one kernel call (Alice in this process)."""
+        kernel: Any = _local.search_local_halves if args[0] == _k.HALVES else _local.search_local_ordered
+        trips, leaked = kernel(*args, rb, rl, rh, alice._words, alice._passes[q].pref)
+        self.round_trips += trips
+        self.leaked_bits += leaked
+        alice.leaked_bits += leaked
+        alice.messages += trips
+        return args[-1]
 
     def _search(self, send, jobs, geos, caches) -> np.ndarray:
         """Binary searches in the odd blocks of one or more passes; unique error positions."""
@@ -400,6 +403,9 @@ class CascadeBob:
         if len(states) == 1:  # the usual case, kept tight: one round trip per tree level
             q, advance, fixed, search, (rb, rl, rh) = states[0]
             args = fixed + search
+            alice = getattr(send, "__self__", None)
+            if self.local and isinstance(alice, CascadeAlice) and send == alice.handle:
+                return self._search_local(alice, q, args, rb, rl, rh)
             ans = np.zeros(0, np.uint8)
             while True:
                 r = advance(*args, ans, rb, rl, rh)

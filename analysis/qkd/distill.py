@@ -2,7 +2,11 @@
 
 sift -> test-basis QBER (all test bits disclosed) and checks -> Cascade on the
 key basis -> verification hash -> Lim et al. Eq. (1) with the leakage actually
-counted -> Toeplitz privacy amplification -> key store.  Every outcome is a
+counted -> privacy amplification (2-universal hash) -> key store.  Both
+parties' records are in this process (the bench computer holds Alice's pattern
+and Bob's tags), so after a passed verification the two corrected keys are
+compared directly and hashed once; keys that still differ (an eps_cor event)
+discard the block.  Every outcome is a
 :class:`BlockResult` holding only public facts (lengths, QBERs, parameters,
 seeds, the key's SHA-256); a block that cannot give a key says why in
 ``reason``.  Key bits never leave the key store.
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,6 +37,8 @@ class DistillParams:
     ``key_basis`` 1 (X) gives the key and 0 (Z) the test, as in Lim et al.
     ``qber_abort``: abort when the test-basis or key-basis QBER exceeds it.
     ``min_test_bits`` / ``min_key_bits``: fewer sifted bits give "no key".
+    ``pa_hash``: "multiply_add_shift" (default, GMP) or "toeplitz" (FFT);
+    ``identity_pa`` applies to "toeplitz" only (matrix [I | T]).
     """
 
     intensities: Intensities
@@ -43,6 +50,13 @@ class DistillParams:
     min_key_bits: int = 10000
     confidence: float = 0.99
     identity_pa: bool = True
+    pa_hash: Literal["multiply_add_shift", "toeplitz"] = "multiply_add_shift"
+
+    def __post_init__(self):
+        if self.pa_hash not in ("multiply_add_shift", "toeplitz"):
+            raise ValueError(f"distill: pa_hash {self.pa_hash!r} must be 'multiply_add_shift' or 'toeplitz'")
+        if self.key_basis not in (0, 1):
+            raise ValueError(f"distill: key_basis {self.key_basis!r} must be 0 (Z) or 1 (X)")
 
 
 @dataclass(frozen=True)
@@ -61,27 +75,27 @@ class BlockResult:
     verification_bits: int = 0
     pa_seed: int | None = None
     finite_key: FiniteKey | None = None
-    counts: dict = field(default_factory=dict)
-    params: dict = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def catalog(self) -> dict:
+    def catalog(self) -> dict[str, Any]:
         """Plain JSON-friendly dict for the run catalog (no key bits)."""
-
-        def plain(v):
-            if dataclasses.is_dataclass(v):
-                return {k: plain(x) for k, x in dataclasses.asdict(v).items()}
-            if isinstance(v, dict):
-                return {k: plain(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [plain(x) for x in v]
-            if isinstance(v, np.generic):
-                return v.item()
-            return v
-
-        out = plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        out: dict[str, Any] = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if self.pa_seed is not None:
             out["pa_seed"] = f"{self.pa_seed:032x}"
         return out
+
+
+def _plain(v: Any) -> Any:
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {k: _plain(x) for k, x in dataclasses.asdict(v).items()}
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def distill_block(
@@ -108,46 +122,43 @@ def distill_block(
         "detections": s.detections,
         "double_clicks": s.double_clicks,
     }
-    base = dict(sifted_key_bits=int(xa.size), counts=counts, params=dataclasses.asdict(params))
+    res = BlockResult(False, "", sifted_key_bits=int(xa.size), counts=counts, params=dataclasses.asdict(params))
     if ta.size < params.min_test_bits or xa.size < params.min_key_bits:
-        return BlockResult(
-            False,
-            f"too few bits for parameter estimation: {ta.size} test bits "
-            f"(need {params.min_test_bits}), {xa.size} key bits "
-            f"(need {params.min_key_bits})",
-            **base,
+        return replace(
+            res,
+            reason=f"too few bits for parameter estimation: {ta.size} test bits "
+            f"(need {params.min_test_bits}), {xa.size} key bits (need {params.min_key_bits})",
         )
     q_test = qber(ta, tbb, params.confidence)
+    res = replace(res, qber_test=q_test)
     if q_test.value > params.qber_abort:
-        return BlockResult(
-            False,
-            f"test-basis QBER {q_test.value:.4f} above abort threshold {params.qber_abort}",
-            qber_test=q_test,
-            **base,
-        )
+        return replace(res, reason=f"test-basis QBER {q_test.value:.4f} above abort threshold {params.qber_abort}")
 
     alice_side = cascade.CascadeAlice(xa)
     bob_side = cascade.CascadeBob(xb, max(q_test.value, 0.005), rng)
     bob_side.reconcile(alice_side.handle)
     leaked = alice_side.leaked_bits
     q_key = qber_from_counts(xa.size, bob_side.corrected, params.confidence)
-    base.update(qber_test=q_test, qber_key=q_key, leaked_ec_bits=leaked)
+    res = replace(res, qber_key=q_key, leaked_ec_bits=leaked)
 
     tag = verification.make_tag(xa, params.eps_cor, rng)
-    base["verification_bits"] = tag.bits
+    res = replace(res, verification_bits=tag.bits)
     if not verification.check_tag(bob_side.key, tag):
-        return BlockResult(False, "verification failed: block discarded", **base)
+        return replace(res, reason="verification failed: block discarded")
     if q_key.value > params.qber_abort:
-        return BlockResult(False, f"key-basis QBER {q_key.value:.4f} above abort threshold {params.qber_abort}", **base)
+        return replace(res, reason=f"key-basis QBER {q_key.value:.4f} above abort threshold {params.qber_abort}")
 
     fk = finite_key_length(n_x, n_z, m_z, params.intensities, leaked, params.eps_sec, params.eps_cor)
-    base["finite_key"] = fk
+    res = replace(res, finite_key=fk)
     if fk.length <= 0:
-        return BlockResult(False, f"no secret key: {fk.reason}", **base)
+        return replace(res, reason=f"no secret key: {fk.reason}")
     seed = privacy.new_seed(rng)
-    key_a = privacy.toeplitz_hash(xa, fk.length, seed, params.identity_pa)
-    key_b = privacy.toeplitz_hash(bob_side.key, fk.length, seed, params.identity_pa)
-    if not np.array_equal(key_a, key_b):  # cannot happen after a passed tag unless eps_cor hit
-        return BlockResult(False, "keys differ after privacy amplification: block discarded", pa_seed=seed, **base)
-    rec = store.put(key_id or uuid.uuid4().hex, key_a)
-    return BlockResult(True, "", key_id=rec.key_id, length=rec.length, sha256=rec.sha256, pa_seed=seed, **base)
+    res = replace(res, pa_seed=seed)
+    if not np.array_equal(xa, bob_side.key):  # an eps_cor event: the tag matched, the keys do not
+        return replace(res, reason="keys differ after verification: block discarded")
+    if params.pa_hash == "toeplitz":
+        key = privacy.toeplitz_hash(xa, fk.length, seed, params.identity_pa)
+    else:
+        key = privacy.multiply_add_shift_hash(xa, fk.length, seed)
+    rec = store.put(key_id or uuid.uuid4().hex, key)
+    return replace(res, accepted=True, key_id=rec.key_id, length=rec.length, sha256=rec.sha256)

@@ -137,12 +137,17 @@ def ma2005_gain_error(sys: SystemMa2005, distance_km, mu):
 
 
 def asymptotic_rate(sys: SystemMa2005, distance_km: float, mu: float, nu: float | None = None) -> float:
-    """Secret bits per pulse, GLLP with decoys, Ma et al. Eq. (1).
+    """Secret bits per pulse, GLLP with decoys, Ma et al. Eq. (1), floored at 0.
 
     With ``nu=None`` the single-photon gain and error are exact (infinitely many
     decoys); with a weak decoy ``nu`` and a vacuum decoy they are the bounds of
     Eqs. (34) and (37).
     """
+    return max(0.0, _gllp_rate(sys, distance_km, mu, nu))
+
+
+def _gllp_rate(sys: SystemMa2005, distance_km: float, mu: float, nu: float | None) -> float:
+    """Ma et al. Eq. (1) without the floor at 0 (negative: no key), bits per pulse."""
     eta = float(_eta(sys, distance_km))
     q_mu, e_mu = ma2005_gain_error(sys, distance_km, mu)
     if nu is None:
@@ -153,27 +158,36 @@ def asymptotic_rate(sys: SystemMa2005, distance_km: float, mu: float, nu: float 
         y1 = y1_lower_ma2005(mu, nu, float(q_mu), float(q_nu), sys.y0)
         e1 = e1_upper_ma2005(nu, float(q_nu), float(e_nu), sys.y0, y1, sys.e0)
     q1 = y1 * mu * math.exp(-mu)
-    r = sys.q * (-q_mu * sys.f_ec * binary_entropy(e_mu) + q1 * (1.0 - binary_entropy(e1)))
-    return max(0.0, float(r))
+    return float(sys.q * (-q_mu * sys.f_ec * binary_entropy(e_mu) + q1 * (1.0 - binary_entropy(e1))))
 
 
 def optimal_mu(sys: SystemMa2005, distance_km: float, nu: float | None = None) -> float:
-    """Signal intensity maximizing :func:`asymptotic_rate` at one distance."""
-    from scipy.optimize import minimize_scalar
+    """Signal intensity maximizing Ma et al. Eq. (1) at one distance.
 
-    lo = (nu or 0.0) * 1.01 + 1e-3
-    res = minimize_scalar(
-        lambda m: -asymptotic_rate(sys, distance_km, m, nu), bounds=(lo, 1.5), method="bounded", options={"xatol": 1e-5}
+    The search runs on the rate before its floor at 0, which is smooth and
+    informative where no key exists: a log-spaced grid over
+    (max(1.01 nu, 1e-3), 1.5] brackets the maximum, then a bounded scalar search
+    refines it.  So wherever some mu gives a positive rate, the returned mu does.
+    """
+    from scipy.optimize import OptimizeResult, minimize_scalar
+
+    lo, hi = (nu or 0.0) * 1.01 + 1e-3, 1.5
+    grid = np.geomspace(lo, hi, 97)
+    raw = [_gllp_rate(sys, distance_km, float(m), nu) for m in grid]
+    i = int(np.argmax(raw))
+    a, b = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
+    res: OptimizeResult = minimize_scalar(  # pyright: ignore[reportAssignmentType]  (scipy types it as object)
+        lambda m: -_gllp_rate(sys, distance_km, m, nu), bounds=(a, b), method="bounded", options={"xatol": 1e-7}
     )
-    return float(res.x)
+    return float(res.x) if -res.fun >= raw[i] else float(grid[i])
 
 
-def max_distance_km(sys: SystemMa2005, nu: float | None = None) -> float:
-    """Largest distance with a positive rate at the optimal mu (bisection, 0.01 km)."""
+def max_distance_km(sys: SystemMa2005, nu: float | None = None, tol_km: float = 1e-3) -> float:
+    """Largest distance with a positive rate at the optimal mu (bisection to ``tol_km``)."""
     lo, hi = 0.0, 400.0
-    while hi - lo > 0.01:
+    while hi - lo > tol_km:
         mid = 0.5 * (lo + hi)
-        if asymptotic_rate(sys, mid, optimal_mu(sys, mid, nu), nu) > 0:
+        if _gllp_rate(sys, mid, optimal_mu(sys, mid, nu), nu) > 0:
             lo = mid
         else:
             hi = mid
@@ -209,7 +223,15 @@ LIM2014 = SystemLim2014()
 def lim2014_expected_key(
     sys: SystemLim2014, n_x: float, distance_km: float, q_x: float, p1: float, p2: float, mu1: float, mu2: float
 ) -> tuple[float, FiniteKey]:
-    """Expected key rate per pulse and Eq. (1) outcome for block size ``n_x``.
+    """Expected key rate per pulse and Eq. (1) outcome for block size ``n_x``; see :func:`_lim2014_key`."""
+    rate, _, fk = _lim2014_key(sys, n_x, distance_km, q_x, p1, p2, mu1, mu2)
+    return rate, fk
+
+
+def _lim2014_key(
+    sys: SystemLim2014, n_x: float, distance_km: float, q_x: float, p1: float, p2: float, mu1: float, mu2: float
+) -> tuple[float, float, FiniteKey]:
+    """(rate per pulse, Eq. (1) per pulse before the floor, Eq. (1) outcome) for block size ``n_x``.
 
     Detection and error model of Lim et al. Sec. IV: D_k = 1 - (1 - 2 p_dc) exp(-eta k),
     R_k = D_k (1 + p_ap), e_k = p_dc + e_mis (1 - exp(-eta k)) + p_ap D_k / 2, with
@@ -228,18 +250,18 @@ def lim2014_expected_key(
     nz = n_pulses * (1 - q_x) ** 2 * p * r
     mz = n_pulses * (1 - q_x) ** 2 * p * e
     e_obs = float(p @ e) / float(p @ r)
-    lam = sys.f_ec * n_x * binary_entropy(e_obs)
+    lam = sys.f_ec * n_x * float(binary_entropy(e_obs))
     if math.isinf(n_x):  # asymptotic limit: per-pulse quantities, no finite-size terms
         nx, nz, mz = q_x**2 * p * r, (1 - q_x) ** 2 * p * r, (1 - q_x) ** 2 * p * e
-        lam = sys.f_ec * float(nx.sum()) * binary_entropy(e_obs)
+        lam = sys.f_ec * float(nx.sum()) * float(binary_entropy(e_obs))
         fk = finite_key_length(nx, nz, mz, it, lam, finite=False)
-        return max(0.0, fk.bits), fk
+        return max(0.0, fk.bits), fk.bits, fk
     eps_sec = 1e-10
     fk = finite_key_length(nx, nz, mz, it, lam, eps_sec, sys.eps_cor)
     for _ in range(3):  # eps_sec = kappa * l, solved by fixed-point iteration
-        eps_sec = max(sys.kappa * max(fk.length, 1), 1e-300)
+        eps_sec = max(sys.kappa * min(max(fk.length, 1), n_x), 1e-300)  # l <= n_X: keeps eps_sec < 1
         fk = finite_key_length(nx, nz, mz, it, lam, eps_sec, sys.eps_cor)
-    return fk.length / n_pulses, fk
+    return fk.length / n_pulses, fk.bits / n_pulses, fk
 
 
 def lim2014_optimized_rate(
@@ -248,39 +270,43 @@ def lim2014_optimized_rate(
     """Key rate per pulse maximized over (q_x, p1, p2, mu1, mu2), as in Lim et al. Fig. 1.
 
     ``n_x=math.inf`` gives their dashed asymptotic curve (same three intensities).
-    The rate is zero on most of the parameter space at small blocks (the optimum there
-    has a rare signal level and a frequent vacuum one, and q_x may fall below 1/2), so
-    a scrambled Sobol sample of ``samples`` points over the whole box comes first, then
-    bounded Nelder-Mead from the three best points.
+    The search covers the whole physical box: q_x, p1 and p2 / (1 - p1) in
+    (0, 1) and mu2 anywhere in (mu3, mu1 - mu3), each through a logit (mu1
+    through a log) so that the local search can walk into any corner near 0
+    or 1, where the small-block optimum lives (rare signal level, q_x far from
+    1/2).  The rate is zero on most of that box at small blocks, so a scrambled
+    Sobol sample of ``samples`` points, uniform over the box (q_x, p1, f2, r2
+    in (0, 1), mu1 in (0, 2]), comes first, then Nelder-Mead in the unbounded
+    transformed coordinates from the three best points.
     Returns (rate, (q_x, p1, p2, mu1, mu2)); rate 0 when no point gives a key.
     """
     from scipy.optimize import minimize
     from scipy.stats import qmc
 
-    bounds = np.array([(0.05, 0.995), (0.005, 0.98), (0.005, 0.995), (0.01, 1.5), (0.005, 0.995)])
-
     def params(v):
-        q_x, p1, f2, mu1, r2 = v
+        q_x, p1, f2, r2 = (1.0 / (1.0 + math.exp(-min(max(float(t), -12.0), 12.0))) for t in (v[0], v[1], v[2], v[4]))
+        mu1 = max(math.exp(min(max(float(v[3]), -7.0), 1.1)), 2 * sys.mu3 * (1 + 1e-9))  # 1e-3 .. 3
         return q_x, p1, (1 - p1) * f2, mu1, sys.mu3 + (mu1 - 2 * sys.mu3) * r2
 
-    def rate(v):
-        return lim2014_expected_key(sys, n_x, distance_km, *params(v))[0]
+    def raw(v):
+        """Eq. (1) per pulse before its floor: negative where no key, but still pointing uphill."""
+        q_x, p1, p2, mu1, mu2 = params(v)
+        if not (mu1 > mu2 + sys.mu3 and mu2 > sys.mu3 and p1 + p2 < 1):  # edge of the box in floating point
+            return -math.inf
+        return _lim2014_key(sys, n_x, distance_km, q_x, p1, p2, mu1, mu2)[1]
 
-    points = qmc.scale(qmc.Sobol(5, seed=7).random(samples), bounds[:, 0], bounds[:, 1])
-    rates = np.array([rate(v) for v in points])
-    if not np.any(rates > 0):
-        return 0.0, ()
-    best_v, best_r = points[int(np.argmax(rates))], float(rates.max())
-    for start in points[np.argsort(rates)[::-1][:3]]:
-        if rate(start) <= 0:
-            break
+    u = np.clip(qmc.Sobol(5, rng=7).random(samples), 1e-6, 1 - 1e-6)
+    points = np.log(u / (1 - u))
+    points[:, 3] = np.log(1e-3 + 2.0 * u[:, 3])
+    values = np.array([raw(v) for v in points])
+    best_v, best_r = points[int(np.argmax(values))], float(values.max())
+    for start in points[np.argsort(values)[::-1][:3]]:
         res = minimize(
-            lambda v: -rate(v),
-            start,
-            method="Nelder-Mead",
-            bounds=bounds,
-            options={"xatol": 1e-4, "fatol": 1e-14, "maxiter": 800},
+            lambda v: -raw(v), start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-14, "maxiter": 1200}
         )
         if -res.fun > best_r:
             best_v, best_r = res.x, -res.fun
-    return float(best_r), tuple(float(x) for x in params(best_v))
+    rate = _lim2014_key(sys, n_x, distance_km, *params(best_v))[0]
+    if rate <= 0:
+        return 0.0, ()
+    return float(rate), tuple(float(x) for x in params(best_v))

@@ -14,7 +14,7 @@ Basis labels: ``"Z"`` (polarization H/V; time-bin early/late) and ``"X"``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,22 +67,40 @@ def _bits(who: str, name: str, values) -> np.ndarray:
 
 @dataclass(frozen=True, repr=False)
 class AliceRecord:
-    """What Alice sent: one entry per slot (arrays of equal length)."""
+    """What Alice sent: one entry per slot (arrays of equal length).
+
+    Construction validates the record once (labels, bits, levels, no slot
+    twice) and packs basis, bit and level into one byte per slot, so that
+    sifting gathers one array instead of three.
+    """
 
     slot: np.ndarray
     basis: np.ndarray
     bit: np.ndarray
     intensity: np.ndarray
+    packed: np.ndarray = field(init=False, compare=False)
+    """basis | bit << 1 | level << 2, uint8 per slot."""
+    contiguous: bool = field(init=False, compare=False)
+    """True when the slots are ``slot[0], slot[0] + 1, ...`` (sifting indexes directly)."""
 
     def __post_init__(self):
         _same_length("Alice", slot=self.slot, basis=self.basis, bit=self.bit, intensity=self.intensity)
-        object.__setattr__(self, "slot", np.asarray(self.slot, np.int64))
-        object.__setattr__(self, "basis", basis_codes(self.basis))
-        object.__setattr__(self, "bit", _bits("Alice", "bit", self.bit))
+        slot = np.asarray(self.slot, np.int64)
+        basis = basis_codes(self.basis)
+        bit = _bits("Alice", "bit", self.bit)
         inten = np.asarray(self.intensity)
         if inten.size and (inten.min() < 0 or inten.max() > 2):
             raise ValueError("sifting: Alice intensity level must be 0 (signal), 1 (decoy) or 2 (vacuum)")
-        object.__setattr__(self, "intensity", inten.astype(np.int8))
+        inten = inten.astype(np.int8)
+        steps = np.diff(slot)
+        contiguous = bool(slot.size == 0 or (steps == 1).all())
+        if not contiguous and slot.size > 1 and (np.diff(np.sort(slot)) == 0).any():
+            raise ValueError("sifting: Alice's record lists a slot twice")
+        packed = basis | (bit << 1) | (inten.view(np.uint8) << 2)
+        for name, value in (("slot", slot), ("basis", basis), ("bit", bit), ("intensity", inten)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "packed", packed)
+        object.__setattr__(self, "contiguous", contiguous)
 
     def __repr__(self) -> str:
         return f"AliceRecord(slots={self.slot.size})"
@@ -108,6 +126,9 @@ class BobRecord:
         object.__setattr__(self, "basis", basis_codes(self.basis))
         object.__setattr__(self, "bit", _bits("Bob", "bit", np.where(dc, 0, bit)))
         object.__setattr__(self, "double_click", dc)
+        slot = self.slot
+        if slot.size > 1 and not (np.diff(slot) > 0).all() and (np.diff(np.sort(slot)) == 0).any():
+            raise ValueError("sifting: Bob's record lists a slot twice")
 
     def __repr__(self) -> str:
         return f"BobRecord(detections={self.slot.size})"
@@ -123,6 +144,8 @@ class SiftedBlock:
     intensity: np.ndarray
     detections: int
     double_clicks: int
+    packed: np.ndarray | None = None
+    """Optional uint8 per event: basis | alice bit << 1 | level << 2 | bob bit << 4 (what :func:`sift` gives)."""
 
     def __repr__(self) -> str:
         return (
@@ -131,49 +154,57 @@ class SiftedBlock:
 
     def select(self, basis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(alice bits, bob bits, intensity levels) of one basis."""
-        m = self.basis == basis
-        return self.alice_bit[m], self.bob_bit[m], self.intensity[m]
+        if self.packed is None:
+            m = self.basis == basis
+            return np.compress(m, self.alice_bit), np.compress(m, self.bob_bit), np.compress(m, self.intensity)
+        code = np.compress((self.packed & 1) == basis, self.packed)
+        return (code >> 1) & 1, code >> 4, ((code >> 2) & 3).view(np.int8)
 
     def counts(self, basis: int) -> np.ndarray:
         """Sifted events per intensity level (length 3) in one basis."""
         return np.bincount(self.intensity[self.basis == basis], minlength=3)[:3]
 
 
+def _alice_index(alice: AliceRecord, bob_slot: np.ndarray) -> np.ndarray:
+    """Index into Alice's record of each of Bob's slots (error if she did not send it)."""
+    a_slot = alice.slot
+    if alice.contiguous:  # every slot of a contiguous range: index directly
+        idx = bob_slot - (a_slot[0] if a_slot.size else 0)
+        bad = (idx < 0) | (idx >= a_slot.size)
+        if bad.any():
+            raise ValueError(f"sifting: Bob detected slot {int(bob_slot[bad][0])} that Alice did not send")
+        return idx
+    order = np.argsort(a_slot, kind="stable")
+    a_sorted = a_slot[order]
+    pos = np.minimum(np.searchsorted(a_sorted, bob_slot), max(a_sorted.size - 1, 0))
+    bad = (a_sorted[pos] != bob_slot) if a_sorted.size else np.ones(bob_slot.size, bool)
+    if bad.any():
+        raise ValueError(f"sifting: Bob detected slot {int(bob_slot[bad][0])} that Alice did not send")
+    return order[pos]
+
+
 def sift(alice: AliceRecord, bob: BobRecord, rng: np.random.Generator) -> SiftedBlock:
     """Match Bob's detections to Alice's slots and keep equal-basis events.
 
-    Raises ValueError when Bob reports a slot Alice did not send or a slot twice.
+    Raises ValueError when Bob reports a slot Alice did not send (records
+    listing a slot twice are refused when they are built).
     """
-    a_slot = alice.slot
-    steps = np.diff(a_slot)
-    if steps.size and (steps == 0).any():
-        raise ValueError("sifting: Alice's record lists a slot twice")
-    if bob.slot.size > 1 and (np.diff(np.sort(bob.slot)) == 0).any():
-        raise ValueError("sifting: Bob's record lists a slot twice")
-    if a_slot.size and (steps == 1).all():  # every slot of a contiguous range: index directly
-        idx = bob.slot - a_slot[0]
-        bad = (idx < 0) | (idx >= a_slot.size)
-        if bad.any():
-            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
-    else:
-        order = np.argsort(a_slot, kind="stable")
-        a_sorted = a_slot[order]
-        pos = np.minimum(np.searchsorted(a_sorted, bob.slot), max(a_sorted.size - 1, 0))
-        bad = (a_sorted[pos] != bob.slot) if a_sorted.size else np.ones(bob.slot.size, bool)
-        if bad.any():
-            raise ValueError(f"sifting: Bob detected slot {int(bob.slot[bad][0])} that Alice did not send")
-        idx = order[pos]
-    bob_bit = bob.bit.copy()
-    n_dc = int(bob.double_click.sum())
+    code = alice.packed[_alice_index(alice, bob.slot)]
+    bob_bit = bob.bit
+    dc = bob.double_click
+    n_dc = 0 if dc is None else int(np.count_nonzero(dc))
     if n_dc:
-        bob_bit[bob.double_click] = rng.integers(0, 2, n_dc, dtype=np.uint8)
-    keep = alice.basis[idx] == bob.basis
-    idx = idx[keep]
+        bob_bit = bob_bit.copy()
+        bob_bit[dc] = rng.integers(0, 2, n_dc, dtype=np.uint8)
+    keep = (code & 1) == bob.basis
+    code = np.compress(keep, code)
+    code |= np.compress(keep, bob_bit) << 4
     return SiftedBlock(
-        alice.bit[idx],
-        bob_bit[keep],
-        alice.basis[idx],
-        alice.intensity[idx],
+        (code >> 1) & 1,
+        code >> 4,
+        code & 1,
+        ((code >> 2) & 3).view(np.int8),
         detections=int(bob.slot.size),
         double_clicks=n_dc,
+        packed=code,
     )

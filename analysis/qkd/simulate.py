@@ -53,8 +53,8 @@ def bb84_records(
     click = np.zeros((n_slots, 2), bool)
     click[np.flatnonzero(arrived), signal_bit[arrived]] = True
     click |= rng.random((n_slots, 2)) < p_dc
-    det = click.any(axis=1)
-    double = click.all(axis=1)
+    det = np.asarray(click.any(axis=1))
+    double = np.asarray(click.all(axis=1))
     bob_bit = np.where(click[:, 1], 1, 0).astype(np.uint8)
     alice = AliceRecord(slot, a_basis, a_bit, level)
     bob = BobRecord(slot[det], b_basis[det], np.where(double[det], 0, bob_bit[det]), double[det])

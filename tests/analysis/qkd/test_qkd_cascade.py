@@ -57,7 +57,7 @@ def test_messages_survive_serialization():
 
     bob.reconcile(wire)
     assert np.array_equal(bob.key, a)
-    assert set(sent) == {"PassSpec", "ParityRequest"}
+    assert set(sent) == {"PassBatch", "ParityRequest"}
 
 
 def test_error_free_key_leaks_only_block_parities():
@@ -82,3 +82,46 @@ def test_reprs_hold_no_bits():
     a = np.ones(4096, np.uint8)
     assert "1, 1" not in repr(CascadeAlice(a)) and "[" not in repr(CascadeAlice(a))
     assert "1, 1" not in repr(CascadeBob(a, 0.02, rng))
+
+
+@pytest.mark.parametrize("q", [0.01, 0.05])
+def test_in_process_search_equals_message_path(q):
+    """The fused in-process search discloses the same parities in the same round trips as messages do."""
+    rng = np.random.default_rng(11)
+    a, b, _ = _pair(60_000, q, rng)
+    results = []
+    for local in (True, False):
+        alice = CascadeAlice(a)
+        bob = CascadeBob(b, q, np.random.default_rng(5), local=local)
+        stats = bob.reconcile(alice.handle)
+        results.append((bob.key.copy(), stats.leaked_bits, stats.round_trips, alice.leaked_bits, alice.messages))
+    (k1, *c1), (k2, *c2) = results
+    assert np.array_equal(k1, a) and np.array_equal(k2, a)
+    assert c1 == c2
+
+
+def test_pass_batch_leaks_what_pass_by_pass_opening_would():
+    rng = np.random.default_rng(12)
+    a = rng.integers(0, 2, 40_000, dtype=np.uint8)
+    alice = CascadeAlice(a)
+    bob = CascadeBob(a.copy(), 0.02, rng)
+    stats = bob.reconcile(alice.handle)
+    assert stats.round_trips == 1  # an error-free key: one message opens all 14 passes and nothing is searched
+    assert alice.leaked_bits == sum(-(-a.size // k) if k < a.size // 2 else 2 for k in bob.sizes)
+
+
+@pytest.mark.parametrize(
+    "q,max_trips,max_f", [(0.01, 600, 1.045), (0.02, 750, 1.05), (0.03, 500, 1.055), (0.05, 650, 1.065)]
+)
+def test_round_trips_and_efficiency_bounds(q, max_trips, max_f):
+    """1e5-bit blocks (sweep: 310-540 round trips on average, f 1.029-1.049); bounds leave room for spread."""
+    rng = np.random.default_rng(int(q * 1e4))
+    trips, effs = [], []
+    for _ in range(3):
+        a, b, errors = _pair(100_000, q, rng)
+        kb, st = reconcile(a, b, q, rng)
+        assert np.array_equal(kb, a)
+        trips.append(st.round_trips)
+        effs.append(st.leaked_bits / (a.size * binary_entropy(errors / a.size)))
+    assert max(trips) <= max_trips
+    assert 1.0 < np.mean(effs) <= max_f

@@ -80,3 +80,63 @@ def test_finite_key_length_reports_reason():
     it = Intensities((0.5, 0.1, 2e-4), (0.6, 0.3, 0.1))
     fk = finite_key_length([600, 200, 10], [300, 100, 5], [3, 1, 1], it, lambda_ec=100)
     assert fk.length == 0 and fk.reason
+
+
+# ---- Ma, Qi, Zhao and Lo, PRA 72, 012326 (2005): an independent implementation from the paper's equations
+
+
+def _h2(x):
+    x = np.clip(x, 1e-300, 1 - 1e-16)
+    return -x * np.log2(x) - (1 - x) * np.log2(1 - x)
+
+
+def _ma2005_rate_on_grid(d_km, mu, nu=None, alpha=0.21, eta_bob=0.045, e_det=0.033, y0=1.7e-6, f=1.22):
+    """Eq. (1) with Eqs. (10), (11) (fibre model) and, for a weak decoy, Eqs. (34), (37); unfloored."""
+    eta = eta_bob * 10 ** (-alpha * d_km / 10)
+    q_mu = y0 + 1 - np.exp(-eta * mu)  # Eq. (10)
+    e_mu = (0.5 * y0 + e_det * (1 - np.exp(-eta * mu))) / q_mu  # Eq. (11)
+    if nu is None:  # infinitely many decoys: Y1 and e1 exact, Eqs. (5) and (7)
+        y1 = y0 + eta - y0 * eta
+        e1 = (0.5 * y0 + e_det * eta) / y1
+    else:
+        q_nu = y0 + 1 - np.exp(-eta * nu)
+        e_nu = (0.5 * y0 + e_det * (1 - np.exp(-eta * nu))) / q_nu
+        y1 = np.maximum(
+            mu
+            / (mu * nu - nu**2)
+            * (q_nu * np.exp(nu) - q_mu * np.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0),
+            0,
+        )  # Eq. (34)
+        e1 = np.where(
+            y1 > 0, np.clip((e_nu * q_nu * np.exp(nu) - 0.5 * y0) / (np.maximum(y1, 1e-300) * nu), 0, 0.5), 0.5
+        )
+    q1 = y1 * mu * np.exp(-mu)
+    return 0.5 * (-q_mu * f * _h2(e_mu) + q1 * (1 - _h2(e1)))
+
+
+_MU_GRID = np.geomspace(1e-3, 1.5, 40_001)
+
+
+@pytest.mark.parametrize("nu", [None, 0.05])
+def test_optimal_mu_finds_the_positive_optimum_at_many_distances(nu):
+    """At 40 distances up to and past the cutoff the library's rate matches a 40001-point mu grid."""
+    grid = _MU_GRID[_MU_GRID > 1.01 * (nu or 0) + 1e-3]
+    for d in np.concatenate([np.linspace(0, 130, 27), np.linspace(136, 143, 13)]):
+        best = float(_ma2005_rate_on_grid(d, grid, nu).max())
+        got = asymptotic_rate(GYS, d, optimal_mu(GYS, d, nu), nu)
+        if best > 0:
+            assert got >= best * (1 - 1e-6), (d, got, best)
+            assert got <= best * (1 + 1e-3) + 1e-300, (d, got, best)  # the grid misses at most a sliver
+        else:
+            assert got == 0.0
+
+
+@pytest.mark.parametrize("nu", [None, 0.05])
+def test_max_distance_matches_the_closed_form(nu):
+    """Bisection on the grid maximum of the independent implementation, to 0.005 km."""
+    grid = _MU_GRID[_MU_GRID > 1.01 * (nu or 0) + 1e-3][::4]
+    lo, hi = 100.0, 200.0
+    while hi - lo > 0.005:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _ma2005_rate_on_grid(mid, grid, nu).max() > 0 else (lo, mid)
+    assert max_distance_km(GYS, nu) == pytest.approx(lo, abs=0.02)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qnetlab.analysis.qkd.privacy import new_seed, seed_bits, toeplitz_hash
+from qnetlab.analysis.qkd.privacy import multiply_add_shift_hash, new_seed, seed_bits, toeplitz_hash
 
 
 def _explicit(x, m, seed, identity):
@@ -79,3 +79,58 @@ def test_prepare_with_wisdom_file(tmp_path):
     privacy.prepare(3000, 1000, effort="FFTW_MEASURE", wisdom_file=wisdom)  # reads it back
     x = np.random.default_rng(0).integers(0, 2, 3000, dtype=np.uint8)
     assert np.array_equal(toeplitz_hash(x, 1000, 5), _explicit(x, 1000, 5, True))
+
+
+def _mas_reference(x, m, seed):
+    """Independent evaluation with Python integers, bit by bit."""
+    n = x.size
+    w = n + m - 1
+    raw = np.random.Generator(np.random.PCG64(seed)).bytes(2 * ((w + 7) // 8))
+    nb = (w + 7) // 8
+    a = int.from_bytes(raw[:nb], "little") % 2**w
+    b = int.from_bytes(raw[nb:], "little") % 2**w
+    xi = sum(int(v) << i for i, v in enumerate(x))
+    y = ((a * xi + b) % 2**w) >> (n - 1)
+    return np.array([(y >> i) & 1 for i in range(m)], np.uint8)
+
+
+@pytest.mark.parametrize("n,m", [(200, 50), (257, 256), (129, 1), (3000, 1500)])
+def test_multiply_add_shift_matches_integer_reference(n, m):
+    rng = np.random.default_rng(n * m)
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = new_seed(rng)
+    assert np.array_equal(multiply_add_shift_hash(x, m, seed), _mas_reference(x, m, seed))
+
+
+def test_multiply_add_shift_family_is_strongly_universal_exhaustively():
+    """n = 4 input bits, m = 2 output bits, w = 5: every (a, b) in [32]^2 enumerated.
+
+    Strong universality: for x != y and any outputs (i, j), exactly 1/16 of the
+    seeds give h(x) = i and h(y) = j (so collisions happen with probability 1/4).
+    """
+    n, m = 4, 2
+    w = n + m - 1
+    counts = np.zeros((16, 16, 4, 4), int)
+    for a in range(2**w):
+        for b in range(2**w):
+            h = [((a * x + b) % 2**w) >> (n - 1) for x in range(16)]
+            for x in range(16):
+                for y in range(16):
+                    counts[x, y, h[x], h[y]] += 1
+    off = ~np.eye(16, dtype=bool)
+    assert (counts[off] == 4**w // 16).all()
+
+
+def test_multiply_add_shift_collision_rate_on_long_keys():
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 2, 5000, dtype=np.uint8)
+    x2 = x.copy()
+    x2[[7, 4000]] ^= 1
+    trials = 2000
+    hits = sum(
+        np.array_equal(multiply_add_shift_hash(x, 3, s), multiply_add_shift_hash(x2, 3, s)) for s in range(trials)
+    )
+    assert abs(hits - trials / 8) < 5 * 14.8
+    with pytest.raises(ValueError, match="output length 5001"):
+        multiply_add_shift_hash(x, 5001, 1)
+    assert multiply_add_shift_hash(x, 0, 1).size == 0

@@ -71,3 +71,29 @@ def test_unsorted_and_gapped_alice_slots_match_the_same_events():
     assert np.array_equal(s2.alice_bit, s.alice_bit)
     with pytest.raises(ValueError, match="slot 1 that Alice did not send"):
         sift(alice, BobRecord([1], [0], [0]), rng)
+
+
+def test_records_listing_a_slot_twice_are_refused_when_built():
+    with pytest.raises(ValueError, match="Alice's record lists a slot twice"):
+        AliceRecord([3, 1, 3], ["Z", "X", "Z"], [0, 1, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match="Bob's record lists a slot twice"):
+        BobRecord([5, 2, 5], ["Z", "X", "Z"], [0, 1, 1])
+    assert AliceRecord([7, 8, 9], ["Z", "X", "Z"], [0, 1, 0], [0, 1, 2]).contiguous
+    assert not AliceRecord([9, 7, 8], ["Z", "X", "Z"], [0, 1, 0], [0, 1, 2]).contiguous
+
+
+def test_packed_selection_equals_plain_selection():
+    rng = np.random.default_rng(8)
+    n = 5000
+    alice = AliceRecord(np.arange(n), rng.integers(0, 2, n), rng.integers(0, 2, n), rng.integers(0, 3, n))
+    pick = np.sort(rng.choice(n, 2000, replace=False))
+    bob = BobRecord(pick, rng.integers(0, 2, pick.size), rng.integers(0, 2, pick.size), rng.random(pick.size) < 0.05)
+    s = sift(alice, bob, rng)
+    keep = alice.basis[pick] == bob.basis
+    assert np.array_equal(s.alice_bit, alice.bit[pick][keep])
+    assert np.array_equal(s.intensity, alice.intensity[pick][keep])
+    for b in (0, 1):
+        m = s.basis == b
+        packed = s.select(b)
+        assert np.array_equal(packed[0], s.alice_bit[m]) and np.array_equal(packed[1], s.bob_bit[m])
+        assert np.array_equal(packed[2], s.intensity[m])
