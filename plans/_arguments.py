@@ -44,6 +44,7 @@ def plan_arguments(plan: Callable[P, R]) -> Callable[P, R]:
                 problems.append(f"{'.'.join(where)}: {problem['msg']} (got {problem.get('input')!r})")
             raise PlanArgumentError(f"{plan.__name__}: " + "; ".join(problems)) from None
 
+    call._is_plan_ = True  # type: ignore[attr-defined]  # still a plan to bluesky.utils.is_plan (queueserver)
     return call
 
 

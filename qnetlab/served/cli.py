@@ -126,7 +126,7 @@ def queue_start(
     address_file = queue_dir / "address.json"
     try:
         typer.echo(f"RE Manager: {manager.address.control}  (log: {manager.server.log_path}); opening the lab ...")
-        queue.open_environment(manager.address)
+        queue.open_environment(manager.address, log_path=manager.server.log_path)
         address_file.write_text(json.dumps(vars(manager.address)))
         typer.echo("ready: qnetlab queue add PLAN --kwargs '{...}' ; qnetlab queue run ; Ctrl-C stops")
         _wait_for_signal()

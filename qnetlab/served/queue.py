@@ -118,8 +118,11 @@ def start_manager(
     return RunningManager(server.wait_ready(timeout_s), address)
 
 
-def open_environment(address: QueueAddress, timeout_s: float = 180.0) -> None:
-    """Open the worker environment (starts the lab) and wait until it is idle."""
+def open_environment(address: QueueAddress, timeout_s: float = 180.0, log_path: Path | None = None) -> None:
+    """Open the worker environment (starts the lab) and wait until it is idle.
+
+    ``log_path``: the manager's log, named in the error if the environment does not open.
+    """
     api = address.api()
     try:
         status = api.status()
@@ -128,7 +131,10 @@ def open_environment(address: QueueAddress, timeout_s: float = 180.0) -> None:
             api.wait_for_idle(timeout=timeout_s)
         status = api.status()
         if not status["worker_environment_exists"]:
-            raise ServiceError(f"RE Manager at {address.control}: the worker environment did not open; see its log")
+            where = f" ({log_path})" if log_path else ""
+            raise ServiceError(
+                f"RE Manager at {address.control}: the worker environment did not open; see its log{where}"
+            )
     finally:
         api.close()
 

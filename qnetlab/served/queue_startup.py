@@ -42,4 +42,7 @@ def _with_evaluated_annotations(plan):
     return plan
 
 
-globals().update({name: _with_evaluated_annotations(getattr(_plans, name)) for name in _plans.__all__})
+_offered = {name: getattr(_plans, name) for name in _plans.__all__}  # plans, not the classes beside them
+globals().update(
+    {name: _with_evaluated_annotations(plan) for name, plan in _offered.items() if inspect.isfunction(plan)}
+)

@@ -21,7 +21,7 @@ def _manager(tmp_path, redis, node="lab"):
     manager = queue.start_manager(
         SIM_LAB, tmp_path / f"queue-{node}", redis_port=redis.port, node=node, data_dir=tmp_path / "data"
     )
-    queue.open_environment(manager.address)
+    queue.open_environment(manager.address, log_path=manager.server.log_path)
     return manager
 
 
