@@ -108,5 +108,5 @@ class RateCounter:
     def rates(self, duration_ps=None):
         """Rate per channel in Hz; default duration is the span of the tags seen."""
         if duration_ps is None:
-            duration_ps = 0 if self.first_ps is None else self.last_ps - self.first_ps
+            duration_ps = 0 if self.first_ps is None or self.last_ps is None else self.last_ps - self.first_ps
         return _rates(self.counts(), duration_ps)

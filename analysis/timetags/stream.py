@@ -33,6 +33,7 @@ class StreamAnalysis:
 
     lookback_ps = 0
     lookahead_ps = 0
+    _acc: np.ndarray  # set by each subclass
 
     def __init__(self):
         self._tail_t = np.empty(0, np.int64)

@@ -32,6 +32,7 @@ Such a never-closed file must be opened with ``swmr=True`` (or cleaned with
 """
 
 import os
+from typing import Any
 
 import h5py
 import hdf5plugin
@@ -85,14 +86,15 @@ class TagFileWriter:
         self.group = group
         self._file = h5py.File(self.path, mode, libver="latest" if swmr else "earliest", rdcc_nbytes=32 * 2**20)
         try:
+            g: Any
             if group in self._file:
                 g = self._file[group]
                 _check_group(g, self.path)
             else:
                 g = self._create(group, channel_dtype, attrs or {}, int(chunk_tags))
-            self._t = g["timestamps_delta"]
-            self._c = g["channels"]
-            self._blocks = g["blocks"]
+            self._t: Any = g["timestamps_delta"]
+            self._c: Any = g["channels"]
+            self._blocks: Any = g["blocks"]
             info = np.iinfo(self._c.dtype)
             self._c_range = (int(info.min), int(info.max))
             self.n_tags = min(len(self._t), len(self._c))
@@ -234,7 +236,7 @@ def _open(path):
     return h5py.File(path, "r", swmr=True)
 
 
-def _group(f, group, path):
+def _group(f, group, path) -> Any:  # h5py's items are untyped unions: a Group here
     if group not in f:
         raise KeyError(f"{path}: no time-tag group {group!r}")
     g = f[group]

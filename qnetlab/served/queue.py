@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,7 +49,7 @@ class QueueAddress:
     control: str
     info: str
 
-    def api(self, timeout_s: float = 10.0):
+    def api(self, timeout_s: float = 10.0) -> Any:
         """A bluesky-queueserver-api client of this manager."""
         from bluesky_queueserver_api.zmq import REManagerAPI
 
@@ -128,7 +129,7 @@ def open_environment(address: QueueAddress, timeout_s: float = 180.0, log_path: 
         status = api.status()
         if not status["worker_environment_exists"]:
             api.environment_open()
-            api.wait_for_idle(timeout=timeout_s)
+            api.wait_for_idle(timeout=int(timeout_s))
         status = api.status()
         if not status["worker_environment_exists"]:
             where = f" ({log_path})" if log_path else ""

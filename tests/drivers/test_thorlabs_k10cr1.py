@@ -130,8 +130,8 @@ def test_homing_without_home_velocity_never_ends_on_the_emulated_unit(rig):
 
 
 def test_stored_velocity_of_zero_is_replaced_at_connect():
-    from qnetlab.sim_backends.world.actuators import Waveplate
     from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.world.actuators import Waveplate
 
     plate = Waveplate()
     emulator = AptRotationMountEmulator(plate, threading.RLock(), stored_velocity_deg_s=0.0)
@@ -146,8 +146,8 @@ def test_stored_velocity_of_zero_is_replaced_at_connect():
 
 
 def test_unsolicited_status_updates_are_stopped_and_tolerated(monkeypatch):
-    from qnetlab.sim_backends.world.actuators import Waveplate
     from qnetlab.sim_backends.emulators.apt_emulator import AptRotationMountEmulator
+    from qnetlab.sim_backends.world.actuators import Waveplate
 
     plate = Waveplate()
     emulator = AptRotationMountEmulator(plate, threading.RLock(), update_messages=True)

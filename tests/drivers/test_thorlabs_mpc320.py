@@ -312,8 +312,8 @@ def test_move_that_never_ends_times_out_and_is_not_resent(rig):
 
 @pytest.mark.parametrize("end_of_move", ["status", "completed", "none"])
 def test_every_end_of_move_the_unit_may_send_is_accepted(end_of_move):
-    from qnetlab.sim_backends.world.actuators import PaddleController
     from qnetlab.sim_backends.emulators.apt_emulator import AptPaddleControllerEmulator
+    from qnetlab.sim_backends.world.actuators import PaddleController
 
     controller = PaddleController()
     emulator = AptPaddleControllerEmulator(controller, threading.RLock(), end_of_move=end_of_move)
