@@ -9,6 +9,7 @@ reads the SCPI error queue so a rejected value raises :class:`DeviceError`.
 from __future__ import annotations
 
 import pyvisa
+from pyvisa.constants import StatusCode
 from qcodes.instrument import VisaInstrument
 
 from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
@@ -64,7 +65,7 @@ class ScpiVisaInstrument(VisaInstrument):
         try:
             return self.visa_handle.query(cmd)
         except pyvisa.errors.VisaIOError as error:
-            if error.error_code == pyvisa.constants.StatusCode.error_timeout:
+            if error.error_code == StatusCode.error_timeout:
                 raise InstrumentTimeout(self.name, cmd, f"no reply within {self._timeout_ms / 1000:g} s") from None
             raise LinkDropped(self.name, cmd, f"link failed: {error.description}") from None
         except (ConnectionError, OSError) as error:

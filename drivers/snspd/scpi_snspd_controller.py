@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import cast
 
 from qcodes.instrument import InstrumentChannel
 from qcodes.validators import Numbers
@@ -96,7 +97,7 @@ class ScpiSnspdController(ScpiVisaInstrument):
         """The channel ``number``; a number not configured raises ``KeyError`` naming those that are."""
         if number not in self.channel_numbers:
             raise KeyError(f"{self.name}: no channel {number}; channels are {list(self.channel_numbers)}")
-        return self.submodules[f"ch{number}"]
+        return cast("SnspdBiasChannel", self.submodules[f"ch{number}"])
 
     def identify(self) -> str:
         """The ``*IDN?`` string."""

@@ -110,6 +110,12 @@ class SwabianTimeTagger:
         self._sdk = sdk if sdk is not None else import_vendor_sdk()
         self._tagger = self._call("createTimeTagger", self._sdk.createTimeTagger, serial)
 
+    def _open(self):
+        """The SDK's tagger object; a closed driver raises InstrumentError."""
+        if self._tagger is None:
+            raise InstrumentError(self.name, "use", "the tagger connection is closed")
+        return self._tagger
+
     def _call(self, what: str, function: Callable, *args):
         try:
             return function(*args)
@@ -121,44 +127,44 @@ class SwabianTimeTagger:
     # --- settings ---------------------------------------------------------------------
     @property
     def serial(self) -> str:
-        return self._call("getSerial", self._tagger.getSerial)
+        return self._call("getSerial", self._open().getSerial)
 
     @property
     def model(self) -> str:
-        return self._call("getModel", self._tagger.getModel)
+        return self._call("getModel", self._open().getModel)
 
     def channel_list(self) -> list[int]:
-        return list(self._call("getChannelList", self._tagger.getChannelList))
+        return list(self._call("getChannelList", self._open().getChannelList))
 
     def set_trigger_level(self, channel: int, level_v: float) -> float:
         """Set a channel's comparator level (V); returns the level applied."""
-        self._call("setTriggerLevel", self._tagger.setTriggerLevel, channel, float(level_v))
-        return self._call("getTriggerLevel", self._tagger.getTriggerLevel, channel)
+        self._call("setTriggerLevel", self._open().setTriggerLevel, channel, float(level_v))
+        return self._call("getTriggerLevel", self._open().getTriggerLevel, channel)
 
     def set_input_delay(self, channel: int, delay_ps: int) -> int:
         """Set a channel's input delay (ps); returns the delay applied."""
-        self._call("setInputDelay", self._tagger.setInputDelay, channel, int(delay_ps))
-        return int(self._call("getInputDelay", self._tagger.getInputDelay, channel))
+        self._call("setInputDelay", self._open().setInputDelay, channel, int(delay_ps))
+        return int(self._call("getInputDelay", self._open().getInputDelay, channel))
 
     def set_dead_time(self, channel: int, dead_time_ps: int) -> int:
         """Set a channel's dead time (ps); returns the (rounded) dead time applied."""
-        return int(self._call("setDeadtime", self._tagger.setDeadtime, channel, int(dead_time_ps)))
+        return int(self._call("setDeadtime", self._open().setDeadtime, channel, int(dead_time_ps)))
 
     def overflows(self) -> int:
         """Blocks of tags lost to a too-high rate since the last clear."""
-        return int(self._call("getOverflows", self._tagger.getOverflows))
+        return int(self._call("getOverflows", self._open().getOverflows))
 
     # --- measurements -----------------------------------------------------------------
     def start_count_rates(self, channels: Sequence[int], duration_ps: int):
         """Start a ``Countrate`` measurement for ``duration_ps``; returns its handle."""
-        measurement = self._call("Countrate", self._sdk.Countrate, self._tagger, list(channels))
+        measurement = self._call("Countrate", self._sdk.Countrate, self._open(), list(channels))
         self._call("startFor", measurement.startFor, int(duration_ps))
         return measurement
 
     def start_correlation(self, channel_1: int, channel_2: int, binwidth_ps: int, n_bins: int, duration_ps: int):
         """Start a ``Correlation`` (t1 − t2 histogram) for ``duration_ps``; returns its handle."""
         measurement = self._call(
-            "Correlation", self._sdk.Correlation, self._tagger, channel_1, channel_2, int(binwidth_ps), int(n_bins)
+            "Correlation", self._sdk.Correlation, self._open(), channel_1, channel_2, int(binwidth_ps), int(n_bins)
         )
         self._call("startFor", measurement.startFor, int(duration_ps))
         return measurement
@@ -168,7 +174,7 @@ class SwabianTimeTagger:
 
         Read its buffers with :func:`split_stream_buffer`.
         """
-        stream = self._call("TimeTagStream", self._sdk.TimeTagStream, self._tagger, int(n_max_events), list(channels))
+        stream = self._call("TimeTagStream", self._sdk.TimeTagStream, self._open(), int(n_max_events), list(channels))
         self._call("stop", stream.stop)  # the SDK starts a measurement when it is created
         self._call("clear", stream.clear)
         return stream

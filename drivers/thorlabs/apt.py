@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import serial
 from qcodes.instrument import Instrument
@@ -217,7 +218,7 @@ class AptInstrument(Instrument):
         super().close()
 
     @property
-    def _link(self) -> serial.SerialBase:
+    def _link(self) -> Any:  # a pyserial port: Serial, or what serial_for_url returns for socket://
         """The open port; a closed one is a dropped link."""
         if self._port is None:
             raise LinkDropped(self.name, "link", f"{self.address} is not open")
