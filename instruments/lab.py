@@ -163,14 +163,10 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
 def load_lab(path: str | Path) -> Lab:
     """Build the lab of a config file; on any failure, close what was already opened."""
     from qnetlab.instruments.defaults import resolve_defaults
-    from qnetlab.instruments.registry import MODELS, build_device
+    from qnetlab.instruments.registry import build_device
 
-    config = load_config(path)
-    try:
-        roles = {name: MODELS[entry.kind].role for name, entry in config.instruments.items()}
-        defaults = resolve_defaults(config.defaults, roles)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}") from None
+    config = load_config(path)  # the defaults were checked there
+    defaults = resolve_defaults(config.defaults, {name: type(e).role for name, e in config.instruments.items()})
     lab = Lab(config=config, defaults=defaults)
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}

@@ -12,28 +12,42 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from qnetlab.instruments._strict import Fraction, NonNegative, Positive, Strict
+from qnetlab.instruments._strict import Fraction, NonNegative, Positive, PositiveOrInfinite, Strict
+
+DarkRate = Annotated[float, Field(ge=0.0, le=1e7, description="dark count rate (Hz), <= 10 MHz (a saturated SPAD)")]
+DetectorDeadTime = Annotated[
+    int, Field(ge=0, le=1_000_000_000, description="dead time (ps), 0..1 ms: real detectors recover in ns to µs")
+]
+Jitter = Annotated[float, Field(ge=0.0, le=1e6, description="rms timing jitter (ps), <= 1 µs")]
 
 
 class TransmitterPhysics(Strict):
     """Alice's pulsed laser and modulators (mean photon number = power / (hν·f) · 10^(−att/10))."""
 
-    rep_rate_hz: Positive = 80e6
+    rep_rate_hz: float = Field(
+        80e6, gt=0.0, le=1e10, description="pulse rate (Hz), up to 10 GHz: beyond any pulsed QKD source"
+    )
     power_dbm: float = -10.0
     wavelength_nm: Positive = 1550.0
-    attenuation_db: NonNegative = 70.0
+    attenuation_db: float = Field(70.0, ge=0.0, le=200.0, description="attenuation before the fiber (dB), 0..200")
     output_on: bool = True
     encoding: Literal["none", "polarization", "time_bin"] = "none"
     decoy_ratio: Fraction = 0.25
     vacuum_ratio: Fraction = 0.0
-    time_bin_separation_ps: Annotated[int, Field(gt=0)] = 2_000
+    time_bin_separation_ps: int = Field(
+        2_000, gt=0, le=1_000_000, description="early-late separation (ps), up to 1 µs (an interferometer's delay)"
+    )
 
 
 class FiberPhysics(Strict):
-    length_km: NonNegative = 0.0
-    loss_db_per_km: NonNegative = 0.2
-    polarization_drift_time_s: Positive = Field(float("inf"), description="τ of the SU(2) random walk (s)")
-    phase_drift_time_s: Positive = Field(float("inf"), description="τ of the phase random walk (s)")
+    length_km: float = Field(0.0, ge=0.0, le=20_000.0, description="length (km), up to 20000 km")
+    loss_db_per_km: float = Field(0.2, ge=0.0, le=10.0, description="loss (dB/km), up to 10 (a bad multimode fiber)")
+    polarization_drift_time_s: PositiveOrInfinite = Field(
+        float("inf"), description="τ of the SU(2) random walk (s); .inf: no drift"
+    )
+    phase_drift_time_s: PositiveOrInfinite = Field(
+        float("inf"), description="τ of the phase random walk (s); .inf: no drift"
+    )
     initial_rotation: Literal["identity", "random"] = "identity"
 
 
@@ -88,13 +102,15 @@ class AnalyzerPlates(Strict):
 
 class PairLinkPhysics(Strict):
     kind: Literal["entangled_pairs"]
-    pair_rate_hz: NonNegative
+    pair_rate_hz: float = Field(
+        ge=0.0, le=1e10, description="pair rate (Hz), up to 10 GHz (far beyond any SPDC source)"
+    )
     visibility: Fraction = 0.95
     heralding_a: Fraction = 0.2
     heralding_b: Fraction = 0.2
     analyzers: dict[Literal["A", "B"], AnalyzerPlates] = Field(default_factory=dict)
     detectors: dict[Literal["A_T", "A_R", "B_T", "B_R"], str]
-    delay_b_ps: int = 0
+    delay_b_ps: int = Field(0, ge=-1_000_000_000, le=1_000_000_000, description="B's extra delay (ps), |d| <= 1 ms")
 
     def detector_names(self) -> list[str]:
         return list(self.detectors.values())
@@ -141,9 +157,9 @@ def _refuse_instrument_settings(data, owned: dict[str, str]):
 class DetectorPhysics(Strict):
     kind: Literal["generic"] = "generic"
     efficiency: Fraction = 0.2
-    dark_count_hz: NonNegative = 100.0
-    dead_time_ps: Annotated[int, Field(ge=0)] = 50_000
-    jitter_ps: NonNegative = 50.0
+    dark_count_hz: DarkRate = 100.0
+    dead_time_ps: DetectorDeadTime = 50_000
+    jitter_ps: Jitter = 50.0
 
 
 class SnspdPhysics(Strict):
@@ -151,15 +167,17 @@ class SnspdPhysics(Strict):
 
     kind: Literal["snspd"]
     efficiency: Fraction = 0.85
-    dead_time_ps: Annotated[int, Field(ge=0)] = 40_000
-    jitter_ps: NonNegative = 20.0
+    dead_time_ps: DetectorDeadTime = 40_000
+    jitter_ps: Jitter = 20.0
     switching_current_ua: Positive = 12.0
     bias_mid_ua: Positive = 8.0
     bias_width_ua: Positive = 0.6
-    dark_floor_hz: NonNegative = 20.0
-    dark_at_switching_hz: NonNegative = 1.0e5
+    dark_floor_hz: DarkRate = 20.0
+    dark_at_switching_hz: DarkRate = 1.0e5
     dark_slope_ua: Positive = 0.35
-    latch_rate_hz: Positive = 2.0e7
+    latch_rate_hz: float = Field(
+        2.0e7, gt=0.0, le=1e10, description="photon rate that latches the wire (Hz), <= 10 GHz"
+    )
     retrap_current_ua: NonNegative = 2.0
 
     @model_validator(mode="before")
@@ -172,11 +190,13 @@ class SpadPhysics(Strict):
     """An InGaAs SPAD; its efficiency and dead time are the SPAD instrument's settings, not here."""
 
     kind: Literal["spad"]
-    dark_count_hz: NonNegative = Field(300.0, description="dark counts at the 10 % efficiency setting (Hz)")
-    jitter_ps: NonNegative = 100.0
+    dark_count_hz: DarkRate = Field(300.0, description="dark counts at the 10 % efficiency setting (Hz), <= 10 MHz")
+    jitter_ps: Jitter = 100.0
     dark_exponent: NonNegative = 2.0
     afterpulse_probability: Fraction = 0.0
-    afterpulse_tau_ps: Positive = 2_000_000.0
+    afterpulse_tau_ps: float = Field(
+        2_000_000.0, gt=0.0, le=1e10, description="mean afterpulse delay (ps), up to 10 ms (trap lifetimes are µs)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -193,22 +213,32 @@ AnyDetectorPhysics = Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Fie
 class TaggerPhysics(Strict):
     """The tagger's hardware; each input's wiring and settings are in the tagger instrument's ``inputs``."""
 
-    jitter_ps: NonNegative = 8.0
-    detector_pulse_v: Positive = 1.0
-    max_rate_hz: Positive = 6.5e7
-    buffer_tags: Annotated[int, Field(gt=0)] = 64 * 2**20  # on-board buffer (vendor default 64 MTags)
+    jitter_ps: Jitter = 8.0
+    detector_pulse_v: float = Field(1.0, gt=0.0, le=10.0, description="detector pulse height (V), up to 10 V")
+    max_rate_hz: float = Field(6.5e7, gt=0.0, le=1e10, description="tag rate to the computer (Hz), up to 10 GHz")
+    buffer_tags: int = Field(
+        64 * 2**20,
+        ge=32 * 2**10,
+        le=512 * 2**20,
+        description="on-board buffer (tags): the vendor's setHardwareBufferSize accepts 32 kTags to 512 MTags",
+    )
 
 
 class SyncPhysics(Strict):
     transmitter: str
-    divider: Annotated[int, Field(gt=0)] = 1024
+    divider: int = Field(1024, ge=1, le=2**24, description="one sync marker per `divider` pulses, 1..2^24")
 
 
 class WorldConfig(Strict):
     """Physics of the simulated bench (only used by ``sim: true`` instruments)."""
 
-    seed: int = 0
-    time_scale: Positive = Field(float("inf"), description="simulated seconds per real second")
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the world's generator, 0 <= seed < 2^63")
+    time_scale: PositiveOrInfinite = Field(
+        float("inf"),
+        ge=0.1,
+        description="simulated seconds per real second, >= 0.1 (slower would make a 1 s run last over 10 s); "
+        ".inf: unpaced",
+    )
     threads: Annotated[int, Field(ge=1, le=2)] = Field(
         1,
         description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)",

@@ -42,7 +42,7 @@ def test_missing_address_of_a_real_instrument(tmp_path):
 def test_value_out_of_range(tmp_path):
     path = _write(tmp_path, lambda c: c["world"]["detectors"]["pol_h"].update(efficiency=1.7))
     with pytest.raises(
-        ConfigError, match=r"world\.detectors\.pol_h\.snspd\.efficiency: Input should be less than or equal to 1"
+        ConfigError, match=r"world\.detectors\.pol_h\.efficiency: Input should be less than or equal to 1"
     ):
         load_config(path)
 
@@ -91,9 +91,7 @@ def test_world_starts_in_its_power_on_state_and_the_instruments_set_it(sim_lab):
 
 def test_misspelt_key(tmp_path):
     path = _write(tmp_path, lambda c: c["instruments"]["laser"].update(timout_s=3))
-    with pytest.raises(
-        ConfigError, match=r"instruments\.laser\.scpi_pulsed_laser\.timout_s: Extra inputs are not permitted"
-    ):
+    with pytest.raises(ConfigError, match=r"instruments\.laser\.timout_s: Extra inputs are not permitted"):
         load_config(path)
 
 
