@@ -3,9 +3,9 @@ number types they share."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 ChannelNumber = Annotated[int, Field(ge=1)]
@@ -20,3 +20,13 @@ class Strict(BaseModel):
     """A config table: unknown keys refused, frozen, NaN and infinity refused unless a field allows them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        """Refuse a key this table does not have, naming the keys it does (a misspelling is a key refused)."""
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in cls.model_fields]
+            if unknown:
+                raise ValueError(f"unknown key(s) {unknown}; the keys of this table are {sorted(cls.model_fields)}")
+        return data

@@ -395,6 +395,18 @@ CASES = [
         r"defaults\.transmitter",
         r"'tagger' is not a transmitter \(its role is tagger\)",
     ),
+    (
+        "misspelt-start-up-setting",
+        _set("instruments", "laser", "power", value=-5.0),
+        r"instruments\.laser: ",
+        r"unknown key\(s\) \['power'\]; the keys of this table are \[.*'power_dbm'",
+    ),
+    (
+        "misspelt-world-key",
+        _set("world", "transmitters", "alice", "rep_rate", value=1e9),
+        r"world\.transmitters\.alice: ",
+        r"unknown key\(s\) \['rep_rate'\]",
+    ),
     # --- the file itself ------------------------------------------------------------------------
     ("not-a-mapping", lambda text: "- just\n- a list\n", r"", r"expected a mapping at the top level, got list"),
     ("not-yaml", lambda text: text + "\n  : : [\n", r"", r"not valid YAML"),
