@@ -117,7 +117,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
             paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg, strict=False)]
             actuators[name] = PaddleController(paddles=paddles)
         else:
-            actuators[name] = PhaseShifter(act.voltage_v, act.v_2pi_v, act.voltage_range_v)
+            actuators[name] = PhaseShifter(0.0, act.v_2pi_v, act.voltage_range_v)  # 0 V until the controller sets it
     detector_classes = {"generic": detectors.DetectorModel, "snspd": detectors.SnspdModel, "spad": detectors.SpadModel}
     world_detectors = {
         name: detector_classes[d.kind](**d.model_dump(exclude={"kind"})) for name, d in config.detectors.items()

@@ -21,16 +21,36 @@ DetectorDeadTime = Annotated[
 Jitter = Annotated[float, Field(ge=0.0, le=1e6, description="rms timing jitter (ps), <= 1 µs")]
 
 
+def _refuse_instrument_settings(data, owned: dict[str, str]):
+    """Point a setting given in the world to the instrument entry that owns it."""
+    if isinstance(data, dict):
+        for key, owner in owned.items():
+            if key in data:
+                raise ValueError(f"{key} is an instrument setting, not world physics: give it as {owner}")
+    return data
+
+
 class TransmitterPhysics(Strict):
-    """Alice's pulsed laser and modulators (mean photon number = power / (hν·f) · 10^(−att/10))."""
+    """Alice's pulsed laser and modulators (mean photon number = power / (hν·f) · 10^(−att/10)).
+
+    Its power and emission are the laser instrument's settings (``power_dbm``, ``output`` of
+    the scpi_pulsed_laser entry); the twin starts in the model's power-on state.
+    """
 
     rep_rate_hz: float = Field(
         80e6, gt=0.0, le=1e10, description="pulse rate (Hz), up to 10 GHz: beyond any pulsed QKD source"
     )
-    power_dbm: float = -10.0
     wavelength_nm: Positive = 1550.0
     attenuation_db: float = Field(70.0, ge=0.0, le=200.0, description="attenuation before the fiber (dB), 0..200")
-    output_on: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_elsewhere(cls, data):
+        owner = "the scpi_pulsed_laser entry"
+        return _refuse_instrument_settings(
+            data, {"power_dbm": f"power_dbm of {owner} (dBm)", "output_on": f"output of {owner}"}
+        )
+
     encoding: Literal["none", "polarization", "time_bin"] = "none"
     decoy_ratio: Fraction = 0.25
     vacuum_ratio: Fraction = 0.0
@@ -134,24 +154,21 @@ class PaddleControllerPhysics(Strict):
 
 
 class PhaseShifterPhysics(Strict):
+    """A piezo phase shifter; its voltage is the piezo controller's setting (``voltage_v``), 0 V at power-on."""
+
     kind: Literal["phase_shifter"]
     v_2pi_v: Positive = 60.0
-    voltage_v: float = 0.0
     voltage_range_v: tuple[float, float] = (0.0, 150.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_elsewhere(cls, data):
+        return _refuse_instrument_settings(data, {"voltage_v": "voltage_v of the thorlabs_mdt693b entry (V)"})
 
 
 ActuatorPhysics = Annotated[
     WaveplatePhysics | PaddleControllerPhysics | PhaseShifterPhysics, Field(discriminator="kind")
 ]
-
-
-def _refuse_instrument_settings(data, owned: dict[str, str]):
-    """Point a setting given in the world to the instrument entry that owns it."""
-    if isinstance(data, dict):
-        for key, owner in owned.items():
-            if key in data:
-                raise ValueError(f"{key} is an instrument setting, not world physics: give it as {owner}")
-    return data
 
 
 class DetectorPhysics(Strict):

@@ -18,6 +18,10 @@ from qnetlab.instruments.config import ConfigError, load_config
 
 SIM_LAB = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
 NAN, INF = float("nan"), float("inf")
+_LINES = SIM_LAB.read_text().splitlines()
+LASER_LINE = _LINES.index("  laser:") + 1
+TAGGER_LINE = _LINES.index("  tagger:") + 1  # where the edit below puts a second laser
+LIMIT_LINE = next(n for n, line in enumerate(_LINES, 1) if "power_dbm: {min: -20.0, max: 0.0}" in line)
 
 
 def _set(*path, value):
@@ -131,8 +135,8 @@ CASES = [
     (
         "duplicate-limit-max",
         _edit("{min: -20.0, max: 0.0}", "{min: -20.0, max: 0.0, max: 8.0}"),
-        r"line 30: instruments\.laser\.limits\.power_dbm\.max",
-        r"duplicate key 'max' \(first given on line 30\)",
+        rf"line {LIMIT_LINE}: instruments\.laser\.limits\.power_dbm\.max",
+        rf"duplicate key 'max' \(first given on line {LIMIT_LINE}\)",
     ),
     (
         "duplicate-instrument",
@@ -140,8 +144,8 @@ CASES = [
             "  tagger:\n    kind: swabian",
             "  laser: {kind: scpi_pulsed_laser, sim: true}\n  tagger:\n    kind: swabian",
         ),
-        r"line 31: instruments\.laser",
-        r"duplicate key 'laser' \(first given on line 24\)",
+        rf"line {TAGGER_LINE}: instruments\.laser",
+        rf"duplicate key 'laser' \(first given on line {LASER_LINE}\)",
     ),
     (
         "duplicate-world-key",
@@ -406,6 +410,18 @@ CASES = [
         _set("world", "transmitters", "alice", "rep_rate", value=1e9),
         r"world\.transmitters\.alice: ",
         r"unknown key\(s\) \['rep_rate'\]",
+    ),
+    (
+        "world-gives-laser-power",
+        _set("world", "transmitters", "alice", "power_dbm", value=8.0),
+        r"world\.transmitters\.alice",
+        r"power_dbm is an instrument setting, not world physics: give it as power_dbm of the scpi_pulsed_laser",
+    ),
+    (
+        "world-gives-piezo-voltage",
+        _set("world", "actuators", "bob_piezo", "voltage_v", value=30.0),
+        r"world\.actuators\.bob_piezo",
+        r"voltage_v is an instrument setting, not world physics: give it as voltage_v of the thorlabs_mdt693b entry",
     ),
     # --- the file itself ------------------------------------------------------------------------
     ("not-a-mapping", lambda text: "- just\n- a list\n", r"", r"expected a mapping at the top level, got list"),
