@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from qnetlab.instruments._strict import ChannelNumber, Finite, Strict
 from qnetlab.instruments._yaml_loader import DuplicateKeyError, read_yaml, unreadable_reason
 from qnetlab.instruments.defaults import LabDefaults, resolve_defaults
-from qnetlab.instruments.world_config import WorldConfig
+from qnetlab.instruments.world_config import WorldConfig, world_kind
 
 
 class ConfigError(ValueError):
@@ -350,9 +350,9 @@ def _reference_problem(world: WorldConfig, key: str, tables: str, kinds: tuple[s
     found = {k: v for table in tables.split("|") for k, v in getattr(world, table).items()}
     if key not in found:
         return f"{key!r} is not one of world.{tables} {sorted(found)}"
-    kind = getattr(found[key], "kind", None)
+    kind = world_kind(found[key])
     if kinds is not None and kind not in kinds:
-        fits = sorted(k for k, v in found.items() if getattr(v, "kind", None) in kinds)
+        fits = sorted(k for k, v in found.items() if world_kind(v) in kinds)
         return f"world.{tables}.{key} is a {kind}, not a {' or '.join(kinds)}; those are {fits}"
     return None
 

@@ -86,15 +86,16 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     bias, SPAD efficiency and dead time, tagger input settings) starts at the twin's
     power-on value; the devices apply the configured settings through their drivers.
     """
+    import dataclasses
+
     import numpy as np
 
     from qnetlab.sim_backends import (
         OpticalWorld,
         TaggerChannelModel,
-        TaggerModel,
         TransmitterModel,
     )
-    from qnetlab.sim_backends.world import detectors, links
+    from qnetlab.sim_backends.world import links
     from qnetlab.sim_backends.world.actuators import PaddleController, PhaseShifter, Waveplate
     from qnetlab.sim_backends.world.fiber import FiberModel
     from qnetlab.sim_backends.world.polarization import random_su2
@@ -118,10 +119,8 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
             actuators[name] = PaddleController(paddles=paddles)
         else:
             actuators[name] = PhaseShifter(0.0, act.v_2pi_v, act.voltage_range_v)  # 0 V until the controller sets it
-    detector_classes = {"generic": detectors.DetectorModel, "snspd": detectors.SnspdModel, "spad": detectors.SpadModel}
-    world_detectors = {
-        name: detector_classes[d.kind](**d.model_dump(exclude={"kind"})) for name, d in config.detectors.items()
-    }
+    # the config holds the world's own models, validated; each lab gets fresh copies in their power-on state
+    world_detectors = {name: dataclasses.replace(d) for name, d in config.detectors.items()}
     world_links = []
     for link in config.links:
         fields = link.model_dump(exclude={"kind"})
@@ -145,7 +144,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         channels = {
             number: TaggerChannelModel(wire.detector) for number, wire in (wiring.inputs.items() if wiring else [])
         }
-        world_taggers[name] = TaggerModel(channels=channels, **physics.model_dump())
+        world_taggers[name] = dataclasses.replace(physics, channels=channels)
     return OpticalWorld(
         transmitters=transmitters,
         fibers=fibers,
@@ -153,7 +152,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         detectors=world_detectors,
         taggers=world_taggers,
         actuators=actuators,
-        syncs={name: links.SyncOutput(s.transmitter, s.divider) for name, s in config.syncs.items()},
+        syncs={name: dataclasses.replace(sync) for name, sync in config.syncs.items()},
         seed=config.seed,
         time_scale=config.time_scale,
         threads=config.threads,

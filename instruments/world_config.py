@@ -8,11 +8,15 @@ the twin starts in its power-on state, then the device applies the configured se
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from qnetlab.instruments._strict import Fraction, NonNegative, Positive, PositiveOrInfinite, Strict
+from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
+from qnetlab.sim_backends.world.links import SyncOutput
+from qnetlab.sim_backends.world.tagger import TaggerModel
 
 DarkRate = Annotated[float, Field(ge=0.0, le=1e7, description="dark count rate (Hz), <= 10 MHz (a saturated SPAD)")]
 DetectorDeadTime = Annotated[
@@ -171,79 +175,70 @@ ActuatorPhysics = Annotated[
 ]
 
 
-class DetectorPhysics(Strict):
-    kind: Literal["generic"] = "generic"
-    efficiency: Fraction = 0.2
-    dark_count_hz: DarkRate = 100.0
-    dead_time_ps: DetectorDeadTime = 50_000
-    jitter_ps: Jitter = 50.0
+def _world_entry(model: type, owned: dict[str, str], unused: dict[str, str] | None = None):
+    """The before-validator of a world table validated as ``model`` (a world dataclass).
+
+    It drops the ``kind`` tag, refuses an instrument's setting naming its owner
+    (``owned``: key -> owner), a parameter the kind ignores (``unused``: key -> why), and
+    an unknown key naming the keys the table has.
+    """
+    keys = sorted(f.name for f in dataclasses.fields(model) if f.init and f.name not in owned)
+
+    def check(data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k != "kind"}
+        _refuse_instrument_settings(data, owned)
+        for key, why in (unused or {}).items():
+            if key in data:
+                raise ValueError(f"{key} is not a parameter of this kind: {why}")
+        unknown = [key for key in data if key not in keys]
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {unknown}; the keys of this table are {sorted(set(keys) - set(unused or {}))}"
+            )
+        return data
+
+    return BeforeValidator(check)
 
 
-class SnspdPhysics(Strict):
-    """An SNSPD channel; its bias is the bias controller's setting (it starts at 0 µA), not here."""
-
-    kind: Literal["snspd"]
-    efficiency: Fraction = 0.85
-    dead_time_ps: DetectorDeadTime = 40_000
-    jitter_ps: Jitter = 20.0
-    switching_current_ua: Positive = 12.0
-    bias_mid_ua: Positive = 8.0
-    bias_width_ua: Positive = 0.6
-    dark_floor_hz: DarkRate = 20.0
-    dark_at_switching_hz: DarkRate = 1.0e5
-    dark_slope_ua: Positive = 0.35
-    latch_rate_hz: float = Field(
-        2.0e7, gt=0.0, le=1e10, description="photon rate that latches the wire (Hz), <= 10 GHz"
-    )
-    retrap_current_ua: NonNegative = 2.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _settings_elsewhere(cls, data):
-        return _refuse_instrument_settings(data, {"bias_ua": "bias_ua of the scpi_snspd_controller entry (µA)"})
+_SPAD = "the scpi_free_running_spad entry"
+_generic_detector = _world_entry(DetectorModel, {})
+_snspd = _world_entry(
+    SnspdModel,
+    {"bias_ua": "bias_ua of the scpi_snspd_controller entry (µA)"},
+    {"dark_count_hz": "an SNSPD's dark counts are dark_floor_hz plus a rate rising toward the switching current"},
+)
+_spad = _world_entry(
+    SpadModel, {"efficiency": f"efficiency of {_SPAD}", "dead_time_ps": f"dead_time_us of {_SPAD} (µs)"}
+)
+_tagger = _world_entry(TaggerModel, {"channels": "inputs of the swabian_timetagger entry"})
+_sync = _world_entry(SyncOutput, {})
 
 
-class SpadPhysics(Strict):
-    """An InGaAs SPAD; its efficiency and dead time are the SPAD instrument's settings, not here."""
-
-    kind: Literal["spad"]
-    dark_count_hz: DarkRate = Field(300.0, description="dark counts at the 10 % efficiency setting (Hz), <= 10 MHz")
-    jitter_ps: Jitter = 100.0
-    dark_exponent: NonNegative = 2.0
-    afterpulse_probability: Fraction = 0.0
-    afterpulse_tau_ps: float = Field(
-        2_000_000.0, gt=0.0, le=1e10, description="mean afterpulse delay (ps), up to 10 ms (trap lifetimes are µs)"
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _settings_elsewhere(cls, data):
-        owner = "the scpi_free_running_spad entry"
-        return _refuse_instrument_settings(
-            data, {"efficiency": f"efficiency of {owner}", "dead_time_ps": f"dead_time_us of {owner} (µs)"}
-        )
+_DETECTOR_KINDS = {DetectorModel: "generic", SnspdModel: "snspd", SpadModel: "spad"}
 
 
-AnyDetectorPhysics = Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Field(discriminator="kind")]
+def _detector_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return str(data.get("kind", "generic"))
+    return _DETECTOR_KINDS.get(type(data), "generic")
 
 
-class TaggerPhysics(Strict):
-    """The tagger's hardware; each input's wiring and settings are in the tagger instrument's ``inputs``."""
-
-    jitter_ps: Jitter = 8.0
-    detector_pulse_v: float = Field(1.0, gt=0.0, le=10.0, description="detector pulse height (V), up to 10 V")
-    max_rate_hz: float = Field(6.5e7, gt=0.0, le=1e10, description="tag rate to the computer (Hz), up to 10 GHz")
-    buffer_tags: int = Field(
-        64 * 2**20,
-        ge=32 * 2**10,
-        le=512 * 2**20,
-        description="on-board buffer (tags): the vendor's setHardwareBufferSize accepts 32 kTags to 512 MTags",
-    )
+def world_kind(part: Any) -> str | None:
+    """The config ``kind`` of a validated world object (a detector or an actuator), None for other tables."""
+    if type(part) in _DETECTOR_KINDS:
+        return _DETECTOR_KINDS[type(part)]
+    return getattr(part, "kind", None)
 
 
-class SyncPhysics(Strict):
-    transmitter: str
-    divider: int = Field(1024, ge=1, le=2**24, description="one sync marker per `divider` pulses, 1..2^24")
+AnyDetectorPhysics = Annotated[
+    Annotated[DetectorModel, _generic_detector, Tag("generic")]
+    | Annotated[SnspdModel, _snspd, Tag("snspd")]
+    | Annotated[SpadModel, _spad, Tag("spad")],
+    Discriminator(_detector_kind),
+]
+"""A world detector: its parameters (types, defaults, bounds) are the world model's own."""
 
 
 class WorldConfig(Strict):
@@ -264,20 +259,9 @@ class WorldConfig(Strict):
     fibers: dict[str, FiberPhysics]
     links: list[LinkPhysics]
     actuators: dict[str, ActuatorPhysics] = Field(default_factory=dict)
-    detectors: dict[str, Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Field(discriminator="kind")]]
-    taggers: dict[str, TaggerPhysics]
-    syncs: dict[str, SyncPhysics] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_detector_kind(cls, data):
-        if isinstance(data, dict) and isinstance(data.get("detectors"), dict):
-            data = dict(data)
-            data["detectors"] = {
-                k: ({"kind": "generic", **v} if isinstance(v, dict) and "kind" not in v else v)
-                for k, v in data["detectors"].items()
-            }
-        return data
+    detectors: dict[str, AnyDetectorPhysics]
+    taggers: dict[str, Annotated[TaggerModel, _tagger]]
+    syncs: dict[str, Annotated[SyncOutput, _sync]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self):

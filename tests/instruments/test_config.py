@@ -139,3 +139,22 @@ def test_world_threads_reach_the_world():
     config = load_config(SIM_LAB)
     taggers = {name: e for name, e in config.instruments.items() if e.kind == "swabian_timetagger"}
     assert build_world(config.world, taggers).threads == config.world.threads == 2
+
+
+def test_world_physics_is_declared_once_by_the_world_models(sim_lab):
+    """The config's world detectors, taggers and syncs are the world's own dataclasses (validated);
+    the lab's world holds fresh copies in their power-on state, not the config's objects."""
+    import dataclasses
+
+    from qnetlab.sim_backends.world.detectors import SnspdModel, SpadModel
+    from qnetlab.sim_backends.world.tagger import TaggerModel
+
+    world_config = sim_lab.config.world
+    snspd, spad = world_config.detectors["pol_v"], world_config.detectors["ent_a_t"]
+    assert type(snspd) is SnspdModel and snspd.efficiency == 0.83
+    assert type(spad) is SpadModel and spad.afterpulse_probability == 0.02
+    assert type(world_config.taggers["tagger"]) is TaggerModel
+    running = sim_lab.world.detectors["pol_v"]
+    assert running is not snspd and running.bias_ua == 10.0 and snspd.bias_ua == 0.0
+    state = {f.name for f in dataclasses.fields(SnspdModel) if not f.init}
+    assert state == {"last_click_ps", "latched"}

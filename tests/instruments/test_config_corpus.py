@@ -423,6 +423,42 @@ CASES = [
         r"world\.actuators\.bob_piezo",
         r"voltage_v is an instrument setting, not world physics: give it as voltage_v of the thorlabs_mdt693b entry",
     ),
+    (
+        "world-detector-misspelt",
+        _set("world", "detectors", "pol_h", "efficency", value=0.9),
+        r"world\.detectors\.pol_h: ",
+        r"unknown key\(s\) \['efficency'\]; the keys of this table are \[.*'efficiency'",
+    ),
+    (
+        "world-detector-runtime-state",
+        _set("world", "detectors", "pol_h", "latched", value=True),
+        r"world\.detectors\.pol_h: ",
+        r"unknown key\(s\) \['latched'\]",
+    ),
+    (
+        "snspd-dark-count-unused",
+        _set("world", "detectors", "pol_h", "dark_count_hz", value=5.0),
+        r"world\.detectors\.pol_h: ",
+        r"dark_count_hz is not a parameter of this kind: an SNSPD's dark counts are dark_floor_hz",
+    ),
+    (
+        "world-detector-unknown-kind",
+        _set("world", "detectors", "pol_h", "kind", value="pmt"),
+        r"world\.detectors\.pol_h: ",
+        r"Input tag 'pmt' .* does not match any of the expected tags: 'generic', 'snspd', 'spad'",
+    ),
+    (
+        "world-tagger-wiring",
+        _set("world", "taggers", "tagger", "channels", value={1: {"detector": "pol_h"}}),
+        r"world\.taggers\.tagger: ",
+        r"channels is an instrument setting, not world physics: give it as inputs of the swabian_timetagger entry",
+    ),
+    (
+        "world-tagger-jitter-nan",
+        _set("world", "taggers", "tagger", "jitter_ps", value=NAN),
+        r"world\.taggers\.tagger\.jitter_ps",
+        r"finite number",
+    ),
     # --- the file itself ------------------------------------------------------------------------
     ("not-a-mapping", lambda text: "- just\n- a list\n", r"", r"expected a mapping at the top level, got list"),
     ("not-yaml", lambda text: text + "\n  : : [\n", r"", r"not valid YAML"),
