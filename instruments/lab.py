@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qnetlab.instruments.config import ConfigError, LabConfig, SwabianTimeTaggerConfig, load_config
-from qnetlab.instruments.world_config import WorldConfig
+from qnetlab.instruments.world_config import PaddleControllerPhysics, WorldConfig
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         TransmitterModel,
     )
     from qnetlab.sim_backends.world import links
-    from qnetlab.sim_backends.world.actuators import PaddleController, PhaseShifter, Waveplate
+    from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
     from qnetlab.sim_backends.world.fiber import FiberModel
     from qnetlab.sim_backends.world.polarization import random_su2
 
@@ -112,13 +112,11 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         fibers[name] = FiberModel(**fields, rotation=rotation)
     actuators = {}
     for name, act in config.actuators.items():
-        if act.kind == "waveplate":
-            actuators[name] = Waveplate(act.retardance_waves, act.angle_deg)
-        elif act.kind == "paddle_controller":
+        if isinstance(act, PaddleControllerPhysics):
             paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg, strict=False)]
             actuators[name] = PaddleController(paddles=paddles)
-        else:
-            actuators[name] = PhaseShifter(0.0, act.v_2pi_v, act.voltage_range_v)  # 0 V until the controller sets it
+        else:  # a Waveplate or PhaseShifter, validated: a fresh copy (a phase shifter at 0 V, its power-on state)
+            actuators[name] = dataclasses.replace(act)
     # the config holds the world's own models, validated; each lab gets fresh copies in their power-on state
     world_detectors = {name: dataclasses.replace(d) for name, d in config.detectors.items()}
     world_links = []

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from qnetlab.instruments._strict import Fraction, NonNegative, Positive, PositiveOrInfinite, Strict
+from qnetlab.sim_backends.world.actuators import PhaseShifter, Waveplate
 from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
 from qnetlab.sim_backends.world.links import SyncOutput
 from qnetlab.sim_backends.world.tagger import TaggerModel
@@ -145,34 +146,10 @@ LinkPhysics = Annotated[
 ]
 
 
-class WaveplatePhysics(Strict):
-    kind: Literal["waveplate"]
-    retardance_waves: Positive = 0.5
-    angle_deg: float = 0.0
-
-
 class PaddleControllerPhysics(Strict):
     kind: Literal["paddle_controller"]
     retardances_waves: tuple[Positive, Positive, Positive] = (0.25, 0.5, 0.25)
     angles_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-
-class PhaseShifterPhysics(Strict):
-    """A piezo phase shifter; its voltage is the piezo controller's setting (``voltage_v``), 0 V at power-on."""
-
-    kind: Literal["phase_shifter"]
-    v_2pi_v: Positive = 60.0
-    voltage_range_v: tuple[float, float] = (0.0, 150.0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _settings_elsewhere(cls, data):
-        return _refuse_instrument_settings(data, {"voltage_v": "voltage_v of the thorlabs_mdt693b entry (V)"})
-
-
-ActuatorPhysics = Annotated[
-    WaveplatePhysics | PaddleControllerPhysics | PhaseShifterPhysics, Field(discriminator="kind")
-]
 
 
 def _world_entry(model: type, owned: dict[str, str], unused: dict[str, str] | None = None):
@@ -216,19 +193,25 @@ _tagger = _world_entry(TaggerModel, {"channels": "inputs of the swabian_timetagg
 _sync = _world_entry(SyncOutput, {})
 
 
-_DETECTOR_KINDS = {DetectorModel: "generic", SnspdModel: "snspd", SpadModel: "spad"}
+_WORLD_KINDS = {
+    DetectorModel: "generic",
+    SnspdModel: "snspd",
+    SpadModel: "spad",
+    Waveplate: "waveplate",
+    PhaseShifter: "phase_shifter",
+}
 
 
 def _detector_kind(data: Any) -> str:
     if isinstance(data, dict):
         return str(data.get("kind", "generic"))
-    return _DETECTOR_KINDS.get(type(data), "generic")
+    return _WORLD_KINDS.get(type(data), "generic")
 
 
 def world_kind(part: Any) -> str | None:
     """The config ``kind`` of a validated world object (a detector or an actuator), None for other tables."""
-    if type(part) in _DETECTOR_KINDS:
-        return _DETECTOR_KINDS[type(part)]
+    if type(part) in _WORLD_KINDS:
+        return _WORLD_KINDS[type(part)]
     return getattr(part, "kind", None)
 
 
@@ -239,6 +222,24 @@ AnyDetectorPhysics = Annotated[
     Discriminator(_detector_kind),
 ]
 """A world detector: its parameters (types, defaults, bounds) are the world model's own."""
+
+_waveplate = _world_entry(Waveplate, {})
+_phase_shifter = _world_entry(PhaseShifter, {"voltage_v": "voltage_v of the thorlabs_mdt693b entry (V)"})
+
+
+def _actuator_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return str(data.get("kind", ""))
+    return world_kind(data) or ""
+
+
+ActuatorPhysics = Annotated[
+    Annotated[Waveplate, _waveplate, Tag("waveplate")]
+    | Annotated[PaddleControllerPhysics, Tag("paddle_controller")]
+    | Annotated[PhaseShifter, _phase_shifter, Tag("phase_shifter")],
+    Discriminator(_actuator_kind),
+]
+"""A world actuator; a waveplate's and a phase shifter's parameters are the world model's own."""
 
 
 class WorldConfig(Strict):

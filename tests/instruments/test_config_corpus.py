@@ -459,6 +459,18 @@ CASES = [
         r"world\.taggers\.tagger\.jitter_ps",
         r"finite number",
     ),
+    (
+        "waveplate-misspelt",
+        _set("world", "actuators", "ent_a_qwp", "retardence_waves", value=0.25),
+        r"world\.actuators\.ent_a_qwp: ",
+        r"unknown key\(s\) \['retardence_waves'\]; the keys of this table are \['angle_deg', 'retardance_waves'\]",
+    ),
+    (
+        "waveplate-retardance-zero",
+        _set("world", "actuators", "ent_a_qwp", "retardance_waves", value=0.0),
+        r"world\.actuators\.ent_a_qwp\.retardance_waves",
+        r"greater than 0",
+    ),
     # --- the file itself ------------------------------------------------------------------------
     ("not-a-mapping", lambda text: "- just\n- a list\n", r"", r"expected a mapping at the top level, got list"),
     ("not-yaml", lambda text: text + "\n  : : [\n", r"", r"not valid YAML"),
