@@ -93,7 +93,6 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     from qnetlab.sim_backends import (
         OpticalWorld,
         TaggerChannelModel,
-        TransmitterModel,
     )
     from qnetlab.sim_backends.world import links
     from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
@@ -101,10 +100,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     from qnetlab.sim_backends.world.polarization import random_su2
 
     rng = np.random.default_rng(config.seed)
-    transmitters = {}
-    for name, tx in config.transmitters.items():
-        fields = tx.model_dump(exclude={"decoy_ratio", "vacuum_ratio"})
-        transmitters[name] = TransmitterModel(**fields, level_ratios=(1.0, tx.decoy_ratio, tx.vacuum_ratio))
+    transmitters = {name: dataclasses.replace(tx) for name, tx in config.transmitters.items()}
     fibers = {}
     for name, fiber in config.fibers.items():
         fields = fiber.model_dump(exclude={"initial_rotation"})

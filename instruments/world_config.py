@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from qnetlab.instruments._strict import Fraction, NonNegative, Positive, PositiveOrInfinite, Strict
 from qnetlab.sim_backends.world.actuators import PhaseShifter, Waveplate
 from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
 from qnetlab.sim_backends.world.links import SyncOutput
 from qnetlab.sim_backends.world.tagger import TaggerModel
+from qnetlab.sim_backends.world.transmitter import ENCODINGS, TransmitterModel
 
 DarkRate = Annotated[float, Field(ge=0.0, le=1e7, description="dark count rate (Hz), <= 10 MHz (a saturated SPAD)")]
 DetectorDeadTime = Annotated[
@@ -33,35 +34,6 @@ def _refuse_instrument_settings(data, owned: dict[str, str]):
             if key in data:
                 raise ValueError(f"{key} is an instrument setting, not world physics: give it as {owner}")
     return data
-
-
-class TransmitterPhysics(Strict):
-    """Alice's pulsed laser and modulators (mean photon number = power / (hν·f) · 10^(−att/10)).
-
-    Its power and emission are the laser instrument's settings (``power_dbm``, ``output`` of
-    the scpi_pulsed_laser entry); the twin starts in the model's power-on state.
-    """
-
-    rep_rate_hz: float = Field(
-        80e6, gt=0.0, le=1e10, description="pulse rate (Hz), up to 10 GHz: beyond any pulsed QKD source"
-    )
-    wavelength_nm: Positive = 1550.0
-    attenuation_db: float = Field(70.0, ge=0.0, le=200.0, description="attenuation before the fiber (dB), 0..200")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _settings_elsewhere(cls, data):
-        owner = "the scpi_pulsed_laser entry"
-        return _refuse_instrument_settings(
-            data, {"power_dbm": f"power_dbm of {owner} (dBm)", "output_on": f"output of {owner}"}
-        )
-
-    encoding: Literal["none", "polarization", "time_bin"] = "none"
-    decoy_ratio: Fraction = 0.25
-    vacuum_ratio: Fraction = 0.0
-    time_bin_separation_ps: int = Field(
-        2_000, gt=0, le=1_000_000, description="early-late separation (ps), up to 1 µs (an interferometer's delay)"
-    )
 
 
 class FiberPhysics(Strict):
@@ -189,6 +161,18 @@ _snspd = _world_entry(
 _spad = _world_entry(
     SpadModel, {"efficiency": f"efficiency of {_SPAD}", "dead_time_ps": f"dead_time_us of {_SPAD} (µs)"}
 )
+_LASER = "the scpi_pulsed_laser entry"
+_transmitter = _world_entry(
+    TransmitterModel, {"power_dbm": f"power_dbm of {_LASER} (dBm)", "output_on": f"output of {_LASER}"}
+)
+
+
+def _known_encoding(model: TransmitterModel) -> TransmitterModel:
+    if model.encoding not in ENCODINGS:
+        raise ValueError(f"encoding {model.encoding!r} is not one of {list(ENCODINGS)}")
+    return model
+
+
 _tagger = _world_entry(TaggerModel, {"channels": "inputs of the swabian_timetagger entry"})
 _sync = _world_entry(SyncOutput, {})
 
@@ -256,7 +240,7 @@ class WorldConfig(Strict):
         1,
         description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)",
     )
-    transmitters: dict[str, TransmitterPhysics]
+    transmitters: dict[str, Annotated[TransmitterModel, _transmitter, AfterValidator(_known_encoding)]]
     fibers: dict[str, FiberPhysics]
     links: list[LinkPhysics]
     actuators: dict[str, ActuatorPhysics] = Field(default_factory=dict)

@@ -27,3 +27,5 @@ AfterpulseDelayPs = Annotated[float, Gt(0.0), Le(1e10)]  # ps; trap lifetimes ar
 PulseHeightV = Annotated[float, Gt(0.0), Le(10.0)]  # V; detector outputs are below a few volts
 BufferTags = Annotated[int, Interval(ge=32 * 2**10, le=512 * 2**20)]  # setHardwareBufferSize: 32 kTags..512 MTags
 SyncDivider = Annotated[int, Interval(ge=1, le=2**24)]  # one marker per divider pulses
+AttenuationDb = Annotated[float, Interval(ge=0.0, le=200.0)]  # dB; 200 dB leaves no photon in a year
+TimeBinSeparationPs = Annotated[int, Interval(ge=1, le=1_000_000)]  # ps; an interferometer's delay, up to 1 µs

@@ -471,6 +471,24 @@ CASES = [
         r"world\.actuators\.ent_a_qwp\.retardance_waves",
         r"greater than 0",
     ),
+    (
+        "transmitter-encoding-unknown",
+        _set("world", "transmitters", "alice", "encoding", value="polarisation"),
+        r"world\.transmitters\.alice",
+        r"encoding 'polarisation' is not one of \['none', 'polarization', 'time_bin'\]",
+    ),
+    (
+        "transmitter-decoy-above-one",
+        _set("world", "transmitters", "alice", "decoy_ratio", value=1.5),
+        r"world\.transmitters\.alice\.decoy_ratio",
+        r"less than or equal to 1",
+    ),
+    (
+        "transmitter-pattern-is-state",
+        _set("world", "transmitters", "alice", "pattern_on", value=True),
+        r"world\.transmitters\.alice: ",
+        r"unknown key\(s\) \['pattern_on'\]",
+    ),
     # --- the file itself ------------------------------------------------------------------------
     ("not-a-mapping", lambda text: "- just\n- a list\n", r"", r"expected a mapping at the top level, got list"),
     ("not-yaml", lambda text: text + "\n  : : [\n", r"", r"not valid YAML"),
