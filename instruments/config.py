@@ -10,14 +10,15 @@ instrument is simulated, a ``world`` table with the physics of the simulated ben
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from qnetlab.instruments._strict import ChannelNumber, Positive, Strict
-from qnetlab.instruments.defaults import LabDefaults
-from qnetlab.instruments.world_config import WorldConfig
+from qnetlab.instruments._strict import ChannelNumber, Finite, Strict
+from qnetlab.instruments._yaml_loader import DuplicateKeyError, read_yaml, unreadable_reason
+from qnetlab.instruments.defaults import LabDefaults, resolve_defaults
+from qnetlab.instruments.world_config import WorldConfig, world_kind
 
 
 class ConfigError(ValueError):
@@ -25,10 +26,10 @@ class ConfigError(ValueError):
 
 
 class Range(Strict):
-    """A closed safe range for one setting; either end may be omitted."""
+    """A closed safe range for one setting, in the setting's units; either end may be omitted (not NaN or inf)."""
 
-    min: float | None = None
-    max: float | None = None
+    min: Finite | None = None
+    max: Finite | None = None
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -41,17 +42,38 @@ class SimFault(Strict):
     """A fault the instrument's emulator injects into the commands after start-up."""
 
     fault: Literal["timeout", "drop", "garble", "truncate"]
-    count: Annotated[int, Field(ge=1)] = 1
+    count: Annotated[int, Field(ge=1, le=1000, description="times in a row (1..1000: a test needs a few)")] = 1
+
+
+# A world object an instrument refers to: (name, world tables it may be in, key path in the entry,
+# the world `kind`s it may have (None: any), whether the instrument drives it (at most one may)).
+WorldReference = tuple[str, str, str, tuple[str, ...] | None, bool]
 
 
 class InstrumentConfig(Strict):
-    """Fields every instrument has."""
+    """Fields every instrument has.
+
+    Class attributes of each kind: ``limited_settings`` (the numeric settable driver
+    parameters a ``limits`` entry may name; a test checks them against the device's
+    settable signals), ``role`` (what plans use it as by default, see
+    :mod:`qnetlab.instruments.defaults`) and ``needs_address``.
+    """
 
     sim: bool = False
     sim_faults: list[SimFault] = Field(default_factory=list, description="faults the twin injects (sim only)")
     address: str | None = Field(None, description="VISA resource or serial URL; not used when sim")
-    timeout_s: Positive = 2.0
-    limits: dict[str, Range] = Field(default_factory=dict, description="safe range per setting name")
+    timeout_s: Annotated[float, Field(gt=0.0, le=300.0)] = Field(
+        2.0,
+        description="reply timeout (s), 0 < t <= 300: a reply later than 5 min means a dead link, and moves "
+        "add their own travel time to it",
+    )
+    limits: dict[str, Range] = Field(
+        default_factory=dict, description="safe range per setting name (one of the kind's limited_settings)"
+    )
+
+    needs_address: ClassVar[bool] = True
+    limited_settings: ClassVar[tuple[str, ...]] = ()
+    role: ClassVar[str | None] = None
 
     @model_validator(mode="after")
     def _address_when_real(self):
@@ -59,45 +81,62 @@ class InstrumentConfig(Strict):
             raise ValueError("address is required when sim is false")
         return self
 
-    needs_address: ClassVar[bool] = True
+    @field_validator("limits")
+    @classmethod
+    def _limits_name_settings(cls, limits: dict[str, Range]) -> dict[str, Range]:
+        unknown = sorted(set(limits) - set(cls.limited_settings))
+        if unknown:
+            valid = list(cls.limited_settings) or "none: this kind has no numeric setting to limit"
+            raise ValueError(
+                f"{unknown} are not settings of {cls.kind_name()}; the settings a limit may name are {valid}"
+            )
+        return limits
 
     def safe_limits(self) -> dict[str, tuple[float | None, float | None]]:
         """Setting name -> (min, max) in the setting's units, as devices check them before sending."""
         return {setting: (r.min, r.max) for setting, r in self.limits.items()}
 
-    def world_references(self) -> list[tuple[str, str, str]]:
-        """(name, world table, key path) of each world object a simulated instrument drives."""
-        refs = []
-        actuator = getattr(self, "actuator", None)
-        if isinstance(actuator, str):
-            refs.append((actuator, "actuators", "actuator"))
-        detector = getattr(self, "detector", None)
-        if isinstance(detector, str):
-            refs.append((detector, "detectors", "detector"))
-        channels = getattr(self, "channels", None)
-        if isinstance(channels, dict):
-            refs += [(d, "detectors", f"channels.{c}") for c, d in channels.items() if isinstance(d, str)]
-        return refs
+    @classmethod
+    def kind_name(cls) -> str:
+        """The config ``kind`` of this model (its ``kind`` literal)."""
+        field = cls.model_fields.get("kind")
+        values = get_args(field.annotation) if field is not None else ()
+        return str(values[0]) if values else cls.__name__
+
+    def world_references(self) -> list[WorldReference]:
+        """Each world object a simulated instrument drives or reads (see :data:`WorldReference`)."""
+        return []
 
 
 class ScpiPulsedLaserConfig(InstrumentConfig):
     kind: Literal["scpi_pulsed_laser"]
     transmitter: str = Field("alice", description="world transmitter this laser is, when sim")
-
-    def world_references(self):
-        return [(self.transmitter, "transmitters", "transmitter")]
-
-    power_dbm: float | None = Field(None, description="power set at start-up (dBm)")
+    power_dbm: Finite | None = Field(None, description="power set at start-up (dBm)")
     output: bool | None = Field(None, description="emission state set at start-up")
+
+    limited_settings: ClassVar[tuple[str, ...]] = ("power_dbm", "wavelength_nm")
+    role: ClassVar[str | None] = "transmitter"
+
+    def world_references(self) -> list[WorldReference]:
+        return [(self.transmitter, "transmitters", "transmitter", None, True)]
+
+
+TRIGGER_RANGE_V = (-2.5, 2.5)  # Time Tagger Ultra / X comparator range
 
 
 class TaggerInputConfig(Strict):
     """One tagger input: which detector feeds it and how it is set up."""
 
     detector: str
-    trigger_level_v: float = 0.5
-    delay_ps: int = 0
-    dead_time_ps: Annotated[int, Field(ge=0)] = 2_000
+    trigger_level_v: Annotated[float, Field(ge=TRIGGER_RANGE_V[0], le=TRIGGER_RANGE_V[1])] = Field(
+        0.5, description="comparator level (V), within the Time Tagger's -2.5..2.5 V"
+    )
+    delay_ps: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)] = Field(
+        0, description="input delay (ps), |delay| <= 1 ms: cable and detector delays are ns to µs"
+    )
+    dead_time_ps: Annotated[int, Field(ge=0, le=1_000_000_000)] = Field(
+        2_000, description="input dead time (ps), 0..1 ms: detector dead times are ns to tens of µs"
+    )
 
 
 class SwabianTimeTaggerConfig(InstrumentConfig):
@@ -105,11 +144,33 @@ class SwabianTimeTaggerConfig(InstrumentConfig):
 
     kind: Literal["swabian_timetagger"]
     serial: str = ""
+    input_count: Annotated[int, Field(ge=1, le=20)] = Field(
+        16, description="inputs of this tagger model (Time Tagger 20: 8; Ultra: 4 to 18; X: up to 20)"
+    )
     inputs: dict[int, TaggerInputConfig]
     needs_address: ClassVar[bool] = False  # the SDK finds the tagger by serial
+    role: ClassVar[str | None] = "tagger"
 
-    def world_references(self):
-        return [(wire.detector, "detectors|syncs", f"inputs.{number}.detector") for number, wire in self.inputs.items()]
+    @model_validator(mode="after")
+    def _inputs_exist_once(self):
+        outside = sorted(n for n in self.inputs if not 1 <= n <= self.input_count)
+        if outside:
+            raise ValueError(
+                f"inputs {outside} do not exist on a {self.input_count}-input tagger (1..{self.input_count})"
+            )
+        by_detector: dict[str, list[int]] = {}
+        for number, wire in sorted(self.inputs.items()):
+            by_detector.setdefault(wire.detector, []).append(number)
+        shared = {d: n for d, n in by_detector.items() if len(n) > 1}
+        if shared:
+            raise ValueError(f"one detector cabled to several inputs: {shared}")
+        return self
+
+    def world_references(self) -> list[WorldReference]:
+        return [
+            (wire.detector, "detectors|syncs", f"inputs.{number}.detector", None, False)
+            for number, wire in self.inputs.items()
+        ]
 
 
 class ThorlabsMdt693bConfig(InstrumentConfig):
@@ -119,7 +180,12 @@ class ThorlabsMdt693bConfig(InstrumentConfig):
     model: Literal["MDT693B", "MDT694B"] = "MDT693B"
     axis: Literal["x", "y", "z"] = "x"
     actuator: str | None = Field(None, description="world phase shifter on that axis; required when sim")
-    voltage_v: float | None = Field(None, description="voltage set at start-up (V)")
+    voltage_v: Finite | None = Field(None, description="voltage set at start-up (V)")
+
+    limited_settings: ClassVar[tuple[str, ...]] = ("voltage_v",)
+
+    def world_references(self) -> list[WorldReference]:
+        return [(self.actuator, "actuators", "actuator", ("phase_shifter",), True)] if self.actuator else []
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -134,15 +200,32 @@ class ScpiSnspdControllerConfig(InstrumentConfig):
     """An SNSPD bias controller (qnetlab's SCPI-style command set)."""
 
     kind: Literal["scpi_snspd_controller"]
+    channel_count: Annotated[int, Field(ge=1, le=32)] = Field(
+        8, description="bias channels the controller has (1..32; commercial racks hold 4 to 32)"
+    )
     channels: dict[ChannelNumber, str] = Field(description="channel -> detector it biases (a world detector when sim)")
-    bias_ua: dict[ChannelNumber, float] = Field(default_factory=dict, description="bias set at start-up (µA)")
+    bias_ua: dict[ChannelNumber, Finite] = Field(default_factory=dict, description="bias set at start-up (µA)")
+
+    limited_settings: ClassVar[tuple[str, ...]] = ("bias_ua",)
 
     @model_validator(mode="after")
     def _known_channels(self):
+        outside = sorted(c for c in self.channels if c > self.channel_count)
+        if outside:
+            raise ValueError(f"channels {outside} do not exist on a {self.channel_count}-channel controller")
         unknown = sorted(set(self.bias_ua) - set(self.channels))
         if unknown:
             raise ValueError(f"bias_ua names channels {unknown} that are not in channels {sorted(self.channels)}")
+        by_detector: dict[str, list[int]] = {}
+        for channel, detector in sorted(self.channels.items()):
+            by_detector.setdefault(detector, []).append(channel)
+        shared = {d: c for d, c in by_detector.items() if len(c) > 1}
+        if shared:
+            raise ValueError(f"one detector biased by several channels: {shared}")
         return self
+
+    def world_references(self) -> list[WorldReference]:
+        return [(d, "detectors", f"channels.{c}", ("snspd",), True) for c, d in self.channels.items()]
 
 
 class ScpiFreeRunningSpadConfig(InstrumentConfig):
@@ -150,8 +233,13 @@ class ScpiFreeRunningSpadConfig(InstrumentConfig):
 
     kind: Literal["scpi_free_running_spad"]
     detector: str | None = Field(None, description="world detector (a SPAD) it is; required when sim")
-    efficiency: float | None = Field(None, description="efficiency setting at start-up (fraction)")
-    dead_time_us: float | None = Field(None, description="dead time at start-up (µs)")
+    efficiency: Finite | None = Field(None, description="efficiency setting at start-up (fraction)")
+    dead_time_us: Finite | None = Field(None, description="dead time at start-up (µs)")
+
+    limited_settings: ClassVar[tuple[str, ...]] = ("efficiency", "dead_time_us")
+
+    def world_references(self) -> list[WorldReference]:
+        return [(self.detector, "detectors", "detector", ("spad",), True)] if self.detector else []
 
     @model_validator(mode="after")
     def _detector_when_sim(self):
@@ -172,6 +260,11 @@ class ThorlabsMpc320Config(InstrumentConfig):
         None, ge=10, le=100, description="paddle velocity set at start-up (% of 400 deg/s)"
     )
 
+    limited_settings: ClassVar[tuple[str, ...]] = ("paddle1_deg", "paddle2_deg", "paddle3_deg", "velocity_pct")
+
+    def world_references(self) -> list[WorldReference]:
+        return [(self.actuator, "actuators", "actuator", ("paddle_controller",), True)] if self.actuator else []
+
     @model_validator(mode="after")
     def _actuator_when_sim(self):
         if self.sim and not self.actuator:
@@ -188,6 +281,11 @@ class ThorlabsK10cr1Config(InstrumentConfig):
     )
     actuator: str | None = Field(None, description="name of the world's waveplate this mount turns (sim only)")
     home_on_start: bool = Field(False, description="home the mount when the lab starts")
+
+    limited_settings: ClassVar[tuple[str, ...]] = ("angle_deg", "velocity_deg_s")
+
+    def world_references(self) -> list[WorldReference]:
+        return [(self.actuator, "actuators", "actuator", ("waveplate",), True)] if self.actuator else []
 
     @model_validator(mode="after")
     def _actuator_when_sim(self):
@@ -215,35 +313,66 @@ class LabConfig(Strict):
     world: WorldConfig | None = None
 
     @model_validator(mode="after")
+    def _defaults_name_instruments(self):
+        resolve_defaults(self.defaults, {name: type(entry).role for name, entry in self.instruments.items()})
+        return self
+
+    @model_validator(mode="after")
     def _world_when_simulated(self):
         simulated = [n for n, i in self.instruments.items() if i.sim]
         if simulated and self.world is None:
             raise ValueError(f"instruments {simulated} are sim: true but the config has no world section")
         if self.world is None:
             return self
-        world = self.world
         problems = []
+        driven_by: dict[tuple[str, str], str] = {}
         for name, entry in self.instruments.items():
             if not entry.sim:
                 continue
-            if isinstance(entry, SwabianTimeTaggerConfig) and name not in world.taggers:
+            if isinstance(entry, SwabianTimeTaggerConfig) and name not in self.world.taggers:
                 problems.append(f"instruments.{name}: no world.taggers entry {name!r} to simulate it")
-            for key, tables, label in entry.world_references():
-                known = set().union(*(getattr(world, t) for t in tables.split("|")))
-                if key not in known:
-                    problems.append(f"instruments.{name}.{label}: {key!r} is not one of world.{tables} {sorted(known)}")
+            for key, tables, label, kinds, drives in entry.world_references():
+                where = f"instruments.{name}.{label}"
+                problem = _reference_problem(self.world, key, tables, kinds)
+                if problem:
+                    problems.append(f"{where}: {problem}")
+                elif drives and (tables, key) in driven_by:
+                    problems.append(f"{where}: world.{tables}.{key} is already driven by {driven_by[tables, key]}")
+                elif drives:
+                    driven_by[tables, key] = where
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
+def _reference_problem(world: WorldConfig, key: str, tables: str, kinds: tuple[str, ...] | None) -> str | None:
+    """Why ``key`` is not a fit world object of ``tables`` (``a|b``: either) and ``kinds``; None if it is."""
+    found = {k: v for table in tables.split("|") for k, v in getattr(world, table).items()}
+    if key not in found:
+        return f"{key!r} is not one of world.{tables} {sorted(found)}"
+    kind = world_kind(found[key])
+    if kinds is not None and kind not in kinds:
+        fits = sorted(k for k, v in found.items() if world_kind(v) in kinds)
+        return f"world.{tables}.{key} is a {kind}, not a {' or '.join(kinds)}; those are {fits}"
+    return None
+
+
 def load_config(path: str | Path) -> LabConfig:
-    """Read and validate a lab config file; raise :class:`ConfigError` naming file and key."""
+    """Read and validate a lab config file; raise :class:`ConfigError` naming file, key path and fault.
+
+    Refused: a path that is not a readable regular file, YAML errors (with the line), a key
+    given twice in one mapping (with both lines), and anything the schema refuses.
+    """
     path = Path(path)
+    problem = unreadable_reason(path)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raw = read_yaml(path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read it: {error}") from None
+    except DuplicateKeyError as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
@@ -253,6 +382,23 @@ def load_config(path: str | Path) -> LabConfig:
     except ValidationError as error:
         lines = [f"{path}: {len(error.errors())} problem(s)"]
         for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-            lines.append(f"  {where}: {problem['msg']}")
+            where = ".".join(_key_path(raw, problem["loc"])) or "(top level)"
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"  {where}: {message}")
         raise ConfigError("\n".join(lines)) from None
+
+
+def _key_path(raw: object, loc: tuple) -> list[str]:
+    """The key path of a pydantic error location as written in the file (union tags such as a ``kind`` dropped)."""
+    parts, node = [], raw
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue  # pydantic's tag of a discriminated union, not a key of the file
+        parts.append(str(part))
+        if isinstance(node, dict):
+            node = node.get(part, node.get(str(part)))
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return parts

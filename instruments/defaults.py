@@ -3,8 +3,9 @@
 ``defaults: {tagger: tagger, transmitter: laser}`` says which time tagger and which
 transmitter the command line (and any plan run without naming them) uses. A role left
 out falls to the one instrument of that role, if the lab has exactly one. Each
-instrument model's role is given by its registry entry
-(:attr:`qnetlab.instruments.registry.InstrumentModel.role`).
+instrument model's role is given by its config model
+(:attr:`qnetlab.instruments.config.InstrumentConfig.role`), so ``load_config`` checks the
+defaults without importing any device.
 """
 
 from __future__ import annotations

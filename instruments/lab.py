@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qnetlab.instruments.config import ConfigError, LabConfig, SwabianTimeTaggerConfig, load_config
-from qnetlab.instruments.world_config import WorldConfig
+from qnetlab.instruments.world_config import PaddleControllerPhysics, WorldConfig
 
 logger = logging.getLogger(__name__)
 
@@ -86,24 +86,21 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     bias, SPAD efficiency and dead time, tagger input settings) starts at the twin's
     power-on value; the devices apply the configured settings through their drivers.
     """
+    import dataclasses
+
     import numpy as np
 
     from qnetlab.sim_backends import (
         OpticalWorld,
         TaggerChannelModel,
-        TaggerModel,
-        TransmitterModel,
     )
-    from qnetlab.sim_backends.world import detectors, links
-    from qnetlab.sim_backends.world.actuators import PaddleController, PhaseShifter, Waveplate
+    from qnetlab.sim_backends.world import links
+    from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
     from qnetlab.sim_backends.world.fiber import FiberModel
     from qnetlab.sim_backends.world.polarization import random_su2
 
     rng = np.random.default_rng(config.seed)
-    transmitters = {}
-    for name, tx in config.transmitters.items():
-        fields = tx.model_dump(exclude={"decoy_ratio", "vacuum_ratio"})
-        transmitters[name] = TransmitterModel(**fields, level_ratios=(1.0, tx.decoy_ratio, tx.vacuum_ratio))
+    transmitters = {name: dataclasses.replace(tx) for name, tx in config.transmitters.items()}
     fibers = {}
     for name, fiber in config.fibers.items():
         fields = fiber.model_dump(exclude={"initial_rotation"})
@@ -111,17 +108,13 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         fibers[name] = FiberModel(**fields, rotation=rotation)
     actuators = {}
     for name, act in config.actuators.items():
-        if act.kind == "waveplate":
-            actuators[name] = Waveplate(act.retardance_waves, act.angle_deg)
-        elif act.kind == "paddle_controller":
+        if isinstance(act, PaddleControllerPhysics):
             paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg, strict=False)]
             actuators[name] = PaddleController(paddles=paddles)
-        else:
-            actuators[name] = PhaseShifter(act.voltage_v, act.v_2pi_v, act.voltage_range_v)
-    detector_classes = {"generic": detectors.DetectorModel, "snspd": detectors.SnspdModel, "spad": detectors.SpadModel}
-    world_detectors = {
-        name: detector_classes[d.kind](**d.model_dump(exclude={"kind"})) for name, d in config.detectors.items()
-    }
+        else:  # a Waveplate or PhaseShifter, validated: a fresh copy (a phase shifter at 0 V, its power-on state)
+            actuators[name] = dataclasses.replace(act)
+    # the config holds the world's own models, validated; each lab gets fresh copies in their power-on state
+    world_detectors = {name: dataclasses.replace(d) for name, d in config.detectors.items()}
     world_links = []
     for link in config.links:
         fields = link.model_dump(exclude={"kind"})
@@ -145,7 +138,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         channels = {
             number: TaggerChannelModel(wire.detector) for number, wire in (wiring.inputs.items() if wiring else [])
         }
-        world_taggers[name] = TaggerModel(channels=channels, **physics.model_dump())
+        world_taggers[name] = dataclasses.replace(physics, channels=channels)
     return OpticalWorld(
         transmitters=transmitters,
         fibers=fibers,
@@ -153,7 +146,7 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
         detectors=world_detectors,
         taggers=world_taggers,
         actuators=actuators,
-        syncs={name: links.SyncOutput(s.transmitter, s.divider) for name, s in config.syncs.items()},
+        syncs={name: dataclasses.replace(sync) for name, sync in config.syncs.items()},
         seed=config.seed,
         time_scale=config.time_scale,
         threads=config.threads,
@@ -163,14 +156,10 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
 def load_lab(path: str | Path) -> Lab:
     """Build the lab of a config file; on any failure, close what was already opened."""
     from qnetlab.instruments.defaults import resolve_defaults
-    from qnetlab.instruments.registry import MODELS, build_device
+    from qnetlab.instruments.registry import build_device
 
-    config = load_config(path)
-    try:
-        roles = {name: MODELS[entry.kind].role for name, entry in config.instruments.items()}
-        defaults = resolve_defaults(config.defaults, roles)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}") from None
+    config = load_config(path)  # the defaults were checked there
+    defaults = resolve_defaults(config.defaults, {name: type(e).role for name, e in config.instruments.items()})
     lab = Lab(config=config, defaults=defaults)
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}

@@ -74,8 +74,9 @@ class InstrumentModel:
     twin : ``(name, entry, world) -> (emulator, address)``: the emulator serving the driver's
         protocol on the simulated world, and where the driver finds it
     start_up : ``(device, entry) -> None``: the settings the entry asks for at start-up
-    role : what plans use it as by default (``"tagger"``, ``"transmitter"``; see
-        :mod:`qnetlab.instruments.defaults`), or None
+
+    Its ``role`` (what plans use it as by default) is the config model's, so that
+    :func:`~qnetlab.instruments.config.load_config` checks the ``defaults`` without importing devices.
     """
 
     config: type[InstrumentConfig]
@@ -83,7 +84,11 @@ class InstrumentModel:
     device: Callable[[Any, str, Any], DriverDevice]
     twin: Callable[[str, Any, Any], Twin]
     start_up: Callable[[Any, Any], None] = _no_start_up
-    role: str | None = None
+
+    @property
+    def role(self) -> str | None:
+        """What plans use this kind as by default (``"tagger"``, ``"transmitter"``), or None."""
+        return self.config.role
 
 
 def build_device(name: str, entry: InstrumentConfig, lab: Any) -> DriverDevice:
@@ -253,11 +258,8 @@ MODELS: dict[str, InstrumentModel] = {
         _limited(PulsedLaser),
         _laser_twin,
         _settings("power_dbm", "output"),
-        role="transmitter",
     ),
-    "swabian_timetagger": InstrumentModel(
-        SwabianTimeTaggerConfig, _tagger_connect, _tagger_device, _tagger_twin, role="tagger"
-    ),
+    "swabian_timetagger": InstrumentModel(SwabianTimeTaggerConfig, _tagger_connect, _tagger_device, _tagger_twin),
     "thorlabs_mdt693b": InstrumentModel(
         ThorlabsMdt693bConfig, _piezo_connect, _limited(Piezo), _piezo_twin, _settings("voltage_v")
     ),

@@ -8,32 +8,43 @@ the twin starts in its power-on state, then the device applies the configured se
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from qnetlab.instruments._strict import Fraction, NonNegative, Positive, Strict
+from qnetlab.instruments._strict import Fraction, NonNegative, Positive, PositiveOrInfinite, Strict
+from qnetlab.sim_backends.world.actuators import PhaseShifter, Waveplate
+from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
+from qnetlab.sim_backends.world.links import SyncOutput
+from qnetlab.sim_backends.world.tagger import TaggerModel
+from qnetlab.sim_backends.world.transmitter import ENCODINGS, TransmitterModel
+
+DarkRate = Annotated[float, Field(ge=0.0, le=1e7, description="dark count rate (Hz), <= 10 MHz (a saturated SPAD)")]
+DetectorDeadTime = Annotated[
+    int, Field(ge=0, le=1_000_000_000, description="dead time (ps), 0..1 ms: real detectors recover in ns to µs")
+]
+Jitter = Annotated[float, Field(ge=0.0, le=1e6, description="rms timing jitter (ps), <= 1 µs")]
 
 
-class TransmitterPhysics(Strict):
-    """Alice's pulsed laser and modulators (mean photon number = power / (hν·f) · 10^(−att/10))."""
-
-    rep_rate_hz: Positive = 80e6
-    power_dbm: float = -10.0
-    wavelength_nm: Positive = 1550.0
-    attenuation_db: NonNegative = 70.0
-    output_on: bool = True
-    encoding: Literal["none", "polarization", "time_bin"] = "none"
-    decoy_ratio: Fraction = 0.25
-    vacuum_ratio: Fraction = 0.0
-    time_bin_separation_ps: Annotated[int, Field(gt=0)] = 2_000
+def _refuse_instrument_settings(data, owned: dict[str, str]):
+    """Point a setting given in the world to the instrument entry that owns it."""
+    if isinstance(data, dict):
+        for key, owner in owned.items():
+            if key in data:
+                raise ValueError(f"{key} is an instrument setting, not world physics: give it as {owner}")
+    return data
 
 
 class FiberPhysics(Strict):
-    length_km: NonNegative = 0.0
-    loss_db_per_km: NonNegative = 0.2
-    polarization_drift_time_s: Positive = Field(float("inf"), description="τ of the SU(2) random walk (s)")
-    phase_drift_time_s: Positive = Field(float("inf"), description="τ of the phase random walk (s)")
+    length_km: float = Field(0.0, ge=0.0, le=20_000.0, description="length (km), up to 20000 km")
+    loss_db_per_km: float = Field(0.2, ge=0.0, le=10.0, description="loss (dB/km), up to 10 (a bad multimode fiber)")
+    polarization_drift_time_s: PositiveOrInfinite = Field(
+        float("inf"), description="τ of the SU(2) random walk (s); .inf: no drift"
+    )
+    phase_drift_time_s: PositiveOrInfinite = Field(
+        float("inf"), description="τ of the phase random walk (s); .inf: no drift"
+    )
     initial_rotation: Literal["identity", "random"] = "identity"
 
 
@@ -88,13 +99,15 @@ class AnalyzerPlates(Strict):
 
 class PairLinkPhysics(Strict):
     kind: Literal["entangled_pairs"]
-    pair_rate_hz: NonNegative
+    pair_rate_hz: float = Field(
+        ge=0.0, le=1e10, description="pair rate (Hz), up to 10 GHz (far beyond any SPDC source)"
+    )
     visibility: Fraction = 0.95
     heralding_a: Fraction = 0.2
     heralding_b: Fraction = 0.2
     analyzers: dict[Literal["A", "B"], AnalyzerPlates] = Field(default_factory=dict)
     detectors: dict[Literal["A_T", "A_R", "B_T", "B_R"], str]
-    delay_b_ps: int = 0
+    delay_b_ps: int = Field(0, ge=-1_000_000_000, le=1_000_000_000, description="B's extra delay (ps), |d| <= 1 ms")
 
     def detector_names(self) -> list[str]:
         return list(self.detectors.values())
@@ -105,132 +118,135 @@ LinkPhysics = Annotated[
 ]
 
 
-class WaveplatePhysics(Strict):
-    kind: Literal["waveplate"]
-    retardance_waves: Positive = 0.5
-    angle_deg: float = 0.0
-
-
 class PaddleControllerPhysics(Strict):
     kind: Literal["paddle_controller"]
     retardances_waves: tuple[Positive, Positive, Positive] = (0.25, 0.5, 0.25)
     angles_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
-class PhaseShifterPhysics(Strict):
-    kind: Literal["phase_shifter"]
-    v_2pi_v: Positive = 60.0
-    voltage_v: float = 0.0
-    voltage_range_v: tuple[float, float] = (0.0, 150.0)
+def _world_entry(model: type, owned: dict[str, str], unused: dict[str, str] | None = None):
+    """The before-validator of a world table validated as ``model`` (a world dataclass).
+
+    It drops the ``kind`` tag, refuses an instrument's setting naming its owner
+    (``owned``: key -> owner), a parameter the kind ignores (``unused``: key -> why), and
+    an unknown key naming the keys the table has.
+    """
+    keys = sorted(f.name for f in dataclasses.fields(model) if f.init and f.name not in owned)
+
+    def check(data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k != "kind"}
+        _refuse_instrument_settings(data, owned)
+        for key, why in (unused or {}).items():
+            if key in data:
+                raise ValueError(f"{key} is not a parameter of this kind: {why}")
+        unknown = [key for key in data if key not in keys]
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {unknown}; the keys of this table are {sorted(set(keys) - set(unused or {}))}"
+            )
+        return data
+
+    return BeforeValidator(check)
+
+
+_SPAD = "the scpi_free_running_spad entry"
+_generic_detector = _world_entry(DetectorModel, {})
+_snspd = _world_entry(
+    SnspdModel,
+    {"bias_ua": "bias_ua of the scpi_snspd_controller entry (µA)"},
+    {"dark_count_hz": "an SNSPD's dark counts are dark_floor_hz plus a rate rising toward the switching current"},
+)
+_spad = _world_entry(
+    SpadModel, {"efficiency": f"efficiency of {_SPAD}", "dead_time_ps": f"dead_time_us of {_SPAD} (µs)"}
+)
+_LASER = "the scpi_pulsed_laser entry"
+_transmitter = _world_entry(
+    TransmitterModel, {"power_dbm": f"power_dbm of {_LASER} (dBm)", "output_on": f"output of {_LASER}"}
+)
+
+
+def _known_encoding(model: TransmitterModel) -> TransmitterModel:
+    if model.encoding not in ENCODINGS:
+        raise ValueError(f"encoding {model.encoding!r} is not one of {list(ENCODINGS)}")
+    return model
+
+
+_tagger = _world_entry(TaggerModel, {"channels": "inputs of the swabian_timetagger entry"})
+_sync = _world_entry(SyncOutput, {})
+
+
+_WORLD_KINDS = {
+    DetectorModel: "generic",
+    SnspdModel: "snspd",
+    SpadModel: "spad",
+    Waveplate: "waveplate",
+    PhaseShifter: "phase_shifter",
+}
+
+
+def _detector_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return str(data.get("kind", "generic"))
+    return _WORLD_KINDS.get(type(data), "generic")
+
+
+def world_kind(part: Any) -> str | None:
+    """The config ``kind`` of a validated world object (a detector or an actuator), None for other tables."""
+    if type(part) in _WORLD_KINDS:
+        return _WORLD_KINDS[type(part)]
+    return getattr(part, "kind", None)
+
+
+AnyDetectorPhysics = Annotated[
+    Annotated[DetectorModel, _generic_detector, Tag("generic")]
+    | Annotated[SnspdModel, _snspd, Tag("snspd")]
+    | Annotated[SpadModel, _spad, Tag("spad")],
+    Discriminator(_detector_kind),
+]
+"""A world detector: its parameters (types, defaults, bounds) are the world model's own."""
+
+_waveplate = _world_entry(Waveplate, {})
+_phase_shifter = _world_entry(PhaseShifter, {"voltage_v": "voltage_v of the thorlabs_mdt693b entry (V)"})
+
+
+def _actuator_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return str(data.get("kind", ""))
+    return world_kind(data) or ""
 
 
 ActuatorPhysics = Annotated[
-    WaveplatePhysics | PaddleControllerPhysics | PhaseShifterPhysics, Field(discriminator="kind")
+    Annotated[Waveplate, _waveplate, Tag("waveplate")]
+    | Annotated[PaddleControllerPhysics, Tag("paddle_controller")]
+    | Annotated[PhaseShifter, _phase_shifter, Tag("phase_shifter")],
+    Discriminator(_actuator_kind),
 ]
-
-
-def _refuse_instrument_settings(data, owned: dict[str, str]):
-    """Point a setting given in the world to the instrument entry that owns it."""
-    if isinstance(data, dict):
-        for key, owner in owned.items():
-            if key in data:
-                raise ValueError(f"{key} is an instrument setting, not world physics: give it as {owner}")
-    return data
-
-
-class DetectorPhysics(Strict):
-    kind: Literal["generic"] = "generic"
-    efficiency: Fraction = 0.2
-    dark_count_hz: NonNegative = 100.0
-    dead_time_ps: Annotated[int, Field(ge=0)] = 50_000
-    jitter_ps: NonNegative = 50.0
-
-
-class SnspdPhysics(Strict):
-    """An SNSPD channel; its bias is the bias controller's setting (it starts at 0 µA), not here."""
-
-    kind: Literal["snspd"]
-    efficiency: Fraction = 0.85
-    dead_time_ps: Annotated[int, Field(ge=0)] = 40_000
-    jitter_ps: NonNegative = 20.0
-    switching_current_ua: Positive = 12.0
-    bias_mid_ua: Positive = 8.0
-    bias_width_ua: Positive = 0.6
-    dark_floor_hz: NonNegative = 20.0
-    dark_at_switching_hz: NonNegative = 1.0e5
-    dark_slope_ua: Positive = 0.35
-    latch_rate_hz: Positive = 2.0e7
-    retrap_current_ua: NonNegative = 2.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _settings_elsewhere(cls, data):
-        return _refuse_instrument_settings(data, {"bias_ua": "bias_ua of the scpi_snspd_controller entry (µA)"})
-
-
-class SpadPhysics(Strict):
-    """An InGaAs SPAD; its efficiency and dead time are the SPAD instrument's settings, not here."""
-
-    kind: Literal["spad"]
-    dark_count_hz: NonNegative = Field(300.0, description="dark counts at the 10 % efficiency setting (Hz)")
-    jitter_ps: NonNegative = 100.0
-    dark_exponent: NonNegative = 2.0
-    afterpulse_probability: Fraction = 0.0
-    afterpulse_tau_ps: Positive = 2_000_000.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _settings_elsewhere(cls, data):
-        owner = "the scpi_free_running_spad entry"
-        return _refuse_instrument_settings(
-            data, {"efficiency": f"efficiency of {owner}", "dead_time_ps": f"dead_time_us of {owner} (µs)"}
-        )
-
-
-AnyDetectorPhysics = Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Field(discriminator="kind")]
-
-
-class TaggerPhysics(Strict):
-    """The tagger's hardware; each input's wiring and settings are in the tagger instrument's ``inputs``."""
-
-    jitter_ps: NonNegative = 8.0
-    detector_pulse_v: Positive = 1.0
-    max_rate_hz: Positive = 6.5e7
-    buffer_tags: Annotated[int, Field(gt=0)] = 64 * 2**20  # on-board buffer (vendor default 64 MTags)
-
-
-class SyncPhysics(Strict):
-    transmitter: str
-    divider: Annotated[int, Field(gt=0)] = 1024
+"""A world actuator; a waveplate's and a phase shifter's parameters are the world model's own."""
 
 
 class WorldConfig(Strict):
     """Physics of the simulated bench (only used by ``sim: true`` instruments)."""
 
-    seed: int = 0
-    time_scale: Positive = Field(float("inf"), description="simulated seconds per real second")
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the world's generator, 0 <= seed < 2^63")
+    time_scale: PositiveOrInfinite = Field(
+        float("inf"),
+        ge=0.1,
+        description="simulated seconds per real second, >= 0.1 (slower would make a 1 s run last over 10 s); "
+        ".inf: unpaced",
+    )
     threads: Annotated[int, Field(ge=1, le=2)] = Field(
         1,
         description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)",
     )
-    transmitters: dict[str, TransmitterPhysics]
+    transmitters: dict[str, Annotated[TransmitterModel, _transmitter, AfterValidator(_known_encoding)]]
     fibers: dict[str, FiberPhysics]
     links: list[LinkPhysics]
     actuators: dict[str, ActuatorPhysics] = Field(default_factory=dict)
-    detectors: dict[str, Annotated[DetectorPhysics | SnspdPhysics | SpadPhysics, Field(discriminator="kind")]]
-    taggers: dict[str, TaggerPhysics]
-    syncs: dict[str, SyncPhysics] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_detector_kind(cls, data):
-        if isinstance(data, dict) and isinstance(data.get("detectors"), dict):
-            data = dict(data)
-            data["detectors"] = {
-                k: ({"kind": "generic", **v} if isinstance(v, dict) and "kind" not in v else v)
-                for k, v in data["detectors"].items()
-            }
-        return data
+    detectors: dict[str, AnyDetectorPhysics]
+    taggers: dict[str, Annotated[TaggerModel, _tagger]]
+    syncs: dict[str, Annotated[SyncOutput, _sync]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self):

@@ -7,8 +7,11 @@ read them when they compute what the detectors see. Angles in degrees, voltages 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
+
+from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, Positive
 
 
 def waveplate_jones(retardance_waves: float, angle_deg: float) -> np.ndarray:
@@ -31,11 +34,14 @@ class Waveplate:
 
     Attributes
     ----------
-    retardance_waves : 0.5 (HWP) or 0.25 (QWP)
-    angle_deg : fast-axis angle from horizontal (deg), any real number (mod 180 physically)
+    retardance_waves : 0.5 (HWP) or 0.25 (QWP), > 0
+    angle_deg : fast-axis angle from horizontal (deg), any real number (mod 180 physically);
+        the mount turns it, a config gives the angle it starts at
     """
 
-    retardance_waves: float = 0.5
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
+    retardance_waves: Positive = 0.5
     angle_deg: float = 0.0
 
     def jones(self) -> np.ndarray:
@@ -71,13 +77,15 @@ class PhaseShifter:
 
     Attributes
     ----------
-    voltage_v : drive voltage (V)
-    v_2pi_v : voltage for a 2π phase change (V)
+    voltage_v : drive voltage (V); the piezo controller's setting, 0 V at power-on
+    v_2pi_v : voltage for a 2π phase change (V), > 0
     voltage_range_v : (min, max) output of the driver (V)
     """
 
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
     voltage_v: float = 0.0
-    v_2pi_v: float = 60.0
+    v_2pi_v: Positive = 60.0
     voltage_range_v: tuple[float, float] = (0.0, 150.0)
 
     def phase_rad(self) -> float:

@@ -1,10 +1,30 @@
-"""Single-photon detectors of the simulated world."""
+"""Single-photon detectors of the simulated world.
+
+Each model's parameters are declared once, here: their types, defaults and bounds
+(:mod:`annotated_types`), which the lab config's ``world.detectors`` schema validates
+directly (``instruments/world_config.py``). What changes while the world runs (the last
+click, an SNSPD's latch) is state, ``init=False``; what an instrument sets (SNSPD bias,
+SPAD efficiency and dead time) is an init field the config refuses, naming its owner.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
+
+from qnetlab.sim_backends.world.bounds import (
+    PARAMETERS_CONFIG,
+    AfterpulseDelayPs,
+    DarkRate,
+    DeadTimePs,
+    Fraction,
+    Jitter,
+    NonNegative,
+    Positive,
+    RatePositive,
+)
 
 NEVER_PS = -(2**62)  # "last click" before the world began
 
@@ -23,15 +43,20 @@ class DetectorModel:
     ----------
     efficiency : detection efficiency, 0..1
     dark_count_hz : dark count rate (Hz)
-    dead_time_ps : non-paralyzable dead time after each registered click (ps)
-    jitter_ps : rms timing jitter, Gaussian (ps)
+    dead_time_ps : non-paralyzable dead time after each registered click (ps), 0..1 ms
+    jitter_ps : rms timing jitter, Gaussian (ps), 0..1 µs
+    last_click_ps : state: time of the last registered click (ps)
+
+    Bounds and their reasons are in :mod:`qnetlab.sim_backends.world.bounds`.
     """
 
-    efficiency: float = 0.2
-    dark_count_hz: float = 100.0
-    dead_time_ps: int = 50_000
-    jitter_ps: float = 50.0
-    last_click_ps: int = field(default=NEVER_PS, repr=False)
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
+    efficiency: Fraction = 0.2
+    dark_count_hz: DarkRate = 100.0
+    dead_time_ps: DeadTimePs = 50_000
+    jitter_ps: Jitter = 50.0
+    last_click_ps: int = field(default=NEVER_PS, init=False, repr=False)
 
     def detection_efficiency(self) -> float:
         """Efficiency now (subclasses make it depend on their settings)."""
@@ -70,7 +95,7 @@ class SnspdModel(DetectorModel):
 
     Attributes
     ----------
-    bias_ua : bias current (µA)
+    bias_ua : bias current (µA); the bias controller's setting, 0 at power-on
     switching_current_ua : critical current at which the wire switches (µA)
     bias_mid_ua, bias_width_ua : centre and width of the efficiency sigmoid (µA)
     dark_floor_hz : background (blackbody) dark counts at any bias (Hz)
@@ -78,22 +103,23 @@ class SnspdModel(DetectorModel):
     dark_slope_ua : e-folding current of the intrinsic dark counts (µA)
     latch_rate_hz : detected-photon rate above which the channel latches (Hz)
     retrap_current_ua : bias below which a latched wire recovers (µA)
+    latched : state: the wire is resistive and clicks no more
     """
 
-    efficiency: float = 0.85
-    dark_count_hz: float = 0.0
-    dead_time_ps: int = 40_000
-    jitter_ps: float = 20.0
+    efficiency: Fraction = 0.85
+    dark_count_hz: DarkRate = 0.0
+    dead_time_ps: DeadTimePs = 40_000
+    jitter_ps: Jitter = 20.0
     bias_ua: float = 0.0
-    switching_current_ua: float = 12.0
-    bias_mid_ua: float = 8.0
-    bias_width_ua: float = 0.6
-    dark_floor_hz: float = 20.0
-    dark_at_switching_hz: float = 1.0e5
-    dark_slope_ua: float = 0.35
-    latch_rate_hz: float = 2.0e7
-    retrap_current_ua: float = 2.0
-    latched: bool = False
+    switching_current_ua: Positive = 12.0
+    bias_mid_ua: Positive = 8.0
+    bias_width_ua: Positive = 0.6
+    dark_floor_hz: DarkRate = 20.0
+    dark_at_switching_hz: DarkRate = 1.0e5
+    dark_slope_ua: Positive = 0.35
+    latch_rate_hz: RatePositive = 2.0e7
+    retrap_current_ua: NonNegative = 2.0
+    latched: bool = field(default=False, init=False)
 
     def set_bias(self, bias_ua: float) -> None:
         """Apply a bias current; switching latches, going below retrapping recovers."""
@@ -130,16 +156,18 @@ class SpadModel(DetectorModel):
     The efficiency is a setting (the excess bias); dark counts scale with it as
     ``dark_count_hz · (efficiency / 0.1) ** dark_exponent``. After each registered
     click, an afterpulse follows with probability ``afterpulse_probability``, at an
-    exponentially distributed delay (mean ``afterpulse_tau_ps``) after the dead time.
+    exponentially distributed delay (mean ``afterpulse_tau_ps``, up to 10 ms: trap
+    lifetimes are µs) after the dead time. ``efficiency`` and ``dead_time_ps`` are the SPAD
+    instrument's settings (10 % and 10 µs at power-on).
     """
 
-    efficiency: float = 0.10
-    dark_count_hz: float = 300.0
-    dead_time_ps: int = 10_000_000
-    jitter_ps: float = 100.0
-    dark_exponent: float = 2.0
-    afterpulse_probability: float = 0.0
-    afterpulse_tau_ps: float = 2_000_000.0
+    efficiency: Fraction = 0.10
+    dark_count_hz: DarkRate = 300.0
+    dead_time_ps: DeadTimePs = 10_000_000
+    jitter_ps: Jitter = 100.0
+    dark_exponent: NonNegative = 2.0
+    afterpulse_probability: Fraction = 0.0
+    afterpulse_tau_ps: AfterpulseDelayPs = 2_000_000.0
 
     def dark_rate_hz(self) -> float:
         return self.dark_count_hz * (self.efficiency / 0.1) ** self.dark_exponent

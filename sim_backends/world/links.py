@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
+from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, SyncDivider
 from qnetlab.sim_backends.world.polarization import BB84_KETS, analyzer_probabilities
 from qnetlab.sim_backends.world.transmitter import decode_slots
 
@@ -382,8 +383,10 @@ class EntangledPairLink:
 class SyncOutput:
     """Alice's sync output: one marker per pattern repetition (or every ``divider`` pulses)."""
 
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
     transmitter: str
-    divider: int = 1024
+    divider: SyncDivider = 1024
 
     def arrivals(self, world, start_ps: int, stop_ps: int) -> np.ndarray:
         source = world.transmitters[self.transmitter]

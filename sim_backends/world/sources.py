@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, AttenuationDb, Positive, RatePositive
 
 PLANCK_J_S = 6.62607015e-34
 SPEED_OF_LIGHT_M_S = 299_792_458.0
@@ -14,17 +17,20 @@ class PulsedLaserModel:
 
     Attributes
     ----------
-    rep_rate_hz : pulse repetition rate (Hz)
-    power_dbm : average optical power at the laser output, before the attenuator (dBm)
+    rep_rate_hz : pulse repetition rate (Hz), up to 10 GHz
+    power_dbm : average optical power at the laser output, before the attenuator (dBm);
+        the laser instrument's setting (-10 dBm at power-on)
     wavelength_nm : centre wavelength (nm)
-    attenuation_db : fixed attenuation between laser and fiber (dB)
-    output_on : whether the laser emits at all
+    attenuation_db : fixed attenuation between laser and fiber (dB), 0..200
+    output_on : whether the laser emits at all; the laser instrument's setting (on at power-on)
     """
 
-    rep_rate_hz: float = 80e6
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
+    rep_rate_hz: RatePositive = 80e6
     power_dbm: float = -10.0
-    wavelength_nm: float = 1550.0
-    attenuation_db: float = 70.0
+    wavelength_nm: Positive = 1550.0
+    attenuation_db: AttenuationDb = 70.0
     output_on: bool = True
 
     @property

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
+from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, BufferTags, Jitter, PulseHeightV, RatePositive
 from qnetlab.sim_backends.world.detectors import NEVER_PS
 
 HOLDBACK_GUARD_PS = 2_000  # far beyond any jitter: tags this close to a slice end wait for the next
@@ -25,13 +27,16 @@ class TaggerChannelModel:
     delay_ps : input delay added to every tag (ps), as set by ``setInputDelay``
     dead_time_ps : the input's own dead time (ps), as set by ``setDeadtime``
     trigger_level_v : comparator threshold (V); pulses below it are not tagged
+    last_tag_ps : state: time of the input's last tag (ps)
+
+    The wiring and the three settings are the tagger instrument's (its config ``inputs``).
     """
 
     detector: str
     delay_ps: int = 0
     dead_time_ps: int = 2_000
     trigger_level_v: float = 0.5
-    last_tag_ps: int = field(default=NEVER_PS, repr=False)
+    last_tag_ps: int = field(default=NEVER_PS, init=False, repr=False)
 
 
 @dataclass
@@ -40,15 +45,15 @@ class TaggerModel:
 
     Attributes
     ----------
-    channels : tagger input number -> channel model
-    jitter_ps : rms timing jitter of each input (ps)
-    detector_pulse_v : amplitude of the detectors' output pulses (V)
-    max_rate_hz : tag rate the link to the computer carries (drains the on-board buffer)
+    channels : tagger input number -> channel model (wired from the tagger instrument's inputs)
+    jitter_ps : rms timing jitter of each input (ps), 0..1 µs
+    detector_pulse_v : amplitude of the detectors' output pulses (V), up to 10 V
+    max_rate_hz : tag rate the link to the computer carries (drains the on-board buffer), up to 10 GHz
     buffer_tags : on-board buffer (tags); the vendor's default is 64 MTags
         (``setHardwareBufferSize``: 32 kTags to 512 MTags; Time Tagger 20: 8 MTags)
     overflow_resume_tags : buffer level at which overflow mode ends (0: when empty; the
         vendor does not document the level, this is an assumption)
-    overflows : overflow intervals begun since the last clear (``getOverflows``)
+    overflows : state: overflow intervals begun since the last clear (``getOverflows``)
 
     Overflow, as the vendor's SDK documents it (``Tag.Type``, ``Tag.missed_events``):
     tags enter the on-board buffer and leave it at ``max_rate_hz``. When a tag finds the
@@ -61,19 +66,21 @@ class TaggerModel:
     ``max_rate_hz`` (the buffer alternately fills and drains).
     """
 
-    channels: dict[int, TaggerChannelModel]
-    jitter_ps: float = 8.0
-    detector_pulse_v: float = 1.0
-    max_rate_hz: float = 6.5e7
-    buffer_tags: int = 64 * 2**20
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
+    channels: dict[int, TaggerChannelModel] = field(default_factory=dict)
+    jitter_ps: Jitter = 8.0
+    detector_pulse_v: PulseHeightV = 1.0
+    max_rate_hz: RatePositive = 6.5e7
+    buffer_tags: BufferTags = 64 * 2**20
     overflow_resume_tags: int = 0
-    overflows: int = 0
-    markers: list[tuple[int, int, int, int]] = field(default_factory=list, repr=False)
-    _held: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    _fill: float = field(default=0.0, repr=False)  # tags in the on-board buffer after the last one
-    _fill_at_ps: int = field(default=0, repr=False)  # ... at this time
-    _overflow_end_ps: int | None = field(default=None, repr=False)
-    _missed: dict[int, int] = field(default_factory=dict, repr=False)
+    overflows: int = field(default=0, init=False)
+    markers: list[tuple[int, int, int, int]] = field(default_factory=list, init=False, repr=False)
+    _held: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
+    _fill: float = field(default=0.0, init=False, repr=False)  # tags in the on-board buffer after the last one
+    _fill_at_ps: int = field(default=0, init=False, repr=False)  # ... at this time
+    _overflow_end_ps: int | None = field(default=None, init=False, repr=False)
+    _missed: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
     def take_markers(self) -> list[tuple[int, int, int, int]]:
         """The overflow markers made since the last call, in time order."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qnetlab.sim_backends.world.bounds import Fraction, TimeBinSeparationPs
 from qnetlab.sim_backends.world.sources import PulsedLaserModel
 
 LEVELS = ("signal", "decoy", "vacuum")
@@ -32,18 +33,29 @@ class TransmitterModel(PulsedLaserModel):
 
     Attributes
     ----------
-    encoding : 'none', 'polarization' or 'time_bin' — which link the output feeds
-    pattern : uint8 codes per slot (see :func:`encode_slots`); slot s uses pattern[s % L]
-    pattern_on : when False every pulse is a signal-level |H> (or early) pulse
-    level_ratios : mean photon number of (signal, decoy, vacuum) relative to signal
-    time_bin_separation_ps : early-late separation of time-bin states (ps)
+    encoding : one of :data:`ENCODINGS` — which link the output feeds
+    decoy_ratio, vacuum_ratio : mean photon number of the decoy and vacuum levels relative
+        to signal (fractions; also :attr:`level_ratios`)
+    time_bin_separation_ps : early-late separation of time-bin states (ps), up to 1 µs
+    pattern : state: uint8 codes per slot (see :func:`encode_slots`); slot s uses pattern[s % L]
+    pattern_on : state: when False every pulse is a signal-level |H> (or early) pulse
     """
 
     encoding: str = "none"
-    pattern: np.ndarray = field(default_factory=lambda: np.zeros(1, np.uint8))
-    pattern_on: bool = False
-    level_ratios: tuple[float, float, float] = (1.0, 0.25, 0.0)
-    time_bin_separation_ps: int = 2_000
+    decoy_ratio: Fraction = 0.25
+    vacuum_ratio: Fraction = 0.0
+    time_bin_separation_ps: TimeBinSeparationPs = 2_000
+    pattern: np.ndarray = field(default_factory=lambda: np.zeros(1, np.uint8), init=False)
+    pattern_on: bool = field(default=False, init=False)
+
+    @property
+    def level_ratios(self) -> tuple[float, float, float]:
+        """Mean photon number of (signal, decoy, vacuum) relative to signal."""
+        return (1.0, self.decoy_ratio, self.vacuum_ratio)
+
+    @level_ratios.setter
+    def level_ratios(self, ratios: tuple[float, float, float]) -> None:
+        _, self.decoy_ratio, self.vacuum_ratio = (float(r) for r in ratios)
 
     def active_pattern(self) -> np.ndarray:
         """The codes in force: the memory when running, else one signal Z0 slot."""

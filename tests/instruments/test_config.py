@@ -42,7 +42,7 @@ def test_missing_address_of_a_real_instrument(tmp_path):
 def test_value_out_of_range(tmp_path):
     path = _write(tmp_path, lambda c: c["world"]["detectors"]["pol_h"].update(efficiency=1.7))
     with pytest.raises(
-        ConfigError, match=r"world\.detectors\.pol_h\.snspd\.efficiency: Input should be less than or equal to 1"
+        ConfigError, match=r"world\.detectors\.pol_h\.efficiency: Input should be less than or equal to 1"
     ):
         load_config(path)
 
@@ -92,7 +92,8 @@ def test_world_starts_in_its_power_on_state_and_the_instruments_set_it(sim_lab):
 def test_misspelt_key(tmp_path):
     path = _write(tmp_path, lambda c: c["instruments"]["laser"].update(timout_s=3))
     with pytest.raises(
-        ConfigError, match=r"instruments\.laser\.scpi_pulsed_laser\.timout_s: Extra inputs are not permitted"
+        ConfigError,
+        match=r"instruments\.laser: unknown key\(s\) \['timout_s'\]; the keys of this table are .*'timeout_s'",
     ):
         load_config(path)
 
@@ -138,3 +139,22 @@ def test_world_threads_reach_the_world():
     config = load_config(SIM_LAB)
     taggers = {name: e for name, e in config.instruments.items() if e.kind == "swabian_timetagger"}
     assert build_world(config.world, taggers).threads == config.world.threads == 2
+
+
+def test_world_physics_is_declared_once_by_the_world_models(sim_lab):
+    """The config's world detectors, taggers and syncs are the world's own dataclasses (validated);
+    the lab's world holds fresh copies in their power-on state, not the config's objects."""
+    import dataclasses
+
+    from qnetlab.sim_backends.world.detectors import SnspdModel, SpadModel
+    from qnetlab.sim_backends.world.tagger import TaggerModel
+
+    world_config = sim_lab.config.world
+    snspd, spad = world_config.detectors["pol_v"], world_config.detectors["ent_a_t"]
+    assert type(snspd) is SnspdModel and snspd.efficiency == 0.83
+    assert type(spad) is SpadModel and spad.afterpulse_probability == 0.02
+    assert type(world_config.taggers["tagger"]) is TaggerModel
+    running = sim_lab.world.detectors["pol_v"]
+    assert running is not snspd and running.bias_ua == 10.0 and snspd.bias_ua == 0.0
+    state = {f.name for f in dataclasses.fields(SnspdModel) if not f.init}
+    assert state == {"last_click_ps", "latched"}
