@@ -33,7 +33,6 @@ class FiberPhysics(Strict):
     length_km: NonNegative = 0.0
     loss_db_per_km: NonNegative = 0.2
     polarization_drift_time_s: Positive = Field(float("inf"), description="τ of the SU(2) random walk (s)")
-    phase_drift_time_s: Positive = Field(float("inf"), description="τ of the phase random walk (s)")
     initial_rotation: Literal["identity", "random"] = "identity"
 
 
@@ -74,6 +73,9 @@ class TimeBinLinkPhysics(Strict):
     phase_shifter: str | None = None
     visibility: Fraction = 0.98
     phase_offset_rad: float = 0.0
+    interferometer_drift_time_s: Positive = Field(
+        float("inf"), description="τ of the interferometers' phase random walk: √(dt/τ) rad over dt (s)"
+    )
     receiver_loss_db: NonNegative = 0.0
     detectors: dict[Literal["Z", "X0", "X1"], str]
 

@@ -242,18 +242,29 @@ class TimeBinBB84Link(PulsedLink):
     Alice sends |early> (Z0), |late> (Z1) or (|early> ± |late>)/√2 (X0, X1).
     Bob's 50:50 splitter sends half to detector Z (the arrival time is the bit) and half
     into a Mach-Zehnder with an arm difference equal to the bin separation, whose phase
-    φ = piezo + fiber drift + ``phase_offset_rad``; its outputs X0/X1 see three time
+    φ = piezo + interferometer drift + ``phase_offset_rad``; its outputs X0/X1 see three time
     positions, the middle one interfering: (1 ± V·cos φ)/4 of the light for an X0 state.
+
+    The drift is the interferometers' (Alice's and Bob's arm differences, thermal and
+    acoustic), not the fiber's (both bins share the fiber): ``interferometer_phase_rad``
+    random-walks by √(dt/τ) rad over dt, τ = ``interferometer_drift_time_s`` (inf: none).
     """
 
     phase_shifter: str = ""
     visibility: float = 0.98
     phase_offset_rad: float = 0.0
+    interferometer_drift_time_s: float = math.inf
+    interferometer_phase_rad: float = 0.0
     encoding = "time_bin"
 
     def phase_rad(self, world) -> float:
         piezo = world.actuators[self.phase_shifter].phase_rad() if self.phase_shifter else 0.0
-        return piezo + world.fibers[self.fiber].phase_rad + self.phase_offset_rad
+        return piezo + self.interferometer_phase_rad + self.phase_offset_rad
+
+    def drift(self, dt_s: float, rng: np.random.Generator) -> None:
+        """Let the interferometers' phase random-walk for ``dt_s`` seconds."""
+        if dt_s > 0 and math.isfinite(self.interferometer_drift_time_s):
+            self.interferometer_phase_rad += rng.normal(0.0, math.sqrt(dt_s / self.interferometer_drift_time_s))
 
     def modes(self, world):
         source = world.transmitters[self.transmitter]

@@ -140,6 +140,9 @@ class OpticalWorld:
     def _drift(self, duration_ps: int) -> None:
         for fiber in self.fibers.values():
             fiber.drift(duration_ps * 1e-12, self.rng)
+        for link in self.links:  # the interferometers' phase (time-bin links)
+            if hasattr(link, "drift"):
+                link.drift(duration_ps * 1e-12, self.rng)
 
     def acquire(self, duration_ps: int, tagger: str | None = None, flush: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Run the world for ``duration_ps`` and return one tagger's stream for it.
