@@ -153,3 +153,31 @@ def test_an_afterpulse_due_after_the_slice_end_comes_in_the_next_slice():
     second, _ = one_slice(np.empty(0, np.int64), due + 1)  # the next slice: the afterpulse, then its own
     assert second[0] == due + 100
     assert pending[0] == -1 or pending[0] > due + 1
+
+
+def test_an_afterpulse_chain_runs_on_across_400_slices():
+    """A dark SPAD that afterpulses after every click (p = 1): after its first click it
+    clicks as a renewal process of interval dead + Exp(rate 1/τ + r_dark) (the next click is
+    the afterpulse or a dark count, whichever comes first once it is live), so T = 2 ms
+    gives N = T / (dead + 1/(1/τ + r_dark)) clicks, CV of an interval = its Exp part over
+    the mean; within 5σ + 20 (the first click's wait, 1/r_dark = 10 µs). Slices of 5 µs:
+    dropping the afterpulses due after a slice end would break the chain at every slice."""
+    from qnetlab.sim_backends.world.detectors import SpadModel
+
+    dead_s, tau_s, dark_hz, span_s = 1e-6, 1e-6, 1e5, 2e-3
+    world = _world(80e6, seed=6)
+    world.transmitters["alice"].output_on = False
+    world.detectors["a"] = SpadModel(
+        efficiency=0.1, dark_count_hz=dark_hz, dead_time_ps=int(dead_s * 1e12), afterpulse_probability=1.0,
+        afterpulse_tau_ps=tau_s * 1e12, jitter_ps=50.0,
+    )  # fmt: skip
+    world.taggers["tagger"].channels[1].dead_time_ps = 2_000
+    n_slices = 400
+    clicks = sum(
+        world.acquire(int(span_s * 1e12) // n_slices, flush=i == n_slices - 1)[0].size for i in range(n_slices)
+    )
+    waiting_s = 1 / (1 / tau_s + dark_hz)
+    interval_s = dead_s + waiting_s
+    expected = span_s / interval_s
+    sigma = math.sqrt(expected) * waiting_s / interval_s
+    assert abs(clicks - expected) < 5 * sigma + 20, (clicks, expected, sigma)
