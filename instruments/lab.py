@@ -164,6 +164,9 @@ def load_lab(path: str | Path) -> Lab:
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}
         lab.world = build_world(config.world, taggers)
+        from qnetlab.sim_backends.world.warmup import compile_world_kernels
+
+        compile_world_kernels()  # numba's compile time before any instrument timeout runs (once per process)
     try:
         for name, entry in config.instruments.items():
             lab.devices[name] = build_device(name, entry, lab)

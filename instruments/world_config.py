@@ -42,9 +42,6 @@ class FiberPhysics(Strict):
     polarization_drift_time_s: PositiveOrInfinite = Field(
         float("inf"), description="τ of the SU(2) random walk (s); .inf: no drift"
     )
-    phase_drift_time_s: PositiveOrInfinite = Field(
-        float("inf"), description="τ of the phase random walk (s); .inf: no drift"
-    )
     initial_rotation: Literal["identity", "random"] = "identity"
 
 
@@ -85,6 +82,9 @@ class TimeBinLinkPhysics(Strict):
     phase_shifter: str | None = None
     visibility: Fraction = 0.98
     phase_offset_rad: float = 0.0
+    interferometer_drift_time_s: PositiveOrInfinite = Field(
+        float("inf"), description="τ of the interferometers' phase random walk: √(dt/τ) rad over dt (s); .inf: no drift"
+    )
     receiver_loss_db: NonNegative = 0.0
     detectors: dict[Literal["Z", "X0", "X1"], str]
 

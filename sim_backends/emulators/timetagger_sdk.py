@@ -374,8 +374,13 @@ def emulated_timetagger_sdk(world: OpticalWorld, serials: dict[str, str] | None 
     """A module object with the vendor SDK's API subset, bound to ``world``.
 
     ``serials`` maps each emulated tagger's serial number to the world's tagger model
-    name; by default the world's only tagger answers to ``SIM-0001``.
+    name; by default the world's only tagger answers to ``SIM-0001``. The world's numba
+    passes are compiled first (:mod:`qnetlab.sim_backends.world.warmup`), so no driver
+    timeout counts compile time.
     """
+    from qnetlab.sim_backends.world.warmup import compile_world_kernels
+
+    compile_world_kernels()  # before any driver waits on a measurement (once per process)
     serials = serials or {"SIM-0001": next(iter(world.taggers))}
     sdk: Any = types.ModuleType("qnetlab_emulated_TimeTagger", "Emulated Swabian Time Tagger SDK")
     taggers: dict[str, EmulatedTimeTagger] = {}

@@ -1,4 +1,8 @@
-"""Fiber channels of the simulated world: loss, drifting polarization, drifting phase."""
+"""Fiber channels of the simulated world: loss and drifting polarization.
+
+(The time-bin phase drift is not the fiber's: both time bins share the fiber, so only the
+interferometers' arm difference drifts it; see :class:`~qnetlab.sim_backends.world.links.TimeBinBB84Link`.)
+"""
 
 from __future__ import annotations
 
@@ -21,23 +25,19 @@ class FiberModel:
     rotation : Jones matrix (SU(2)) of the span now
     polarization_drift_time_s : τ of the random walk on SU(2): each component of the
         rotation vector diffuses by √(dt/τ) rad over dt (inf: no drift)
-    phase_rad : interferometric phase between the two time bins picked up on the way (rad)
-    phase_drift_time_s : the phase diffuses by √(dt/τ) rad over dt (inf: no drift)
     """
 
     length_km: float = 0.0
     loss_db_per_km: float = 0.2
     rotation: np.ndarray = field(default_factory=lambda: np.eye(2, dtype=complex))
     polarization_drift_time_s: float = math.inf
-    phase_rad: float = 0.0
-    phase_drift_time_s: float = math.inf
 
     def transmission(self) -> float:
         """Power transmission of the span, 10^(−α·L/10)."""
         return 10 ** (-self.loss_db_per_km * self.length_km / 10)
 
     def drift(self, dt_s: float, rng: np.random.Generator) -> None:
-        """Let the polarization and phase random-walk for ``dt_s`` seconds."""
+        """Let the polarization random-walk for ``dt_s`` seconds."""
         if dt_s <= 0:
             return
         if math.isfinite(self.polarization_drift_time_s):
@@ -45,5 +45,3 @@ class FiberModel:
             sigma = math.sqrt(dt_s / steps / self.polarization_drift_time_s)
             for vector in rng.normal(0.0, sigma, size=(steps, 3)):
                 self.rotation = su2_from_vector(vector) @ self.rotation
-        if math.isfinite(self.phase_drift_time_s):
-            self.phase_rad += rng.normal(0.0, math.sqrt(dt_s / self.phase_drift_time_s))

@@ -16,6 +16,7 @@ import numpy as np
 
 from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
 from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, SyncDivider
+from qnetlab.sim_backends.world.clock import SlotClock
 from qnetlab.sim_backends.world.polarization import BB84_KETS, analyzer_probabilities
 from qnetlab.sim_backends.world.transmitter import decode_slots
 
@@ -25,6 +26,15 @@ _BASIS_OF_CODE, _BIT_OF_CODE, _ = decode_slots(np.arange(16, dtype=np.uint8))
 _STATE_OF_CODE = 2 * _BASIS_OF_CODE + _BIT_OF_CODE  # row of BB84_KETS sent by each pattern code
 
 _JONES_CACHE: dict[tuple[float, float], np.ndarray] = {}
+_SLOT_CLOCKS: dict[float, SlotClock] = {}
+
+
+def slot_clock(rep_rate_hz: float) -> SlotClock:
+    """The exact period of a pulse train at ``rep_rate_hz`` (remembered per rate)."""
+    clock = _SLOT_CLOCKS.get(rep_rate_hz)
+    if clock is None:
+        clock = _SLOT_CLOCKS[rep_rate_hz] = SlotClock.of_rate(rep_rate_hz)
+    return clock
 
 
 def jones_key(actuator):
@@ -87,23 +97,28 @@ class PulsedLink:
         sigma: np.ndarray | None = None,
         normal_table: np.ndarray | None = None,
         buffers=None,
+        origin_ps: int = 0,
     ):
         """Detected photons of the detectors in ``sources`` (name -> source index), in time order.
 
-        Returns ``(times int64, sources int32)`` or None when the link is dark. All modes
+        Returns ``(times int64, sources int32)`` or None when the link is dark; times are
+        ps since ``origin_ps`` (the tagger's clock origin, world time). All modes
         are walked together (:func:`qnetlab.sim_backends.world.kernels.pulsed_walk.pulsed_link_events`): each mode
         fires with p = 1 − exp(−η·μ), independently of the others.
         ``counts[source]`` grows by the photons drawn; ``state`` is the generator state.
         With ``sigma`` (rms jitter per source) and ``normal_table`` the times carry the
         timing jitter; ``buffers(size)`` may lend reusable output arrays.
         """
-        inputs = self.walk_inputs(world, start_ps, stop_ps, sources)
+        inputs = self.walk_inputs(world, start_ps, stop_ps, sources, origin_ps)
         if inputs is None:
             return None
         return walk(inputs, counts, state, sigma, normal_table, buffers, getattr(world, "threads", 1))
 
-    def walk_inputs(self, world, start_ps: int, stop_ps: int, sources: dict[str, int]) -> WalkInputs | None:
-        """Everything the draws of [start, stop) depend on (None: the link is dark)."""
+    def walk_inputs(
+        self, world, start_ps: int, stop_ps: int, sources: dict[str, int], origin_ps: int = 0
+    ) -> WalkInputs | None:
+        """Everything the draws of [start, stop) (world time) depend on (None: the link is dark);
+        the walk's times are ps since ``origin_ps``."""
         source = world.transmitters[self.transmitter]
         if source.encoding != self.encoding or not source.output_on:
             return None
@@ -126,12 +141,25 @@ class PulsedLink:
         p_max = float(p_any[source.codes_in_use()].max())
         if p_max <= 0.0:
             return None
-        period = source.period_ps
+        clock = slot_clock(source.rep_rate_hz)
         delay = self.delay_ps(world)
-        first_slot = math.ceil((start_ps - delay) / period)
-        n_slots = math.ceil((stop_ps - delay) / period) - first_slot
+        first_slot = clock.first_slot_at(start_ps - delay)
+        n_slots = clock.first_slot_at(stop_ps - delay) - first_slot
+        phase = clock.phase(first_slot)
+        # whole ps of the first slot without its rounding share (the kernel adds that back)
+        base_ps = first_slot * clock.whole_ps + (first_slot * clock.remainder) // clock.denominator + delay - origin_ps
         return WalkInputs(
-            first_slot, n_slots, source.active_pattern(), float(period), delay, offsets, mode_src, p_modes, p_any, p_max
+            first_slot,
+            n_slots,
+            source.active_pattern(),
+            *clock,
+            phase,
+            base_ps,
+            offsets,
+            mode_src,
+            p_modes,
+            p_any,
+            p_max,
         )
 
 
@@ -141,8 +169,11 @@ class WalkInputs(NamedTuple):
     first_slot: int
     n_slots: int
     pattern: np.ndarray
-    period_ps: float
-    delay_ps: int
+    period_whole_ps: int  # the period is whole + remainder / denominator ps, exactly
+    period_remainder: int
+    period_denominator: int
+    phase: int  # first_slot · remainder mod denominator
+    base_ps: int  # first slot's whole ps + link delay − the tagger's clock origin
     offsets: np.ndarray
     mode_src: np.ndarray
     p_modes: np.ndarray
@@ -212,18 +243,29 @@ class TimeBinBB84Link(PulsedLink):
     Alice sends |early> (Z0), |late> (Z1) or (|early> ± |late>)/√2 (X0, X1).
     Bob's 50:50 splitter sends half to detector Z (the arrival time is the bit) and half
     into a Mach-Zehnder with an arm difference equal to the bin separation, whose phase
-    φ = piezo + fiber drift + ``phase_offset_rad``; its outputs X0/X1 see three time
+    φ = piezo + interferometer drift + ``phase_offset_rad``; its outputs X0/X1 see three time
     positions, the middle one interfering: (1 ± V·cos φ)/4 of the light for an X0 state.
+
+    The drift is the interferometers' (Alice's and Bob's arm differences, thermal and
+    acoustic), not the fiber's (both bins share the fiber): ``interferometer_phase_rad``
+    random-walks by √(dt/τ) rad over dt, τ = ``interferometer_drift_time_s`` (inf: none).
     """
 
     phase_shifter: str = ""
     visibility: float = 0.98
     phase_offset_rad: float = 0.0
+    interferometer_drift_time_s: float = math.inf
+    interferometer_phase_rad: float = 0.0
     encoding = "time_bin"
 
     def phase_rad(self, world) -> float:
         piezo = world.actuators[self.phase_shifter].phase_rad() if self.phase_shifter else 0.0
-        return piezo + world.fibers[self.fiber].phase_rad + self.phase_offset_rad
+        return piezo + self.interferometer_phase_rad + self.phase_offset_rad
+
+    def drift(self, dt_s: float, rng: np.random.Generator) -> None:
+        """Let the interferometers' phase random-walk for ``dt_s`` seconds."""
+        if dt_s > 0 and math.isfinite(self.interferometer_drift_time_s):
+            self.interferometer_phase_rad += rng.normal(0.0, math.sqrt(dt_s / self.interferometer_drift_time_s))
 
     def modes(self, world):
         source = world.transmitters[self.transmitter]
@@ -325,8 +367,10 @@ class EntangledPairLink:
         sigma: np.ndarray | None = None,
         normal_table: np.ndarray | None = None,
         buffers=None,
+        origin_ps: int = 0,
     ):
-        """Detected photons of the pairs emitted in [start, stop), time-ordered.
+        """Detected photons of the pairs emitted in [start, stop) (world time), time-ordered,
+        in ps since ``origin_ps`` (the tagger's clock origin).
 
         Only pairs with a photon detected on at least one side are drawn: with
         h = heralding × best detector efficiency per side, such pairs come at rate
@@ -362,8 +406,8 @@ class EntangledPairLink:
         p_sides = np.array([h_a * (1 - h_b), (1 - h_a) * h_b, h_a * h_b]) / p_any
         joint_cum = np.cumsum(self.joint_probabilities(world))
         times, srcs = pair_events(
-            int(start_ps),
-            int(stop_ps),
+            int(start_ps - origin_ps),
+            int(stop_ps - origin_ps),
             self.pair_rate_hz * p_any * 1e-12,
             p_sides,
             joint_cum,
@@ -388,9 +432,12 @@ class SyncOutput:
     transmitter: str
     divider: SyncDivider = 1024
 
-    def arrivals(self, world, start_ps: int, stop_ps: int) -> np.ndarray:
+    def arrivals(self, world, start_ps: int, stop_ps: int, origin_ps: int = 0) -> np.ndarray:
+        """Marker times in [start, stop) (world time), int64 ps since ``origin_ps``, exact."""
         source = world.transmitters[self.transmitter]
-        period = source.period_ps * (source.active_pattern().size if source.pattern_on else self.divider)
-        first = math.ceil(start_ps / period)
-        last = math.ceil(stop_ps / period)
-        return np.rint(np.arange(first, last, dtype=np.float64) * period).astype(np.int64)
+        every = source.active_pattern().size if source.pattern_on else self.divider
+        clock = slot_clock(source.rep_rate_hz).scaled(every)
+        first = clock.first_slot_at(start_ps)
+        count = clock.first_slot_at(stop_ps) - first
+        start_of_first = clock.time_ps(first) - origin_ps
+        return start_of_first + clock.relative_times_ps(first, np.arange(count, dtype=np.int64))

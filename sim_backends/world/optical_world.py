@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from qnetlab.sim_backends.world.clock import CLOCK_START_PS, check_tagger_time, check_world_time
 from qnetlab.sim_backends.world.detectors import NEVER_PS, DetectorModel
 from qnetlab.sim_backends.world.fiber import FiberModel
 from qnetlab.sim_backends.world.links import PulsedLink, SyncOutput, walk
@@ -15,7 +16,7 @@ from qnetlab.sim_backends.world.prefetch import WalkPrefetch
 from qnetlab.sim_backends.world.tagger import TaggerModel
 from qnetlab.sim_backends.world.transmitter import TransmitterModel
 
-CLOCK_START_PS = 1_000_000_000  # 1 ms, a whole number of 80 MHz periods
+__all__ = ["CLOCK_START_PS", "OpticalWorld", "SourceArrays"]
 
 
 class OpticalWorld:
@@ -38,9 +39,13 @@ class OpticalWorld:
         (:mod:`sim_backends.world.prefetch`). The stream then differs from the one-thread
         stream of the same seed (same statistics; still the same for the same seed)
 
-    The world has its own clock, ``now_ps``; it runs only when an acquisition or
+    The world has its own clock, ``now_ps`` (a Python int, exact for centuries: see
+    :mod:`qnetlab.sim_backends.world.clock`); it runs only when an acquisition or
     :meth:`advance` moves it (so hours of fiber drift pass in a real second), and the
-    fibers drift as it runs. All access goes through ``lock`` so emulator threads may
+    fibers drift as it runs. A tagger's tags are int64 ps since its clock origin (world
+    time 0 until :meth:`restart_tagger_clock`), good for 53 days of tagger time; beyond,
+    :meth:`acquire` raises :class:`~qnetlab.sim_backends.world.clock.ClockRangeError`.
+    All access goes through ``lock`` so emulator threads may
     share the world.
     """
 
@@ -71,6 +76,8 @@ class OpticalWorld:
         self.now_ps = CLOCK_START_PS  # a tagger's clock runs long before the first tag: no negative times
         self.lock = threading.RLock()
         self._scratch: dict = {}
+        self._tagger_origin_ps: dict[str, int] = {}  # world time at which a tagger's clock reads 0
+        self._pending_afterpulse_ps: dict[str, int] = {}  # detector -> afterpulse due after the last slice
         self._prefetch = WalkPrefetch(self._buffers)
         self._check_wiring()
 
@@ -109,12 +116,33 @@ class OpticalWorld:
     def advance(self, duration_ps: int) -> None:
         """Let simulated time pass without recording anything (the fibers drift)."""
         with self.lock:
+            check_world_time(self.now_ps + int(duration_ps))
             self._drift(int(duration_ps))
             self.now_ps += int(duration_ps)
+
+    def tagger_origin_ps(self, tagger: str) -> int:
+        """World time (ps) at which ``tagger``'s clock reads 0."""
+        return self._tagger_origin_ps.get(tagger, 0)
+
+    def restart_tagger_clock(self, tagger: str) -> None:
+        """Restart a tagger's clock (as at its power-on): it reads ``CLOCK_START_PS`` now.
+
+        Its held-back tags, input dead times and buffer state start afresh.
+        """
+        with self.lock:
+            model = self.taggers[tagger]
+            self._tagger_origin_ps[tagger] = self.now_ps - CLOCK_START_PS
+            for channel in model.channels.values():
+                channel.last_tag_ps = NEVER_PS
+            model._held = None
+            model._fill, model._fill_at_ps, model._overflow_end_ps, model._missed = 0.0, 0, None, {}
 
     def _drift(self, duration_ps: int) -> None:
         for fiber in self.fibers.values():
             fiber.drift(duration_ps * 1e-12, self.rng)
+        for link in self.links:  # the interferometers' phase (time-bin links)
+            if hasattr(link, "drift"):
+                link.drift(duration_ps * 1e-12, self.rng)
 
     def acquire(self, duration_ps: int, tagger: str | None = None, flush: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Run the world for ``duration_ps`` and return one tagger's stream for it.
@@ -131,16 +159,24 @@ class OpticalWorld:
         inputs' delay and dead time, and writes the tag stream.
         """
         with self.lock:
-            model = self.taggers[tagger] if tagger is not None else self.tagger
+            if tagger is None:
+                (tagger,) = self.taggers
+            model = self.taggers[tagger]
             start, stop = self.now_ps, self.now_ps + int(duration_ps)
+            check_world_time(stop)
+            origin = self.tagger_origin_ps(tagger)
+            check_tagger_time(tagger, start - origin, stop - origin)
             names = sorted({channel.detector for channel in model.channels.values()})
             sources = {name: index for index, name in enumerate(names)}
             state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
             table = _normal_table()
             wired = [(index, self.detectors[name]) for index, name in enumerate(names) if name not in self.syncs]
-            per_source = SourceArrays.of(len(names), model.jitter_ps, wired)
+            per_source = SourceArrays.of(len(names), model.jitter_ps, wired, origin)
+            for index, _ in wired:
+                due = self._pending_afterpulse_ps.get(names[index], -1)
+                per_source.pending[index] = due - origin if due >= start else -1  # (none lost to advance())
             counts = np.zeros(len(names), np.int64)
-            streams, pulsed = self._photon_streams(start, stop, sources, counts, state, per_source.sigma, table)
+            streams, pulsed = self._photon_streams(start, stop, sources, counts, state, per_source.sigma, table, origin)
             seconds = (stop - start) * 1e-12
             dark_hz = np.zeros(len(names))
             for index, detector in wired:
@@ -150,8 +186,8 @@ class OpticalWorld:
             self._drift(stop - start)
             if not flush:  # more slices follow: draw the next one's photons while this one is tagged
                 # (after the drift and the detectors' exposure, which the next walk sees)
-                self._draw_ahead(pulsed, start, stop, sources, per_source.sigma, table)
-            few = self._markers_and_dark_counts(names, start, stop, dark_hz, per_source.sigma, table, state)
+                self._draw_ahead(pulsed, start, stop, sources, per_source.sigma, table, origin)
+            few = self._markers_and_dark_counts(names, start, stop, dark_hz, per_source.sigma, table, state, origin)
             if few is not None:
                 streams.append(few)
             small, big = _merge_smallest_first(streams)
@@ -164,17 +200,24 @@ class OpticalWorld:
                 per_source.last,
                 per_source.ap_p,
                 per_source.ap_tau,
-                start,
-                stop,
+                start - origin,
+                stop - origin,
                 flush,
                 state,
+                per_source.pending,
             )
             for index, detector in wired:
-                detector.last_click_ps = int(per_source.last[index])
+                last = int(per_source.last[index])
+                detector.last_click_ps = last + origin if last > NEVER_PS else NEVER_PS
+                due = int(per_source.pending[index])
+                if due >= 0:  # an afterpulse after this slice's last event: it comes in the next
+                    self._pending_afterpulse_ps[names[index]] = due + origin
+                else:
+                    self._pending_afterpulse_ps.pop(names[index], None)
             self.now_ps = stop
             return stamps, chans
 
-    def _photon_streams(self, start, stop, sources, counts, state, sigma, table):
+    def _photon_streams(self, start, stop, sources, counts, state, sigma, table, origin):
         """Each link's jittered photon stream for the sources of this tagger (drawn ahead when
         ``threads > 1`` and still valid), and the (index, link) of the pulsed links seen."""
         streams = []
@@ -185,37 +228,40 @@ class OpticalWorld:
                 continue
             if ahead is not None and isinstance(link, PulsedLink):
                 pulsed.append((number, link))
-                inputs = link.walk_inputs(self, start, stop, sources)
+                inputs = link.walk_inputs(self, start, stop, sources, origin)
                 found = ahead.take(number, inputs, sigma, counts)
                 if found is None and inputs is not None:
                     found = walk(inputs, counts, state, sigma, table, self._buffers(number), self.threads)
             else:
-                found = link.events(self, start, stop, sources, counts, state, sigma, table, self._buffers(number))
+                found = link.events(
+                    self, start, stop, sources, counts, state, sigma, table, self._buffers(number), origin_ps=origin
+                )
             if found is not None and found[0].size:
                 streams.append(found)
         return streams, pulsed
 
-    def _draw_ahead(self, pulsed, start, stop, sources, sigma, table) -> None:
+    def _draw_ahead(self, pulsed, start, stop, sources, sigma, table, origin) -> None:
         """Launch the next slice's walk of each pulsed link on the worker thread."""
         for number, link in pulsed:
-            upcoming = link.walk_inputs(self, stop, 2 * stop - start, sources)
+            upcoming = link.walk_inputs(self, stop, 2 * stop - start, sources, origin)
             if upcoming is not None:
                 next_state = self.rng.integers(0, 2**64, size=1, dtype=np.uint64, endpoint=False)
                 self._prefetch.launch(number, upcoming, sigma, table, next_state)
 
-    def _markers_and_dark_counts(self, names, start, stop, dark_hz, sigma, table, state):
-        """Sync markers and dark counts of [start, stop) as one jittered, sorted stream (None: none)."""
+    def _markers_and_dark_counts(self, names, start, stop, dark_hz, sigma, table, state, origin):
+        """Sync markers and dark counts of [start, stop) as one jittered, sorted stream (None: none),
+        in ps since ``origin``."""
         from qnetlab.sim_backends.world.kernels.splitmix import add_jitter
 
         times, srcs = [], []
         for index, name in enumerate(names):
             if name in self.syncs:
-                marks = self.syncs[name].arrivals(self, start, stop)
+                marks = self.syncs[name].arrivals(self, start, stop, origin)
                 times.append(marks)
                 srcs.append(np.full(marks.size, index, np.int32))
         n_dark = self.rng.poisson(dark_hz * (stop - start) * 1e-12)
         if n_dark.sum():
-            times.append(self.rng.integers(start, stop, size=int(n_dark.sum()), dtype=np.int64))
+            times.append(self.rng.integers(start - origin, stop - origin, size=int(n_dark.sum()), dtype=np.int64))
             srcs.append(np.repeat(np.arange(len(names), dtype=np.int32), n_dark))
         if not times:
             return None
@@ -250,10 +296,19 @@ class SourceArrays(NamedTuple):
     ap_p: np.ndarray  # afterpulse probability per registered click
     ap_tau: np.ndarray  # mean afterpulse delay after the dead time (ps)
     enabled: np.ndarray  # False: the detector registers nothing this slice (a latched SNSPD)
+    pending: np.ndarray  # afterpulse due (int64 ps, −1: none), carried across slices
 
     @classmethod
-    def of(cls, n_sources: int, tagger_jitter_ps: float, detectors: list[tuple[int, DetectorModel]]) -> SourceArrays:
-        """The arrays for ``n_sources``; ``detectors`` are (index, model), the other sources markers."""
+    def of(
+        cls,
+        n_sources: int,
+        tagger_jitter_ps: float,
+        detectors: list[tuple[int, DetectorModel]],
+        origin_ps: int = 0,
+    ) -> SourceArrays:
+        """The arrays for ``n_sources``; ``detectors`` are (index, model), the other sources markers.
+
+        Times are ps since ``origin_ps`` (the tagger's clock origin)."""
         arrays = cls(
             np.full(n_sources, float(tagger_jitter_ps)),
             np.zeros(n_sources, np.int64),
@@ -261,11 +316,12 @@ class SourceArrays(NamedTuple):
             np.zeros(n_sources),
             np.ones(n_sources),
             np.ones(n_sources, np.bool_),
+            np.full(n_sources, -1, np.int64),
         )
         for index, detector in detectors:
             arrays.sigma[index] = math.hypot(detector.jitter_ps, tagger_jitter_ps)
             arrays.dead[index] = int(detector.dead_time_ps)
-            arrays.last[index] = int(detector.last_click_ps)
+            arrays.last[index] = max(int(detector.last_click_ps) - origin_ps, NEVER_PS)
             arrays.ap_p[index], arrays.ap_tau[index] = detector.afterpulsing()
         return arrays
 

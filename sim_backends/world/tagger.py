@@ -155,7 +155,20 @@ class TaggerModel:
         return self._transfer(timestamps, channels, horizon)
 
     def tag_events(
-        self, events, more_events, enabled, names, dead, last, ap_p, ap_tau, start_ps, stop_ps, flush, state
+        self,
+        events,
+        more_events,
+        enabled,
+        names,
+        dead,
+        last,
+        ap_p,
+        ap_tau,
+        start_ps,
+        stop_ps,
+        flush,
+        state,
+        pending=None,
     ):
         """The tag stream of one slice from two time-ordered event streams (jitter included).
 
@@ -166,6 +179,7 @@ class TaggerModel:
         ``ap_tau``) are per source. One ordered pass applies them and this tagger's input
         delays and dead times (:func:`qnetlab.sim_backends.world.kernels.detect_and_tag.detect_and_tag`); then the
         hold-back and the on-board buffer (tags a later slice could still precede wait unless ``flush``).
+        ``pending`` (per source, in/out) carries afterpulses due after the slice's last event.
         """
         from qnetlab.sim_backends.world.kernels.detect_and_tag import detect_and_tag
         from qnetlab.sim_backends.world.kernels.streams import restore_order_pairs
@@ -219,6 +233,7 @@ class TaggerModel:
             times2,
             srcs2,
             enabled,
+            pending,
         )
         for (_, channel), tag in zip(flat, ch_last, strict=False):
             channel.last_tag_ps = int(tag)

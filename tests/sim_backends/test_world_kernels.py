@@ -19,6 +19,7 @@ from qnetlab.sim_backends.world.kernels.splitmix import uniforms
 from qnetlab.sim_backends.world.kernels.streams import restore_order_pairs
 
 PERIOD = 12_500.0
+CLOCK_ARGS = (12_500, 0, 1, 0, 0)  # period 12500 + 0/1 ps, phase 0, base 0 ps
 
 
 def walk(eta_mu, pattern, n_slots, offsets=None, seed=5):
@@ -34,8 +35,7 @@ def walk(eta_mu, pattern, n_slots, offsets=None, seed=5):
         0,
         n_slots,
         pattern,
-        PERIOD,
-        0,
+        *CLOCK_ARGS,
         offsets,
         np.arange(n_modes, dtype=np.int32),
         p_modes,
@@ -118,8 +118,11 @@ def test_chunked_walk_resumes_exactly():
             first,
             left,
             np.zeros(1, np.uint8),
-            PERIOD,
+            12_500,
             0,
+            1,
+            0,
+            first * 12_500,  # the resumed chunk's first slot time (ps)
             np.zeros(2, np.int64),
             np.arange(2, dtype=np.int32),
             p_any[0],
@@ -301,8 +304,7 @@ def test_jitter_drawn_in_the_walk_is_gaussian_and_the_stream_sorted():
         0,
         1_000_000,
         np.zeros(1, np.uint8),
-        PERIOD,
-        0,
+        *CLOCK_ARGS,
         offsets,
         np.arange(2, dtype=np.int32),
         p_modes,
@@ -347,8 +349,7 @@ def test_vanishing_click_probability_gives_no_clicks_and_terminates():
         0,
         10**9,
         np.zeros(1, np.uint8),
-        12_500.0,
-        0,
+        *CLOCK_ARGS,
         np.zeros(1, np.int64),
         np.zeros(1, np.int32),
         p_modes,

@@ -59,7 +59,8 @@ def detect_chunk(
 
     ``cursor`` = [next event of input 1, of input 2, next held tag, tags written] on entry
     and on return;
-    ``pending`` holds each source's scheduled afterpulse (−1: none). Stops early when the
+    ``pending`` holds each source's scheduled afterpulse (−1: none); one due at or after
+    ``stop_ps`` and after the last input event stays there for the next slice. Stops early when the
     buffers cannot take the next click's tags; returns True when all input is consumed.
     """
     n_src = dead.size
@@ -114,7 +115,7 @@ def detect_chunk(
             next1 = times[k] if k < n_in else big
             if n + fan + (n_held - h) > cap:
                 break
-        if next_pending < never and next_pending < min(next1, next2):
+        if next_pending < min(next1, next2) and (next_pending < stop_ps or k < n_in or k2 < n_in2):
             t = next_pending
             s = 0
             for r in range(n_src):
@@ -123,8 +124,6 @@ def detect_chunk(
                     break
             pending[s] = -1
             next_pending = _earliest(pending, never)
-            if t >= stop_ps:
-                continue
         elif next1 <= next2 and k < n_in:
             t = next1
             s = srcs[k]
@@ -192,6 +191,7 @@ def detect_and_tag(
     times2=None,
     srcs2=None,
     enabled=None,
+    pending=None,
 ):
     """Detector dead time and afterpulsing, then the tagger inputs, in one ordered pass.
 
@@ -200,8 +200,11 @@ def detect_and_tag(
     are dropped. Source s registers a click when it comes ``dead[s]`` after its last
     registered one (``last`` is updated in place, carried across slices); after a
     registered click an afterpulse follows with probability ``ap_p[s]`` at ``dead[s]`` +
-    Exp(``ap_tau[s]``) (dropped when it falls after ``stop_ps``; a later afterpulse
-    replaces a pending one). Each click of s goes to the tagger inputs
+    Exp(``ap_tau[s]``) (a later afterpulse replaces a pending one). ``pending`` (int64 per
+    source, −1: none; updated in place) holds afterpulses due from an earlier slice on
+    entry, and on return those due at or after ``stop_ps`` and after the last input
+    event: the caller hands them to the next slice (none is lost at a slice end).
+    Each click of s goes to the tagger inputs
     ``ch_ptr[s]:ch_ptr[s+1]`` (tag = time + ``ch_delay``, kept when ``ch_dead`` after the
     input's last tag, ``ch_last`` updated in place). The tags ``held_t``/``held_c`` held
     back from the previous slice are merged in. Returns ``(timestamps, channels)``, sorted
@@ -217,7 +220,8 @@ def detect_and_tag(
         min(span_ps // max(int(d), 1) + 1, n_events + 1) for d, p in zip(dead, ap_p, strict=False) if p > 0
     )
     cap = (n_events + afterpulses) * fan + held_t.size + 64 + fan
-    pending = np.full(dead.size, -1, np.int64)
+    if pending is None:
+        pending = np.full(dead.size, -1, np.int64)
     cursor = np.zeros(4, np.int64)
     out_t = np.empty(cap, np.int64)
     out_c = np.empty(cap, np.int32)

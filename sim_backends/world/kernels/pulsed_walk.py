@@ -106,8 +106,11 @@ def pulsed_link_chunk(
     first_slot,
     n_slots,
     pattern,
-    period_ps,
-    delay_ps,
+    period_whole_ps,
+    period_remainder,
+    period_denominator,
+    phase,
+    base_ps,
     offsets,
     mode_src,
     p_max,
@@ -124,6 +127,11 @@ def pulsed_link_chunk(
 ):
     """Detected photons of all modes of one pulsed link, in slot order.
 
+    Slot ``first_slot + k`` is at ``base_ps`` + round-half-up(k·q + (phase + k·r)/d) ps, in
+    integers (period q + r/d ps: ``period_whole_ps``, ``period_remainder``,
+    ``period_denominator``; ``phase`` = first_slot·r mod d; ``base_ps`` holds the first
+    slot's whole ps, the link delay and minus the tagger's clock origin, see
+    :class:`qnetlab.sim_backends.world.clock.SlotClock`): exact at any slot index.
     Mode m (time offset ``offsets[m]``, sorted ascending, feeding source ``mode_src[m]``)
     fires on a slot of pattern code c with probability p_m(c), independently of the other
     modes (a split coherent state). Candidate slots come with geometric skips at
@@ -182,7 +190,6 @@ def pulsed_link_chunk(
             if k + 1 + gap >= n_slots:
                 break
             k += 1 + np.int64(gap)
-        slot = first_slot + k
         if size == 1:
             code = pattern[0]
         else:
@@ -198,7 +205,13 @@ def pulsed_link_chunk(
             mask = mask_alias[code, cell]
         if mask == 0:
             continue
-        base = np.int64(round(slot * period_ps)) + delay_ps
+        if period_remainder == 0:  # an integer period (80 MHz: 12500 ps): no division
+            base = base_ps + k * period_whole_ps
+        else:
+            base = base_ps + k * period_whole_ps + (k // period_denominator) * period_remainder
+            base += (2 * (phase + (k % period_denominator) * period_remainder) + period_denominator) // (
+                2 * period_denominator
+            )
         while True:  # usually one mode: the lowest set bit, then the rest
             m = _LOWEST_BIT[mask]
             s = mode_src[m]
@@ -218,8 +231,11 @@ def pulsed_link_events(
     first_slot,
     n_slots,
     pattern,
-    period_ps,
-    delay_ps,
+    period_whole_ps,
+    period_remainder,
+    period_denominator,
+    phase,
+    base_ps,
     offsets,
     mode_src,
     p_modes,
@@ -256,6 +272,7 @@ def pulsed_link_events(
     per_slot = float(p_modes.max(axis=0).sum())
 
     def walk(first, count, counts, state, part):
+        done_before = first - first_slot  # slots of this part before its first
         expected = per_slot * count
         cap = int(expected * 1.02 + 8 * math.sqrt(expected) + 64 + n_modes)
         parts = []
@@ -268,8 +285,10 @@ def pulsed_link_events(
                 first,
                 count,
                 pattern,
-                period_ps,
-                delay_ps,
+                period_whole_ps,
+                period_remainder,
+                period_denominator,
+                *_moved(done_before, period_whole_ps, period_remainder, period_denominator, phase, base_ps),
                 offsets,
                 mode_src,
                 p_max,
@@ -288,6 +307,7 @@ def pulsed_link_events(
             if done >= count:
                 return parts
             first, count = first + done, count - done
+            done_before += done
 
     if threads > 1 and n_slots >= 200_000:
         half = n_slots // 2
@@ -305,6 +325,14 @@ def pulsed_link_events(
         times, srcs = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     restore_order_pairs(times, srcs)  # jitter, and modes more than a period apart
     return times, srcs
+
+
+def _moved(k, whole, remainder, denominator, phase, base_ps):
+    """(phase, base_ps) of the slot k after the one ``phase``/``base_ps`` describe (exact ints)."""
+    k = int(k)
+    carried = phase + (k % denominator) * remainder
+    base = int(base_ps) + k * whole + (k // denominator) * remainder + carried // denominator
+    return np.int64(carried % denominator), np.int64(base)
 
 
 _WORKER = None

@@ -80,8 +80,8 @@ def test_time_bin_phase_lock_closed_loop():
     lock = fit.maximum_voltage_v((0.0, 150.0))
     piezo.voltage_v = lock
     assert np.cos(piezo.phase_rad() + 2.0) > 0.999  # the phase of maximum X0 counts
-    # hold: the fiber phase drifts by 0.3 rad; one dithered step brings it back
-    world.fibers["fiber"].phase_rad += 0.3
+    # hold: the interferometers' phase drifts by 0.3 rad; one dithered step brings it back
+    world.links[0].interferometer_phase_rad += 0.3
 
     def contrast(v):
         piezo.voltage_v = v
