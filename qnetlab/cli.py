@@ -221,6 +221,10 @@ from qnetlab.kms.cli import app as _kms_app  # noqa: E402 (light: typer only)
 
 app.add_typer(_kms_app, name="kms")
 
+from qnetlab.nightly.cli import nightly as _nightly  # noqa: E402 (light: typer only)
+
+app.command(name="nightly")(_nightly)
+
 
 def main() -> None:
     try:
