@@ -61,7 +61,7 @@ def _step_section(step: Any, catalog: Any) -> str:
     if step.figures_after or step.figures_before:
         rows = "".join(
             f'<tr><td>{html.escape(n)}</td><td class="before">{_number(step.figures_before.get(n, ""))}</td>'
-            f'<td class="after" data-figure="{html.escape(n)}">{_number(step.figures_after.get(n, ""))}</td></tr>'
+            f'<td class="after" data-figure="{html.escape(step.name)}.{html.escape(n)}">{_number(step.figures_after.get(n, ""))}</td></tr>'
             for n in sorted(set(step.figures_before) | set(step.figures_after))
         )
         parts.append(f"<table><tr><th>figure</th><th>before</th><th>after</th></tr>{rows}</table>")

@@ -41,7 +41,7 @@ class LabHealthWatch:
 
     lab: Any
     RE: Any
-    poll_s: float = 0.25
+    poll_s: float = 1.0
     power_step_db: float = 3.0
     max_recoveries: int = 5
     recoveries: list[str] = field(default_factory=list)
@@ -81,6 +81,7 @@ class LabHealthWatch:
         class _Watching:
             def __enter__(self):
                 watch._busy = set(busy_devices)
+                watch._check_latched()  # a wire latched before the step: recovered before its first reading
                 watch._active.set()
 
             def __exit__(self, *exc):
@@ -102,20 +103,23 @@ class LabHealthWatch:
             self._active.wait()
             if self._stop.wait(self.poll_s) or not self._active.is_set() or self.snspd_latched.get():
                 continue
-            try:
-                latched = [
-                    channel
-                    for controller in self.controllers
-                    if controller.name not in self._busy
-                    for channel in (controller.channel(n) for n in controller.channel_numbers)
-                    if channel.latched.get()
-                ]
-            except Exception as error:  # a link fault: the plan's own reads will report it
-                logger.warning("latch watch: %s", error)
-                continue
-            if latched and len(self.recoveries) < self.max_recoveries:
-                self._latched_channels = latched
-                self.snspd_latched.put(True)
+            self._check_latched()
+
+    def _check_latched(self) -> None:
+        try:
+            latched = [
+                channel
+                for controller in self.controllers
+                if controller.name not in self._busy
+                for channel in (controller.channel(n) for n in controller.channel_numbers)
+                if channel.latched.get()
+            ]
+        except Exception as error:  # a link fault: the plan's own reads will report it
+            logger.warning("latch watch: %s", error)
+            return
+        if latched and len(self.recoveries) < self.max_recoveries:
+            self._latched_channels = latched
+            self.snspd_latched.put(True)
 
     def _reset_latched(self):
         for channel in self._latched_channels:
