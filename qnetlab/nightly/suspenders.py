@@ -81,11 +81,12 @@ class LabHealthWatch:
         class _Watching:
             def __enter__(self):
                 watch._busy = set(busy_devices)
-                watch._check_latched()  # a wire latched before the step: recovered before its first reading
+                watch._recover_before_step()  # a wire latched before the step: reset before its first reading
                 watch._active.set()
 
             def __exit__(self, *exc):
                 watch._active.clear()
+                watch._clear_idle_trips()
 
         return _Watching()
 
@@ -105,15 +106,42 @@ class LabHealthWatch:
                 continue
             self._check_latched()
 
+    def _recover_before_step(self) -> None:
+        """Reset wires already latched, directly (no plan runs yet; a tripped suspender would only wait)."""
+        for channel in self._latched(self.controllers):
+            bias_ua = channel.bias_ua.get()
+            channel.bias_ua.set(0.0).wait(timeout=10)
+            channel.bias_ua.set(bias_ua).wait(timeout=10)
+            self.recoveries.append(self._recovered(channel, bias_ua, channel.latched.get()) + " before the step")
+
+    def _clear_idle_trips(self) -> None:
+        """A trip after the run ended would hold the next run forever: recover now, directly."""
+        if self.snspd_latched.get():
+            self._latched_channels = []
+            self._recover_before_step()
+            self.snspd_latched.put(False)
+        if self.tagger_overflow.get():
+            self.recoveries.append("tagger overflow after the run ended: the next step runs as is")
+            self.tagger_overflow.put(False)
+
+    def _latched(self, controllers) -> list[Any]:
+        return [
+            channel
+            for controller in controllers
+            if controller.name not in self._busy
+            for channel in (controller.channel(n) for n in controller.channel_numbers)
+            if channel.latched.get()
+        ]
+
+    @staticmethod
+    def _recovered(channel, bias_ua: float, still: bool) -> str:
+        return f"{channel.name} latched: bias reset to 0 and back to {bias_ua:g} uA" + (
+            " (still latched)" if still else ""
+        )
+
     def _check_latched(self) -> None:
         try:
-            latched = [
-                channel
-                for controller in self.controllers
-                if controller.name not in self._busy
-                for channel in (controller.channel(n) for n in controller.channel_numbers)
-                if channel.latched.get()
-            ]
+            latched = self._latched(self.controllers)
         except Exception as error:  # a link fault: the plan's own reads will report it
             logger.warning("latch watch: %s", error)
             return
@@ -126,11 +154,7 @@ class LabHealthWatch:
             bias_ua = channel.bias_ua.get()
             yield from bps.mv(channel.bias_ua, 0.0)
             yield from bps.mv(channel.bias_ua, bias_ua)
-            still = channel.latched.get()
-            self.recoveries.append(
-                f"{channel.name} latched: bias reset to 0 and back to {bias_ua:g} uA"
-                + (" (still latched)" if still else "")
-            )
+            self.recoveries.append(self._recovered(channel, bias_ua, channel.latched.get()))
         self._latched_channels = []
         self.snspd_latched.put(False)
 

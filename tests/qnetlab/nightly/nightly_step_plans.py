@@ -35,14 +35,16 @@ def _rates(tagger, channels):
 
 
 def detector_rates(tagger, *, channels=(2, 3, 4, 5), min_rate_hz: float = 1.0, duration_s: float = 0.2,
-                   apply: bool = True, md: dict[str, Any] | None = None):
-    """Step ``detector_dark_counts`` stand-in: every channel's rate must reach ``min_rate_hz``."""
+                   readings: int = 1, apply: bool = True, md: dict[str, Any] | None = None):
+    """Step ``detector_dark_counts`` stand-in: every channel's rate (last of ``readings``) must reach ``min_rate_hz``."""
     yield from bps.prepare(tagger, TagAcquisition(duration_s, list(channels)), wait=True)
 
     @bpp.stage_decorator([tagger])
     @bpp.run_decorator(md={"plan_name": "detector_rates", "calibration_step": "detector_dark_counts", **(md or {})})
     def inner():
-        rates = yield from _rates(tagger, channels)
+        for _ in range(readings):
+            yield from bps.checkpoint()
+            rates = yield from _rates(tagger, channels)
         low = {k: v for k, v in rates.items() if v < min_rate_hz}
         reason = f"rates below {min_rate_hz:g} Hz: {sorted(low)}" if low else ""
         yield from _outcome_stream(not low, reason, False, rates, rates, {})
