@@ -67,7 +67,6 @@ def _run(config, steps, data_dir, report_dir, drift_hours, quiet):
     from qnetlab.nightly.report import write_report
     from qnetlab.nightly.suspenders import LabHealthWatch
 
-    logging.getLogger("bluesky").setLevel(logging.CRITICAL)  # one line per step here, not tracebacks
     show_bar = not quiet and sys.stderr.isatty()  # cron and systemd logs get the summary lines only
     bar = tqdm(total=len(steps.steps), desc="nightly", unit="step", file=sys.stderr, disable=not show_bar)
 
@@ -76,6 +75,7 @@ def _run(config, steps, data_dir, report_dir, drift_hours, quiet):
         bar.update(1)
 
     with session.start(config, data_dir=data_dir, live_table=False, progress=False) as s:
+        logging.getLogger("bluesky").setLevel(logging.CRITICAL)  # one line per step here, not tracebacks
         watch = LabHealthWatch(s.lab, s.RE)
         watch.install()
         try:

@@ -54,9 +54,7 @@ class NightlyConfig(_Strict):
                 raise ValueError(f"steps.{index}.name: {step.name!r} is used twice")
             unknown = [d for d in step.depends_on if d not in seen]
             if unknown:
-                raise ValueError(
-                    f"steps.{index} ({step.name}).depends_on: {unknown} is not a step listed before it"
-                )
+                raise ValueError(f"steps.{index} ({step.name}).depends_on: {unknown} is not a step listed before it")
             seen.add(step.name)
         return self
 

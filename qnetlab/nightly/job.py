@@ -51,9 +51,11 @@ class StepResult:
         run = f" run {self.run_uids[-1][:8]}" if self.run_uids else ""
         why = f": {self.reason}" if self.reason else ""
         tries = f" ({self.attempts} attempts)" if self.attempts > 1 else ""
-        return f"[{self.status.upper():7}] {self.name} ({self.plan}) {self.duration_s:.1f} s{tries}{run}" + (
-            f"  {figures}" if figures else ""
-        ) + why
+        return (
+            f"[{self.status.upper():7}] {self.name} ({self.plan}) {self.duration_s:.1f} s{tries}{run}"
+            + (f"  {figures}" if figures else "")
+            + why
+        )
 
 
 @dataclass
@@ -151,7 +153,7 @@ def _run_step(session: Any, step: Step, job: JobResult, store: CalibrationStore,
     for attempt in range(1, step.retries + 2):
         result.attempts = attempt
         uids: list[str] = []
-        token = session.RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
+        token = session.RE.subscribe(lambda name, doc, uids=uids: uids.append(doc["uid"]), "start")
         try:
             with watch.watching(step.devices) if watch is not None else _nothing():
                 session.RE(plan(*devices, **step.args, md=md))

@@ -50,8 +50,10 @@ def _step_section(step: Any, catalog: Any) -> str:
     from qnetlab.nightly import report_figures as figures
 
     colour = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}[step.status]
-    parts = [f'<h2 id="{html.escape(step.name)}">{html.escape(step.name)} '
-             f'<span style="color:{colour}">{step.status.upper()}</span></h2>']
+    parts = [
+        f'<h2 id="{html.escape(step.name)}">{html.escape(step.name)} '
+        f'<span style="color:{colour}">{step.status.upper()}</span></h2>'
+    ]
     parts.append(f"<p>plan <code>{html.escape(step.plan)}</code>, {step.attempts} attempt(s), {step.duration_s:.1f} s")
     if step.reason:
         parts.append(f'<br><b>why:</b> <span class="reason">{html.escape(step.reason)}</span>')
@@ -61,7 +63,8 @@ def _step_section(step: Any, catalog: Any) -> str:
     if step.figures_after or step.figures_before:
         rows = "".join(
             f'<tr><td>{html.escape(n)}</td><td class="before">{_number(step.figures_before.get(n, ""))}</td>'
-            f'<td class="after" data-figure="{html.escape(step.name)}.{html.escape(n)}">{_number(step.figures_after.get(n, ""))}</td></tr>'
+            f'<td class="after" data-figure="{html.escape(step.name)}.{html.escape(n)}">'
+            f"{_number(step.figures_after.get(n, ''))}</td></tr>"
             for n in sorted(set(step.figures_before) | set(step.figures_after))
         )
         parts.append(f"<table><tr><th>figure</th><th>before</th><th>after</th></tr>{rows}</table>")
@@ -107,7 +110,8 @@ def render_report(job: Any, catalog: Any) -> str:
     ]
     head += [
         f'<li><a href="#{html.escape(s.name)}">{html.escape(s.name)}</a>: {s.status}'
-        + (f" — {html.escape(s.reason)}" if s.reason else "") + "</li>"
+        + (f" — {html.escape(s.reason)}" if s.reason else "")
+        + "</li>"
         for s in job.steps
     ]
     head.append("</ul>")

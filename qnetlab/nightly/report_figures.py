@@ -27,7 +27,7 @@ def png(fig) -> bytes:
 def before_after_figure(step: str, before: dict[str, float], after: dict[str, float], status: str):
     """Each figure of merit of one step before and after: one small panel per figure, each on its own scale."""
     names = sorted(set(before) | set(after))[:8]
-    fig = _figure(min(1.6 * len(names) + 1.0, 9.6), 2.8)
+    fig = _figure(min(max(1.6 * len(names) + 1.0, 4.5), 9.6), 2.8)
     axes = fig.subplots(1, max(len(names), 1), squeeze=False)[0]
     colour = "C2" if status == "passed" else "C3"
     for ax, name in zip(axes, names, strict=False):
@@ -36,7 +36,7 @@ def before_after_figure(step: str, before: dict[str, float], after: dict[str, fl
         ax.set_xticks([0, 1], ["before", "after"], fontsize=8)
         ax.set_title(name, fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
-    fig.suptitle(f"{step}: figures of merit before / after ({status})", fontsize=10)
+    fig.suptitle(f"{step}: before / after ({status})", fontsize=10)
     return fig
 
 
@@ -63,13 +63,12 @@ def trend_figure(step: str, history: list[tuple[float, dict[str, float], bool]])
     ax = fig.add_subplot()
     names = sorted({name for _, figures, _ in history for name in figures})
     for i, name in enumerate(names):
-        points = [(datetime.fromtimestamp(t), f[name], ok) for t, f, ok in history if name in f]
-        when = [p[0] for p in points]
-        ax.plot(when, [p[1] for p in points], "-", color=f"C{i}", lw=1, label=name)
-        ok = [p for p in points if p[2]]
-        bad = [p for p in points if not p[2]]
-        ax.plot([p[0] for p in ok], [p[1] for p in ok], "o", color=f"C{i}", ms=4)
-        ax.plot([p[0] for p in bad], [p[1] for p in bad], "o", mfc="none", color=f"C{i}", ms=6)
+        when = np.array([datetime.fromtimestamp(t) for t, f, _ in history if name in f], dtype="datetime64[s]")
+        value = np.array([f[name] for _, f, _ in history if name in f], float)
+        passed = np.array([ok for _, f, ok in history if name in f], bool)
+        ax.plot(when, value, "-", color=f"C{i}", lw=1, label=name)
+        ax.plot(when[passed], value[passed], "o", color=f"C{i}", ms=4)
+        ax.plot(when[~passed], value[~passed], "o", mfc="none", color=f"C{i}", ms=6)
     ax.set_title(f"{step}: trend over past nights (open circle: failed)", fontsize=10)
     ax.tick_params(axis="x", labelsize=7)
     if names:

@@ -34,9 +34,17 @@ def _rates(tagger, channels):
     return {f"ch{c}_rate_hz": float(reading[f"{tagger.name}_ch{c}_rate_hz"]["value"]) for c in channels}
 
 
-def detector_rates(tagger, *, channels=(2, 3, 4, 5), min_rate_hz: float = 1.0, duration_s: float = 0.2,
-                   readings: int = 1, apply: bool = True, md: dict[str, Any] | None = None):
-    """Step ``detector_dark_counts`` stand-in: every channel's rate (last of ``readings``) must reach ``min_rate_hz``."""
+def detector_rates(
+    tagger,
+    *,
+    channels=(2, 3, 4, 5),
+    min_rate_hz: float = 1.0,
+    duration_s: float = 0.2,
+    readings: int = 1,
+    apply: bool = True,
+    md: dict[str, Any] | None = None,
+):
+    """Step ``detector_dark_counts`` stand-in: each channel's last rate of ``readings`` must reach ``min_rate_hz``."""
     yield from bps.prepare(tagger, TagAcquisition(duration_s, list(channels)), wait=True)
 
     @bpp.stage_decorator([tagger])
@@ -52,15 +60,23 @@ def detector_rates(tagger, *, channels=(2, 3, 4, 5), min_rate_hz: float = 1.0, d
     return (yield from inner())
 
 
-def paddle_step(tagger, bob_pc, *, paddle1_deg: float = 30.0, max_h_fraction: float = 1.0,
-                duration_s: float = 0.2, apply: bool = True, md: dict[str, Any] | None = None):
+def paddle_step(
+    tagger,
+    bob_pc,
+    *,
+    paddle1_deg: float = 30.0,
+    max_h_fraction: float = 1.0,
+    duration_s: float = 0.2,
+    apply: bool = True,
+    md: dict[str, Any] | None = None,
+):
     """Step ``polarization_compensation`` stand-in: set paddle 1; pass if the H fraction of H+V is low enough."""
     yield from bps.prepare(tagger, TagAcquisition(duration_s, [2, 3]), wait=True)
 
     @bpp.stage_decorator([tagger])
     @bpp.run_decorator(md={"plan_name": "paddle_step", "calibration_step": "polarization_compensation", **(md or {})})
     def inner():
-        start_deg = (yield from bps.rd(bob_pc.paddle1_deg))
+        start_deg = yield from bps.rd(bob_pc.paddle1_deg)
         before = _h_fraction((yield from _rates(tagger, (2, 3))))
         yield from bps.mv(bob_pc.paddle1_deg, paddle1_deg)
         after = _h_fraction((yield from _rates(tagger, (2, 3))))

@@ -49,8 +49,18 @@ def two_nights(tmp_path_factory):
         config.write_text(NIGHT.format(paddle_deg=paddle_deg, max_h=max_h))
         result = CliRunner().invoke(
             app,
-            ["nightly", "-c", str(SIM_LAB), "--nightly", str(config), "--data-dir", str(data),
-             "--report-dir", str(reports / str(night)), "-q"],
+            [
+                "nightly",
+                "-c",
+                str(SIM_LAB),
+                "--nightly",
+                str(config),
+                "--data-dir",
+                str(data),
+                "--report-dir",
+                str(reports / str(night)),
+                "-q",
+            ],
         )
         results.append(result)
     return data, reports, results

@@ -51,7 +51,8 @@ def test_store_names_a_corrupt_file(tmp_path):
 
 def test_apply_settings_names_unknown_devices_and_signals():
     class Lab:
-        devices = {"bob_pc": object()}
+        def __init__(self):
+            self.devices = {"bob_pc": object()}
 
     with pytest.raises(ValueError, match=r"'laser.power_dbm': the lab has no device 'laser'"):
         apply_settings(Lab(), {"laser.power_dbm": -10})
