@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +32,9 @@ def nightly(
 ) -> None:
     """Run the nightly calibration: each step's summary, an HTML report, exit 0 only if every step passed.
 
-    Exit status: 0 all passed, 1 a step failed or was skipped, 2 bad arguments or config.
+    Exit status: 0 all passed, 1 a step failed or was skipped, 2 bad arguments or config,
+    130/143 stopped by Ctrl-C/SIGTERM (the running run aborted and closed, the steps left
+    skipped, the report written).
     """
     from qnetlab.cli import _check_config_file, _check_data_dir, _fail
 
@@ -63,6 +66,7 @@ def _run(config, steps, data_dir, report_dir, drift_hours, quiet):
     from tqdm import tqdm
 
     from qnetlab import session
+    from qnetlab._cli_signals import aborting_on_signals
     from qnetlab.nightly.job import run_job
     from qnetlab.nightly.report import write_report
     from qnetlab.nightly.suspenders import LabHealthWatch
@@ -79,9 +83,14 @@ def _run(config, steps, data_dir, report_dir, drift_hours, quiet):
         watch = LabHealthWatch(s.lab, s.RE)
         watch.install()
         try:
-            job = run_job(s, steps, drift_hours=drift_hours, on_step=on_step, watch=watch)
+            with aborting_on_signals(s.RE, s.writer) as received:
+                stop = lambda: signal.Signals(received.signum).name if received.signum else None  # noqa: E731
+                job = run_job(s, steps, drift_hours=drift_hours, on_step=on_step, watch=watch, stop_requested=stop)
         finally:
             watch.close()
             bar.close()
         report = write_report(job, s.catalog, report_dir)
+    if received.signum is not None:
+        typer.secho(f"stopped by {stop()}: report {report}", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=received.exit_code)
     return job, report

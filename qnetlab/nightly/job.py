@@ -22,6 +22,7 @@ from typing import Any
 from qnetlab.calibration_store import CalibrationStore, Provenance, apply_settings
 from qnetlab.nightly.config import NightlyConfig, Step
 from qnetlab.nightly.outcome import outcome
+from qnetlab.plans._arguments import PlanArgumentError
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -107,6 +108,7 @@ def run_job(
     drift_hours: float | None = None,
     on_step: Callable[[StepResult], None] | None = None,
     watch: Any = None,
+    stop_requested: Callable[[], str | None] | None = None,
 ) -> JobResult:
     """Run ``nightly``'s steps on ``session`` (a :class:`qnetlab.session.Session`); see the module docstring.
 
@@ -121,7 +123,11 @@ def run_job(
     job = JobResult(nightly_id=str(uuid.uuid4()), started=time.time(), steps=[], drift_hours=hours if world else 0.0)
     store = CalibrationStore(session.data_dir)
     for step in nightly.steps:
-        result = _blocked(step, job) or _run_step(session, step, job, store, watch)
+        stop = stop_requested() if stop_requested is not None else None
+        if stop:
+            result = StepResult(step.name, step.plan, SKIPPED, f"job stopped: {stop}")
+        else:
+            result = _blocked(step, job) or _run_step(session, step, job, store, watch)
         job.steps.append(result)
         if on_step is not None:
             on_step(result)
@@ -160,6 +166,8 @@ def _run_step(session: Any, step: Step, job: JobResult, store: CalibrationStore,
         except Exception as error:
             result.reason = f"attempt {attempt}: {type(error).__name__}: {error}"
             result.run_uids += uids
+            if isinstance(error, PlanArgumentError):
+                break  # the config is wrong: another attempt would fail the same way
             continue
         finally:
             session.RE.unsubscribe(token)
@@ -171,7 +179,10 @@ def _run_step(session: Any, step: Step, job: JobResult, store: CalibrationStore,
         break
     result.duration_s = time.perf_counter() - began
     if result.status != PASSED:
-        result.restored = _restore(session.lab, store, step.name)
+        try:
+            result.restored = _restore(session.lab, store, step.name)
+        except Exception as error:  # say so; the store still holds the good values for the next start
+            result.reason += f"; writing back the previous settings failed: {error}"
     return result
 
 

@@ -95,3 +95,29 @@ def test_tagger_overflow_suspends_lowers_the_power_and_resumes(lab_session):
     lowered = [r for r in watch.recoveries[before:] if r.startswith("tagger overflow: laser power")]
     assert lowered and f"power {power_dbm:g} -> {power_dbm - 3:g} dBm" in lowered[0]
     assert s.lab.laser.power_dbm.get() == pytest.approx(power_dbm - 3 * len(lowered))
+
+
+def test_bad_arguments_and_unknown_plans_fail_the_step_without_retries(lab_session):
+    s, watch = lab_session
+    night = NightlyConfig.model_validate(
+        {
+            "drift_hours": 0,
+            "steps": [
+                {"name": "bad", "plan": "count_rates", "devices": ["tagger"], "args": {"num": 0}, "retries": 2},
+                {"name": "missing", "plan": "teleport", "devices": ["tagger"]},
+                {"name": "nodevice", "plan": "count_rates", "devices": ["flux_capacitor"]},
+            ],
+        }
+    )
+    bad, missing, nodevice = run_job(s, night, watch=watch, stop_requested=lambda: None).steps
+    assert (
+        bad.status == "failed" and bad.attempts == 1 and "num: Input should be greater than or equal to 1" in bad.reason
+    )
+    assert missing.status == "failed" and "plan 'teleport' is not in qnetlab.plans" in missing.reason
+    assert nodevice.status == "failed" and "the lab has no device 'flux_capacitor'" in nodevice.reason
+
+
+def test_a_stop_request_skips_the_remaining_steps(lab_session):
+    s, _ = lab_session
+    (step,) = run_job(s, _rates_night(), stop_requested=lambda: "SIGTERM").steps
+    assert step.status == "skipped" and step.reason == "job stopped: SIGTERM" and not step.run_uids
