@@ -226,6 +226,9 @@ from qnetlab.served.cli import serve_app as _serve_app  # noqa: E402
 
 app.add_typer(_serve_app, name="serve")
 app.add_typer(_queue_app, name="queue")
+from qnetlab.nightly.cli import nightly as _nightly  # noqa: E402 (light: typer only)
+
+app.command(name="nightly")(_nightly)
 
 
 def main() -> None:

@@ -75,6 +75,9 @@ def start(
     catalog_uri : a Tiled server URL instead of the embedded catalog
     live_table : print a live table of each run
     progress : show a progress bar while the RunEngine waits on long acquisitions
+
+    The settings in force in the data directory's calibration store
+    (:mod:`qnetlab.calibration_store`) are applied after the config's start-up settings.
     """
     from bluesky import RunEngine
 
@@ -89,6 +92,9 @@ def start(
             device.stream_directory = directory / "timetags"
             device.disk_reserve = directory / ".disk-reserve"
     try:
+        from qnetlab.calibration_store import CalibrationStore, apply_settings
+
+        apply_settings(lab, CalibrationStore(directory).current())  # start from the last good calibration
         catalog = open_catalog(directory, uri=catalog_uri)
         RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
         from qnetlab._failures import raise_status_cause
