@@ -51,7 +51,8 @@ import struct
 from qcodes.validators import Numbers
 
 from qnetlab.drivers.errors import InstrumentError, MalformedReply
-from qnetlab.drivers.thorlabs.apt import AptInstrument, request, with_data
+from qnetlab.drivers.thorlabs.apt import AptInstrument
+from qnetlab.drivers.thorlabs.apt_messages import request, with_data
 
 CHANNEL = 1
 

@@ -57,7 +57,8 @@ from typing import ClassVar
 from qcodes.validators import Ints, Numbers
 
 from qnetlab.drivers.errors import InstrumentError, LimitError, MalformedReply
-from qnetlab.drivers.thorlabs.apt import ID, AptInstrument, request, with_data
+from qnetlab.drivers.thorlabs.apt import AptInstrument
+from qnetlab.drivers.thorlabs.apt_messages import ID, request, with_data
 
 log = logging.getLogger(__name__)
 

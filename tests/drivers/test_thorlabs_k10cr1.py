@@ -120,7 +120,7 @@ def test_home_writes_velocity_and_home_parameters_first(rig):
 
 def test_homing_without_home_velocity_never_ends_on_the_emulated_unit(rig):
     """The old driver's bare MOVE_HOME: at the power-up home velocity of 0 the unit never arrives."""
-    from qnetlab.drivers.thorlabs.apt import request
+    from qnetlab.drivers.thorlabs.apt_messages import request
 
     mount, _, plate = rig
     plate.angle_deg = 22.5

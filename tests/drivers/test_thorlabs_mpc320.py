@@ -14,7 +14,7 @@ import pytest
 
 from qnetlab.drivers.errors import DeviceError, InstrumentError, InstrumentTimeout, LinkDropped, MalformedReply
 from qnetlab.drivers.thorlabs import ThorlabsMPC320
-from qnetlab.drivers.thorlabs.apt import with_data
+from qnetlab.drivers.thorlabs.apt_messages import with_data
 
 _names = itertools.count()
 h = bytes.fromhex
