@@ -107,7 +107,8 @@ def bb84(
     key_basis_probability : Alice's probability of the key basis X
     channels : role -> tagger input, with "sync"; the sim lab's cabling if None
     frame_slots : pattern slots per upload (alternating with one fewer)
-    monitor : a :class:`qnetlab.plans.qkd.QberMonitor` (suspend, compensate, resume) or None
+    monitor : an object whose ``check(distiller, collector)`` plan runs on every loop (to suspend
+        key output, compensate and resume); none is built yet (issue 14), so None
     seed : seeds Alice's pattern and the distillation (tests only; None: the OS's CSPRNG)
 
     Returns
