@@ -70,6 +70,7 @@ class PolarizationLinkPhysics(Strict):
     misalignment: Fraction = 0.01
     receiver_loss_db: NonNegative = 0.0
     detectors: dict[Literal["H", "V", "D", "A"], str]
+    eavesdropper: bool = Field(False, description="an intercept-resend eavesdropper on the fiber (QBER 1/4)")
 
     def detector_names(self) -> list[str]:
         return list(self.detectors.values())

@@ -27,7 +27,7 @@ DataDirOption = Annotated[
 ]
 DEFAULT_CONFIG = Path("config/sim_lab.yaml")
 
-PLANS = ("count_rates", "record_tags")
+PLANS = ("count_rates", "record_tags", "bb84")
 
 
 def _fail(message: str) -> NoReturn:
@@ -125,6 +125,10 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
         transmitter = s.lab.default_device("transmitter", required=False)
         if plan == "count_rates":
             recipe = plans.count_rates(tagger, duration_s=duration, channels=channels, num=num, transmitter=transmitter)
+        elif plan == "bb84":
+            from qnetlab._qkd_cli import bb84_recipe
+
+            recipe = bb84_recipe(s, duration, typer.echo)
         else:
             recipe = plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter)
         # the console gets one line per failure from this command, not bluesky's tracebacks

@@ -17,6 +17,7 @@ import numpy as np
 from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
 from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, SyncDivider
 from qnetlab.sim_backends.world.clock import SlotClock
+from qnetlab.sim_backends.world.eavesdropper import intercept_resend
 from qnetlab.sim_backends.world.polarization import BB84_KETS, analyzer_probabilities
 from qnetlab.sim_backends.world.transmitter import decode_slots
 
@@ -218,6 +219,7 @@ class PolarizationBB84Link(PulsedLink):
 
     controller: str = ""
     misalignment: float = 0.01
+    eavesdropper: bool = False  # an intercept-resend Eve on the fiber (sim_backends/world/eavesdropper.py)
     encoding = "polarization"
 
     def rotation(self, world) -> np.ndarray:
@@ -231,6 +233,8 @@ class PolarizationBB84Link(PulsedLink):
         mu = source.mean_photons_by_code() * self.channel_transmission(world) * 0.5
         arriving = BB84_KETS @ self.rotation(world).T  # row i: rotation @ (H, V, D, A)[i]
         per_state = analyzer_probabilities(arriving, self.misalignment)
+        if self.eavesdropper:
+            per_state = intercept_resend(per_state)
         return [
             (self.detectors[role], 0, mu * per_state[role][_STATE_OF_CODE]) for role in "HVDA" if role in self.detectors
         ]
