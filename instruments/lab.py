@@ -57,6 +57,18 @@ class Lab:
     def __iter__(self):
         return iter(self.devices.values())
 
+    def __repr__(self) -> str:
+        """One line per instrument: name, kind, address (or ``sim``), state."""
+        rows = [("name", "kind", "address", "state")]
+        for name, entry in self.config.instruments.items():
+            device = self.devices.get(name)
+            state = "closed" if device is None else ("connected" if device.connected else "disconnected")
+            rows.append((name, entry.kind, "sim" if entry.sim else str(entry.address or "-"), state))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = [f"lab {self.config.name!r}: {len(self.config.instruments)} instruments"]
+        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        return "\n".join(lines)
+
     def close(self) -> None:
         """Disconnect every driver and stop every emulator."""
         for name, device in self.devices.items():
@@ -160,17 +172,17 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     )
 
 
-def load_lab(path: str | Path) -> Lab:
-    """Build the lab of a config file; on any failure, close what was already opened."""
+def load_lab(path: str | Path | LabConfig) -> Lab:
+    """Build the lab of a config file (or an already validated config); on any failure, close what was opened."""
     from qnetlab.instruments.defaults import resolve_defaults
     from qnetlab.instruments.registry import MODELS, build_device
 
-    config = load_config(path)
+    config = path if isinstance(path, LabConfig) else load_config(path)
     try:
         roles = {name: MODELS[entry.kind].role for name, entry in config.instruments.items()}
         defaults = resolve_defaults(config.defaults, roles)
     except ValueError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(f"{config.name if isinstance(path, LabConfig) else path}: {error}") from None
     lab = Lab(config=config, defaults=defaults)
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):
         taggers = {n: e for n, e in config.instruments.items() if isinstance(e, SwabianTimeTaggerConfig) and e.sim}
