@@ -44,6 +44,7 @@ def plan_arguments(plan: Callable[P, R]) -> Callable[P, R]:
                 problems.append(f"{'.'.join(where)}: {problem['msg']} (got {problem.get('input')!r})")
             raise PlanArgumentError(f"{plan.__name__}: " + "; ".join(problems)) from None
 
+    call.__qnetlab_plan__ = True  # pyright: ignore[reportFunctionMemberAccess]  # found by plans.list()
     return call
 
 
