@@ -9,6 +9,7 @@ still prints the full traceback of the last error of either kind.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 HINT = "(full traceback: %tb)"
@@ -19,11 +20,12 @@ def operator_cause(error: BaseException) -> BaseException | None:
     from bluesky.utils import FailedStatus
 
     from qnetlab._failures import status_cause
+    from qnetlab._run_tables import StreamNotFound
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
     from qnetlab.plans import PlanArgumentError
 
-    kinds = (InstrumentError, ConfigError, PlanArgumentError, ConnectionError, TimeoutError)
+    kinds = (InstrumentError, ConfigError, PlanArgumentError, StreamNotFound, ConnectionError, TimeoutError)
     seen = 0
     while error is not None and seen < 5:  # a FailedStatus may wrap another
         if isinstance(error, kinds):
@@ -51,6 +53,25 @@ def _show(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return
     print(f"{one_line(cause)}  {HINT}")
+
+
+class _DropOperatorTracebacks(logging.Filter):
+    """Drops ophyd's logged traceback of a failed ``set`` whose cause is an operator error.
+
+    The error still fails the Status, so ``.wait()`` (or the plan) raises it where the
+    operator sees it once, as one line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or operator_cause(error) is None
+
+
+def quiet_ophyd_set_failures() -> None:
+    """Install :class:`_DropOperatorTracebacks` on ophyd's object logger (once)."""
+    logger = logging.getLogger("ophyd.objects")
+    if not any(isinstance(f, _DropOperatorTracebacks) for f in logger.filters):
+        logger.addFilter(_DropOperatorTracebacks())
 
 
 def install_ipython_handler() -> bool:

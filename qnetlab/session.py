@@ -81,9 +81,9 @@ class Session:
         sims = sum(entry.sim for entry in self.lab.config.instruments.values())
         seed = f", seed {self.seed} ({self.seed_origin})" if self.seed is not None else ""
         return (
-            f"<qnetlab session: lab {self.lab.config.name!r} ({len(self.lab.config.instruments)} instruments, "
-            f"{sims} simulated{seed}); config {self.config}; data {self.data_dir}; "
-            f"next scan id {self.RE.md.get('scan_id', 0) + 1}>"
+            f"qnetlab session: lab {self.lab.config.name!r} ({len(self.lab.config.instruments)} instruments, "
+            f"{sims} simulated{seed})\n  config: {self.config}\n  data: {self.data_dir}\n"
+            f"  next scan id: {self.RE.md.get('scan_id', 0) + 1}  (s.lab, s.RE, s.catalog, s.table(-1))"
         )
 
     def table(self, key: int | str = -1, stream: str = "primary"):
@@ -208,8 +208,9 @@ def start(
     except Exception:
         lab.close()
         raise
-    from qnetlab._operator_errors import install_ipython_handler
+    from qnetlab._operator_errors import install_ipython_handler, quiet_ophyd_set_failures
 
+    quiet_ophyd_set_failures()
     install_ipython_handler()
     return Session(
         RE=RE,

@@ -69,7 +69,7 @@ def test_seed_is_recorded_and_scan_ids_continue_across_sessions(recorded):
     start = recorded["start"]
     assert start["sim_seed"] == 20261123 and start["scan_id"] == 2
     with session.start(data_dir=recorded["data_dir"], live_table=False, progress=False) as again:
-        assert "next scan id 3" in repr(again)
+        assert "next scan id: 3" in repr(again)
         (uid,) = again.RE(plans.count_rates(again.lab.tagger, duration_s=0.05, channels=[2]))
         assert again.catalog[uid].metadata["start"]["scan_id"] == 3
         assert again.catalog[3].metadata["start"]["uid"] == uid  # a positive integer is a scan id
