@@ -1,8 +1,9 @@
 """A recorded run's event stream as a pandas DataFrame a person can read.
 
-``time`` comes first and is also the index (UTC datetimes); the readings follow in natural
-order (``tagger_ch2_rate_hz`` before ``tagger_ch10_rate_hz``), so the same plan gives the
-same columns in the same order every time.
+The event time comes first, as the index (``time``, UTC datetimes; the epoch seconds are
+not repeated as a column, which would only take a screen's width); the readings follow in
+natural order (``tagger_ch2_rate_hz`` before ``tagger_ch10_rate_hz``), so the same plan
+gives the same columns in the same order every time.
 """
 
 from __future__ import annotations
@@ -30,17 +31,16 @@ def run_label(run: Any) -> str:
 
 
 def stream_table(run: Any, stream: str = "primary"):
-    """``run``'s ``stream`` as a DataFrame: ``time`` first, a datetime index, readings in natural order."""
+    """``run``'s ``stream`` as a DataFrame: indexed by event ``time`` (UTC datetimes), readings in natural order."""
     import pandas as pd
 
     streams = sorted(run)
     if stream not in streams:
         raise StreamNotFound(f"{run_label(run)} has no stream {stream!r}; its streams: {', '.join(streams) or 'none'}")
     frame = run[stream].read().to_dataframe()
-    if "time" in frame.index.names:
-        frame = frame.reset_index()
-    readings = sorted((c for c in frame.columns if c != "time"), key=natural_key)
-    frame = frame[["time", *readings]] if "time" in frame.columns else frame[readings]
     if "time" in frame.columns:
-        frame.index = pd.DatetimeIndex(pd.to_datetime(frame["time"], unit="s", utc=True), name="event_time")
+        frame = frame.set_index("time")
+    frame = frame[sorted(frame.columns, key=natural_key)]
+    if frame.index.name == "time":
+        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, unit="s", utc=True), name="time")
     return frame

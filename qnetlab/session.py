@@ -94,8 +94,8 @@ class Session:
         key : uid, negative index (``-1``: the newest run) or positive scan id
         stream : event stream (``primary``, ``summary``, ``transmitter``...)
 
-        Columns: ``time`` first (also the index, as UTC datetimes), then the readings in
-        natural order (``ch2`` before ``ch10``). An unknown stream raises ``KeyError``
+        Indexed by event ``time`` (UTC datetimes); the readings in natural order (``ch2``
+        before ``ch10``). An unknown stream raises ``KeyError``
         listing the streams the run has.
         """
         from qnetlab._run_tables import stream_table
