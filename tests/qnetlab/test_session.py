@@ -38,7 +38,8 @@ def recorded(tmp_path_factory):
 
 def test_table_time_first_natural_order_datetime_index(recorded):
     rates = recorded["rates"]
-    assert list(rates.columns) == ["tagger_ch2_rate_hz", "tagger_ch3_rate_hz", "tagger_ch10_rate_hz", "tagger_overflows"]
+    expected = ["tagger_ch2_rate_hz", "tagger_ch3_rate_hz", "tagger_ch10_rate_hz", "tagger_overflows"]
+    assert list(rates.columns) == expected
     assert isinstance(rates.index, pd.DatetimeIndex) and str(rates.index.tz) == "UTC" and rates.index.name == "time"
     assert abs(rates.index[0] - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=30)
 
