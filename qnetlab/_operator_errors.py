@@ -26,17 +26,11 @@ def operator_cause(error: BaseException) -> BaseException | None:
     from qnetlab.plans import PlanArgumentError
 
     kinds = (InstrumentError, ConfigError, PlanArgumentError, StreamNotFound, ConnectionError, TimeoutError)
-    seen = 0
-    while error is not None and seen < 5:  # a FailedStatus may wrap another
-        if isinstance(error, kinds):
-            return error
-        if isinstance(error, FailedStatus):
-            error = status_cause(error)
-        elif getattr(error, "__cause__", None) is not None:
-            error = error.__cause__
-        else:
-            return None
-        seen += 1
+    current: BaseException | None = error
+    for _ in range(5):  # a FailedStatus may wrap another
+        if current is None or isinstance(current, kinds):
+            return current
+        current = status_cause(current) if isinstance(current, FailedStatus) else current.__cause__
     return None
 
 

@@ -176,7 +176,7 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
             )
 
 
-def _run_failed(uids: list[str], data_dir: Path, error: Exception) -> None:
+def _run_failed(uids: list[str], data_dir: Path, error: BaseException) -> None:
     """A run that started and failed: say which and why, exit 1 (its stop document holds the reason)."""
     from bluesky.utils import FailedStatus
 

@@ -70,7 +70,7 @@ class Session:
     config: ConfigSource
     seed: int | None = None  # the simulated world's seed (None: no simulated instrument)
     seed_origin: str = ""
-    writer: object = None  # the CatalogWriter (holds this process's live file)
+    writer: Any = None  # the CatalogWriter (holds this process's live file)
     clock: RunClock | None = None
 
     @property
