@@ -37,6 +37,11 @@ class DriverDevice(Device):
         """Disconnect the driver."""
         self.driver.close()
 
+    def __repr__(self) -> str:
+        """What the device is, over which driver, with its signal names (not ophyd's full repr)."""
+        signals = ", ".join(self.component_names)
+        return f"<{type(self).__name__} {self.name!r} over {type(self.driver).__name__}: {signals}>"
+
 
 class DriverPositioner(DriverDevice):
     """A :class:`DriverDevice` set and located through one of its signals (``position_signal``)."""

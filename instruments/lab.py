@@ -57,6 +57,18 @@ class Lab:
     def __iter__(self):
         return iter(self.devices.values())
 
+    def __repr__(self) -> str:
+        """One line per instrument: name, kind, address (or ``sim``), state."""
+        rows = [("name", "kind", "address", "state")]
+        for name, entry in self.config.instruments.items():
+            device = self.devices.get(name)
+            state = "closed" if device is None else ("connected" if device.connected else "disconnected")
+            rows.append((name, entry.kind, "sim" if entry.sim else str(entry.address or "-"), state))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = [f"lab {self.config.name!r}: {len(self.config.instruments)} instruments"]
+        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        return "\n".join(lines)
+
     def close(self) -> None:
         """Disconnect every driver and stop every emulator."""
         for name, device in self.devices.items():
@@ -153,12 +165,12 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
     )
 
 
-def load_lab(path: str | Path) -> Lab:
-    """Build the lab of a config file; on any failure, close what was already opened."""
+def load_lab(path: str | Path | LabConfig) -> Lab:
+    """Build the lab of a config file (or an already validated config); on any failure, close what was opened."""
     from qnetlab.instruments.defaults import resolve_defaults
     from qnetlab.instruments.registry import build_device
 
-    config = load_config(path)  # the defaults were checked there
+    config = path if isinstance(path, LabConfig) else load_config(path)  # the defaults were checked there
     defaults = resolve_defaults(config.defaults, {name: type(e).role for name, e in config.instruments.items()})
     lab = Lab(config=config, defaults=defaults)
     if config.world is not None and any(entry.sim for entry in config.instruments.values()):

@@ -1,11 +1,19 @@
 """Bluesky plans over the lab's devices, typed on bluesky protocols (:mod:`qnetlab.plans.protocols`).
 
 Public names: :func:`count_rates`, :func:`record_tags`, :class:`PlanArgumentError`;
-shared stubs in :mod:`qnetlab.plans.stubs`.
+shared stubs in :mod:`qnetlab.plans.stubs`. ``plans.list()`` lists every plan with its
+parameters, units and limits (also ``qnetlab plans`` in a shell).
 """
 
 from qnetlab.plans._arguments import PlanArgumentError
+from qnetlab.plans._catalogue import PlanInfo, PlanList, plan_catalogue
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.record_tags import record_tags
 
-__all__ = ["PlanArgumentError", "count_rates", "record_tags"]
+# not `list`: a star import would shadow the builtin
+__all__ = ["PlanArgumentError", "PlanInfo", "count_rates", "record_tags"]
+
+
+def list() -> PlanList:  # the name lab staff type: ``plans.list()``
+    """Every plan of this package, with its parameters (type, default, unit, limits, description)."""
+    return plan_catalogue(globals())

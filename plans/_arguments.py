@@ -44,7 +44,8 @@ def plan_arguments(plan: Callable[P, R]) -> Callable[P, R]:
                 problems.append(f"{'.'.join(where)}: {problem['msg']} (got {problem.get('input')!r})")
             raise PlanArgumentError(f"{plan.__name__}: " + "; ".join(problems)) from None
 
-    call._is_plan_ = True  # type: ignore[attr-defined]  # still a plan to bluesky.utils.is_plan (queueserver)
+    call._is_plan_ = True  # pyright: ignore[reportFunctionMemberAccess]  # a plan to bluesky.utils.is_plan (queueserver)
+    call.__qnetlab_plan__ = True  # pyright: ignore[reportFunctionMemberAccess]  # found by plans.list()
     return call
 
 

@@ -18,14 +18,24 @@ from typing import Annotated, NoReturn
 import typer
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Run a quantum-networking lab: plans, and the runs they record."
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,  # help text is plain: "[default: ...]" and "[1, 2]" are shown, not eaten as markup
+    help="Run a quantum-networking lab: plans, and the runs they record.",
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="lab config file")]
-DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="data directory [default: $QNETLAB_DATA_DIR, else ./data]")
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="lab config file",
+        show_default="$QNETLAB_CONFIG, else ~/.config/qnetlab/lab.yaml, else the simulated lab shipped with qnetlab",
+    ),
 ]
-DEFAULT_CONFIG = Path("config/sim_lab.yaml")
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="data directory", show_default="$QNETLAB_DATA_DIR, else ./data")
+]
 
 PLANS = ("count_rates", "record_tags", "bb84")
 
@@ -45,9 +55,15 @@ def run(
     duration: Annotated[
         float, typer.Option("--duration", "-d", help="integration time per reading, or recording time (s)")
     ] = 1.0,
-    channels: Annotated[str | None, typer.Option(help="comma-separated tagger channels [default: all]")] = None,
+    channels: Annotated[
+        str | None, typer.Option(help="comma-separated tagger channels", show_default="all inputs")
+    ] = None,
     num: Annotated[int, typer.Option(help="number of readings")] = 1,
-    config: ConfigOption = DEFAULT_CONFIG,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="seed of the simulated world", show_default="$QNETLAB_SEED, else the config's, else fresh"),
+    ] = None,
+    config: ConfigOption = None,
     data_dir: DataDirOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")
@@ -58,18 +74,21 @@ def run(
     Exit status: 0 success, 1 the run failed (its stop document says why), 2 bad arguments
     or config, 130/143 aborted by Ctrl-C/SIGTERM (the run is closed, its tags linked).
     """
-    chosen = _check_run_arguments(plan, duration, channels, num, config)
+    from qnetlab.config_source import resolve_config
+
+    source = resolve_config(config)
+    chosen = _check_run_arguments(plan, duration, channels, num, source)
     directory = _check_data_dir(data_dir)
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
 
     try:
-        _run_plan(plan, config, directory, duration, chosen, num, quiet)
+        _run_plan(plan, source.path, directory, duration, chosen, num, quiet, seed)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
 
 
-def _check_run_arguments(plan: str, duration: float, channels: str | None, num: int, config: Path) -> list | None:
+def _check_run_arguments(plan: str, duration: float, channels: str | None, num: int, config) -> list | None:
     """Refuse bad arguments before anything starts (one line each, exit 2)."""
     if plan not in PLANS:
         _fail(f"unknown plan {plan!r}; choose from {', '.join(PLANS)}")
@@ -87,20 +106,22 @@ def _check_run_arguments(plan: str, duration: float, channels: str | None, num: 
     return chosen
 
 
-def _check_config_file(config: Path) -> None:
+def _check_config_file(source) -> None:
+    """Refuse a config that is missing, a directory, a FIFO or unreadable, naming where its path came from."""
+    config, where = source.path, ("--config" if source.origin == "--config" else f"config from {source.origin}")
     try:
         mode = config.stat().st_mode  # stat never blocks, even on a FIFO
     except FileNotFoundError:
-        _fail(f"--config {config}: no such file")
+        _fail(f"{where} {config}: no such file")
     except OSError as error:
-        _fail(f"--config {config}: {error.strerror}")
+        _fail(f"{where} {config}: {error.strerror}")
     else:
         if stat.S_ISDIR(mode):
-            _fail(f"--config {config}: is a directory, not a config file")
+            _fail(f"{where} {config}: is a directory, not a config file")
         if not stat.S_ISREG(mode):
-            _fail(f"--config {config}: not a regular file (a FIFO or device cannot be a lab config)")
+            _fail(f"{where} {config}: not a regular file (a FIFO or device cannot be a lab config)")
         if not os.access(config, os.R_OK):
-            _fail(f"--config {config}: not readable")
+            _fail(f"{where} {config}: not readable")
 
 
 def _check_data_dir(data_dir: Path | None) -> Path:
@@ -113,13 +134,13 @@ def _check_data_dir(data_dir: Path | None) -> Path:
         raise  # unreachable: _fail exits
 
 
-def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
+def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> None:
     from qnetlab import plans, session
     from qnetlab._cli_signals import aborting_on_signals
 
     progress = not quiet and sys.stderr.isatty()  # a log file (cron, CI) gets no redrawn bars
     uids: list[str] = []
-    with session.start(config, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
+    with session.start(config, seed=seed, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
         s.RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
         tagger = s.lab.default_device("tagger")
         transmitter = s.lab.default_device("transmitter", required=False)
@@ -146,6 +167,11 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
         table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
+    if s.seed is not None:
+        typer.echo(f"seed: {s.seed} ({s.seed_origin}; --seed {s.seed} repeats this run)")
+    timing = s.clock.summary() if s.clock is not None else None
+    if timing:
+        typer.echo(f"{timing} (the simulated world keeps its own clock)")
     for column in sorted(table.columns, key=_natural_key):
         if column.endswith(("_rate_hz", "_tags")):
             values = table[column]
@@ -154,7 +180,7 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet) -> None:
             )
 
 
-def _run_failed(uids: list[str], data_dir: Path, error: Exception) -> None:
+def _run_failed(uids: list[str], data_dir: Path, error: BaseException) -> None:
     """A run that started and failed: say which and why, exit 1 (its stop document holds the reason)."""
     from bluesky.utils import FailedStatus
 
@@ -176,10 +202,36 @@ def _natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+@app.command("plans")
+def list_plans() -> None:
+    """List the plans with their parameters: type, default, unit and limits."""
+    from qnetlab import plans
+
+    typer.echo(repr(plans.list()))
+
+
+config_app = typer.Typer(no_args_is_help=True, help="The lab config: which file is used and what it holds.")
+
+
+@config_app.command("show")
+def show_config(config: ConfigOption = None) -> None:
+    """Print the resolved lab config and where it came from."""
+    from qnetlab.config_source import resolve_config
+
+    source = resolve_config(config)
+    _check_config_file(source)
+    typer.echo(f"# lab config: {source.path}")
+    typer.echo(f"# chosen by: {source.origin}")
+    typer.echo(source.path.read_text(), nl=False)
+
+
+app.add_typer(config_app, name="config")
+
+
 @app.command()
 def runs(
     limit: Annotated[int, typer.Option(help="how many of the newest runs")] = 20,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """List the newest runs in the catalog (runs whose process died are closed as failed first)."""

@@ -1,47 +1,106 @@
 """An interactive session: RunEngine, lab devices and catalog, wired together.
 
->>> from qnetlab import session
->>> s = session.start("config/sim_lab.yaml")
->>> from qnetlab import plans
+>>> from qnetlab import session, plans
+>>> s = session.start()      # the lab of --config / $QNETLAB_CONFIG / user config / the shipped sim lab
 >>> uid = s.RE(plans.count_rates(s.lab.tagger, duration_s=1))
 >>> s.catalog[-1]            # the run just recorded
 >>> s.table(-1)              # its events as a pandas DataFrame
 
 The RunEngine prints a live table, shows a progress bar on timed acquisitions, and
 pauses cleanly on Ctrl-C (``RE.resume()`` / ``RE.abort()``). Every run goes to the
-catalog through bluesky's TiledWriter.
+catalog through bluesky's TiledWriter, with the simulated world's seed in its start
+document (``sim_seed``); scan ids continue from the catalog's last run. In IPython, an
+error the operator causes prints as one line (``%tb`` shows the traceback).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from qnetlab.config_source import ConfigSource, resolve_config
 
 if TYPE_CHECKING:
     from bluesky import RunEngine
 
+    from qnetlab.instruments.config import LabConfig
     from qnetlab.instruments.lab import Lab
 
-DEFAULT_CONFIG = "config/sim_lab.yaml"
+ENV_SEED = "QNETLAB_SEED"
 
 
-@dataclass
+@dataclass(eq=False)  # hashable: the RunEngine keeps its subscribers in a registry
+class RunClock:
+    """Simulated and wall time of the last run (a RunEngine subscriber reading the world's clock)."""
+
+    world: Any
+    simulated_s: float | None = None
+    wall_s: float | None = None
+    _started: tuple[int, float] | None = field(default=None, repr=False)
+
+    def __call__(self, name: str, doc: dict) -> None:
+        if name == "start":
+            self._started = (self.world.now_ps, time.monotonic())
+        elif name == "stop" and self._started is not None:
+            begin_ps, begin_s = self._started
+            self.simulated_s = (self.world.now_ps - begin_ps) / 1e12
+            self.wall_s = time.monotonic() - begin_s
+
+    def summary(self) -> str | None:
+        """``simulated time 30 s in 7.1 s of wall time``, or None when they agree within 10 %."""
+        if self.simulated_s is None or self.wall_s is None:
+            return None
+        if abs(self.simulated_s - self.wall_s) <= 0.1 * max(self.wall_s, 1e-3):
+            return None
+        return f"simulated time {self.simulated_s:.3g} s in {self.wall_s:.3g} s of wall time"
+
+
+@dataclass(repr=False)
 class Session:
-    """What :func:`start` returns."""
+    """What :func:`start` returns: ``RE``, ``lab``, ``catalog`` and where they came from."""
 
     RE: RunEngine
     lab: Lab
     catalog: Any  # tiled container of Bluesky runs
     data_dir: Path
-    config_path: Path
-    writer: object = None  # the CatalogWriter (holds this process's live file)
+    config: ConfigSource
+    seed: int | None = None  # the simulated world's seed (None: no simulated instrument)
+    seed_origin: str = ""
+    writer: Any = None  # the CatalogWriter (holds this process's live file)
+    clock: RunClock | None = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.config.path
+
+    def __repr__(self) -> str:
+        sims = sum(entry.sim for entry in self.lab.config.instruments.values())
+        seed = f", seed {self.seed} ({self.seed_origin})" if self.seed is not None else ""
+        return (
+            f"qnetlab session: lab {self.lab.config.name!r} ({len(self.lab.config.instruments)} instruments, "
+            f"{sims} simulated{seed})\n  config: {self.config}\n  data: {self.data_dir}\n"
+            f"  next scan id: {self.RE.md.get('scan_id', 0) + 1}  (s.lab, s.RE, s.catalog, s.table(-1))"
+        )
 
     def table(self, key: int | str = -1, stream: str = "primary"):
-        """A recorded run's events as a pandas DataFrame (``key``: uid or index)."""
-        from qnetlab.catalog import run_table
+        """A recorded run's stream as a pandas DataFrame, indexed by event time.
 
-        return run_table(self.catalog[key], stream)
+        Parameters
+        ----------
+        key : uid, negative index (``-1``: the newest run) or positive scan id
+        stream : event stream (``primary``, ``summary``, ``transmitter``...)
+
+        Indexed by event ``time`` (UTC datetimes); the readings in natural order (``ch2``
+        before ``ch10``). An unknown stream raises ``KeyError``
+        listing the streams the run has.
+        """
+        from qnetlab._run_tables import stream_table
+
+        return stream_table(self.catalog[key], stream)
 
     def close(self) -> None:
         """Disconnect the instruments and stop the emulators."""
@@ -58,9 +117,33 @@ class Session:
         self.close()
 
 
+def choose_seed(config: LabConfig, seed: int | None) -> tuple[int | None, str]:
+    """The simulated world's seed and where it came from.
+
+    ``seed`` (e.g. ``--seed``), else ``$QNETLAB_SEED``, else the config's ``world.seed``
+    when it is written there, else a fresh one; None for a lab with no simulated world.
+    """
+    if config.world is None:
+        return None, ""
+    if seed is not None:
+        return int(seed), "pinned by argument"
+    if os.environ.get(ENV_SEED):
+        text = os.environ[ENV_SEED]
+        try:
+            return int(text), f"pinned by ${ENV_SEED}"
+        except ValueError:
+            from qnetlab.instruments import ConfigError
+
+            raise ConfigError(f"${ENV_SEED} must be an integer seed, got {text!r}") from None
+    if "seed" in config.world.model_fields_set:
+        return config.world.seed, "pinned by the config"
+    return secrets.randbits(32), "fresh"
+
+
 def start(
-    config: str | Path = DEFAULT_CONFIG,
+    config: str | Path | None = None,
     *,
+    seed: int | None = None,
     data_dir: str | Path | None = None,
     catalog_uri: str | None = None,
     live_table: bool = True,
@@ -70,7 +153,9 @@ def start(
 
     Parameters
     ----------
-    config : lab config file
+    config : lab config file (default: ``$QNETLAB_CONFIG``, else ``~/.config/qnetlab/lab.yaml``,
+        else the simulated lab shipped with qnetlab; see :mod:`qnetlab.config_source`)
+    seed : the simulated world's seed (default ``$QNETLAB_SEED``, else the config's, else fresh)
     data_dir : data directory (default ``$QNETLAB_DATA_DIR``, else ``./data``)
     catalog_uri : a Tiled server URL instead of the embedded catalog
     live_table : print a live table of each run
@@ -84,9 +169,16 @@ def start(
     from qnetlab._run_liveness import CatalogWriter
     from qnetlab.catalog import open_catalog, resolve_data_dir
     from qnetlab.instruments import load_lab
+    from qnetlab.instruments.config import load_config
 
+    source = resolve_config(config)
     directory = resolve_data_dir(data_dir)
-    lab = load_lab(config)
+    lab_config = load_config(source.path)
+    chosen_seed, seed_origin = choose_seed(lab_config, seed)
+    if lab_config.world is not None and chosen_seed is not None:
+        world = lab_config.world.model_copy(update={"seed": chosen_seed})
+        lab_config = lab_config.model_copy(update={"world": world})
+    lab = load_lab(lab_config)
     for device in lab:
         if hasattr(device, "stream_directory"):
             device.stream_directory = directory / "timetags"
@@ -96,12 +188,19 @@ def start(
 
         apply_settings(lab, CalibrationStore(directory).current())  # start from the last good calibration
         catalog = open_catalog(directory, uri=catalog_uri)
-        RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
+        md: dict[str, Any] = {"lab": lab.config.name, "config_file": str(source.path)}
+        md["scan_id"] = _last_scan_id(catalog)
+        if chosen_seed is not None:
+            md["sim_seed"] = chosen_seed
+        RE = RunEngine(md)
         from qnetlab._failures import raise_status_cause
 
         RE.preprocessors.append(raise_status_cause)
         writer = CatalogWriter(catalog, directory if catalog_uri is None else None)
         RE.subscribe(writer)
+        clock = RunClock(lab.world) if lab.world is not None else None
+        if clock is not None:
+            RE.subscribe(clock)
         if live_table:
             from bluesky.callbacks.best_effort import BestEffortCallback
 
@@ -115,4 +214,30 @@ def start(
     except Exception:
         lab.close()
         raise
-    return Session(RE=RE, lab=lab, catalog=catalog, data_dir=directory, config_path=Path(config), writer=writer)
+    from qnetlab._operator_errors import install_ipython_handler, quiet_ophyd_set_failures
+
+    quiet_ophyd_set_failures()
+    install_ipython_handler()
+    return Session(
+        RE=RE,
+        lab=lab,
+        catalog=catalog,
+        data_dir=directory,
+        config=source,
+        seed=chosen_seed,
+        seed_origin=seed_origin,
+        writer=writer,
+        clock=clock,
+    )
+
+
+def _last_scan_id(catalog: Any) -> int:
+    """The scan id of the catalog's newest run (0 if none), so this session's ids follow on."""
+    try:
+        uids = list(catalog.keys().tail(1)) if len(catalog) else []
+    except Exception:  # a catalog that cannot list keys: start from 0 as bluesky does
+        return 0
+    if not uids:
+        return 0
+    scan_id = catalog[uids[0]].metadata.get("start", {}).get("scan_id", 0)
+    return int(scan_id) if isinstance(scan_id, int) else 0

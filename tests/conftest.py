@@ -1,10 +1,15 @@
-"""Shared fixtures: a small simulated world, the default sim lab, a temporary data directory."""
+"""Shared fixtures: a small simulated world, the default sim lab, a temporary data directory; the pinned seed."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Sessions draw a fresh seed for the simulated world unless one is pinned; the suite pins it
+# (inherited by the CLI subprocesses it starts) so its numbers repeat from run to run.
+os.environ.setdefault("QNETLAB_SEED", "20261123")
 
 REPO = Path(__file__).resolve().parent.parent
 SIM_LAB = REPO / "config" / "sim_lab.yaml"

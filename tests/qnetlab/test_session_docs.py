@@ -1,0 +1,18 @@
+"""The newcomer's pages in docs/ run as written (doctest), in an empty directory."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.mark.parametrize("page", ["plans.md"])
+def test_doc_page_runs(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the session's ./data goes here
+    monkeypatch.delenv("QNETLAB_CONFIG", raising=False)
+    result = doctest.testfile(str(DOCS / page), module_relative=False, optionflags=doctest.ELLIPSIS, verbose=False)
+    assert result.attempted > 5 and result.failed == 0
