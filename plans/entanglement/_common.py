@@ -34,7 +34,7 @@ def live_default(live_plot: bool | None) -> bool:
 
 
 def figure_path(tagger: Any, figure_dir: Path | None, uid: str, what: str) -> Path | None:
-    """``<figure_dir>/<uid8>-<what>.png``; default dir ``<data>/figures/YYYY/MM/DD`` beside the tags; None if unknown."""
+    """``<figure_dir>/<uid8>-<what>.png``; default ``<data>/figures/YYYY/MM/DD`` beside the tags, else None."""
     if figure_dir is None:
         stream_directory = getattr(tagger, "stream_directory", None)
         if stream_directory is None:
