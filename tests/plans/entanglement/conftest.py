@@ -33,7 +33,9 @@ class LabSessions:
         if self._current is not None and self._current.visibility == visibility:
             return self._current
         self.close()
-        config = SIM_LAB if visibility == SHIPPED_VISIBILITY else lab_with_visibility(self._tmp.mktemp("cfg"), visibility)
+        config = (
+            SIM_LAB if visibility == SHIPPED_VISIBILITY else lab_with_visibility(self._tmp.mktemp("cfg"), visibility)
+        )
         s = session.start(config, data_dir=self._tmp.mktemp("data"), live_table=False, progress=False)
         s.visibility = visibility  # pyright: ignore[reportAttributeAccessIssue]
         self._current = s

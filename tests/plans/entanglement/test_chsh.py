@@ -10,12 +10,13 @@ import pytest
 
 from qnetlab import plans
 from qnetlab.plans.entanglement import pair_analyzers
+from qnetlab.plans.entanglement.chsh import SETTING_PAIRS
 
 OUTCOMES = ("tt", "tr", "rt", "rr")
 
 
-def _chsh_run(s, **kwargs):
-    a, b = pair_analyzers(s.lab)
+def _chsh_run(s, analyzers=None, **kwargs):
+    a, b = analyzers or pair_analyzers(s.lab)
     (uid,) = s.RE(plans.chsh(s.lab.tagger, a, b, **kwargs))
     return uid, s.table(uid), s.table(uid, "results").iloc[0]
 
@@ -33,9 +34,7 @@ def test_s_matches_werner_visibility_raw_and_corrected(bell_session):
     dilution = 1 - accidentals.sum() / coincidences.sum()
     assert abs(result["s_raw"] - expected * dilution) < 3 * result["s_raw_std"]
     assert result["s_raw"] < result["s_corrected"]
-    assert result["sigmas_above_2_corrected"] == pytest.approx(
-        (result["s_corrected"] - 2) / result["s_corrected_std"]
-    )
+    assert result["sigmas_above_2_corrected"] == pytest.approx((result["s_corrected"] - 2) / result["s_corrected_std"])
     assert result["sigmas_above_2_corrected"] > 5
     # Poisson error of S ~ sqrt(sum (1 - E^2)/N) over the four pairs
     e = np.array([result[f"correlations_raw_{i}"] for i in range(4)])
@@ -70,3 +69,16 @@ def test_bad_arguments_are_refused_before_anything_moves(bell_session):
         plans.chsh(s.lab.tagger, a, b, min_s=5)
     with pytest.raises(ValueError, match="accidental_offsets_ps"):
         list(plans.chsh(s.lab.tagger, a, b, accidental_offsets_ps=(1000,)))
+
+
+def test_a_wrong_mount_offset_turns_the_analyzer_as_jones_calculus_says(bell_session):
+    """The world's mounts read 0 with the plate axis at H; claiming a 20 deg zero on Bob's HWP turns
+    his polarizer by -40 deg, so E(α, β) = V cos 2(α − β + 40°) and S falls to ~0.49 V."""
+    s = bell_session
+    a, b = pair_analyzers(s.lab, zero_offsets_deg={"ent_b_hwp": 20.0})
+    _, _, result = _chsh_run(s, (a, b), duration_s=0.1)
+    angles = {"a": 0.0, "a'": 45.0, "b": 22.5 - 40.0, "b'": -22.5 - 40.0}
+    e = [s.visibility * math.cos(math.radians(2 * (angles[x] - angles[y]))) for x, y in SETTING_PAIRS]
+    expected = e[0] + e[1] + e[2] - e[3]
+    assert expected == pytest.approx(0.49 * s.visibility, abs=0.01)
+    assert abs(result["s_corrected"] - expected) < 3 * result["s_corrected_std"]
