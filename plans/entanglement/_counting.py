@@ -190,7 +190,7 @@ def entanglement_run(body: Callable[[str], MsgGenerator[None]], md: dict[str, An
 
     def except_plan(error: Exception) -> MsgGenerator[None]:
         if isinstance(error, RunEngineControlException):
-            yield from bps.close_run(exit_status=error.exit_status)
+            yield from bps.close_run(exit_status=getattr(error, "exit_status", "abort"))
         else:
             yield from bps.close_run(exit_status="fail", reason=str(error))
 

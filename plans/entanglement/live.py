@@ -38,7 +38,7 @@ class FringeLivePlot(QtAwareCallback):
         self._artists.clear()
 
     def descriptor(self, doc):
-        self._streams[doc["uid"]] = doc["name"]
+        self._streams[doc["uid"]] = doc.get("name", "primary")
 
     def event(self, doc):
         stream = self._streams.get(doc["descriptor"])
@@ -68,6 +68,7 @@ class FringeLivePlot(QtAwareCallback):
                 )
             self.axes.legend(loc="upper right", fontsize=8)
         self.figure.canvas.draw_idle()
+        return doc
 
 
 class TomographyLivePlot(QtAwareCallback):
@@ -79,11 +80,11 @@ class TomographyLivePlot(QtAwareCallback):
         self._streams: dict[str, str] = {}
 
     def descriptor(self, doc):
-        self._streams[doc["uid"]] = doc["name"]
+        self._streams[doc["uid"]] = doc.get("name", "primary")
 
     def event(self, doc):
         if self._streams.get(doc["descriptor"]) != "results":
-            return
+            return doc
         import matplotlib.pyplot as plt
 
         from qnetlab.analysis.entanglement import plot_density_matrix
@@ -92,6 +93,7 @@ class TomographyLivePlot(QtAwareCallback):
         rho = unflatten(data, "rho_real", (4, 4)) + 1j * unflatten(data, "rho_imag", (4, 4))
         self.figure = plot_density_matrix(rho, annotation=_merit_text(data))
         plt.show(block=False)
+        return doc
 
 
 def _merit_text(data) -> str:

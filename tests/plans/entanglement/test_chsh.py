@@ -54,7 +54,7 @@ def test_s_matches_werner_visibility_raw_and_corrected(bell_session):
 
 def test_threshold_miss_is_a_completed_run_that_did_not_pass(bell_session):
     s = bell_session
-    uid, _, result = _chsh_run(s, duration_s=0.05, min_s=3.9)
+    uid, _, _ = _chsh_run(s, duration_s=0.05, min_s=3.9)
     outcome = s.table(uid, "calibration").iloc[0]
     assert not bool(outcome["passed"]) and "below the pass mark 3.9" in outcome["reason"]
     assert s.catalog[uid].metadata["stop"]["exit_status"] == "success"

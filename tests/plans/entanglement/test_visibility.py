@@ -6,13 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from qnetlab import plans  # noqa: E402
-from qnetlab.plans.entanglement import pair_analyzers  # noqa: E402
-from qnetlab.plans.entanglement.live import FringeLivePlot  # noqa: E402
+from qnetlab import plans
+from qnetlab.plans.entanglement import pair_analyzers
+from qnetlab.plans.entanglement.live import FringeLivePlot
 
 ANGLES_DEG = [0.0, 30.0, 60.0, 90.0, 120.0, 150.0]
 
