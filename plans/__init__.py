@@ -1,17 +1,31 @@
 """Bluesky plans over the lab's devices, typed on bluesky protocols (:mod:`qnetlab.plans.protocols`).
 
-Public names: :func:`count_rates`, :func:`record_tags`, :class:`PlanArgumentError`;
-shared stubs in :mod:`qnetlab.plans.stubs`. ``plans.list()`` lists every plan with its
-parameters, units and limits (also ``qnetlab plans`` in a shell).
+Public names: :func:`count_rates`, :func:`record_tags`, :class:`PlanArgumentError`; the
+entanglement plans :func:`visibility_curves`, :func:`chsh`, :func:`state_tomography` with
+:func:`pair_analyzers` (:mod:`qnetlab.plans.entanglement`); QKD: :func:`bb84`
+(:mod:`qnetlab.plans.qkd`); shared stubs in :mod:`qnetlab.plans.stubs`. ``plans.list()`` lists
+every plan with its parameters, units and limits (also ``qnetlab plans`` in a shell).
 """
 
 from qnetlab.plans._arguments import PlanArgumentError
 from qnetlab.plans._catalogue import PlanInfo, PlanList, plan_catalogue
 from qnetlab.plans.count_rates import count_rates
+from qnetlab.plans.entanglement import chsh, pair_analyzers, state_tomography, visibility_curves
+from qnetlab.plans.qkd import bb84
 from qnetlab.plans.record_tags import record_tags
 
 # not `list`: a star import would shadow the builtin
-__all__ = ["PlanArgumentError", "PlanInfo", "count_rates", "record_tags"]
+__all__ = [
+    "PlanArgumentError",
+    "PlanInfo",
+    "bb84",
+    "chsh",
+    "count_rates",
+    "pair_analyzers",
+    "record_tags",
+    "state_tomography",
+    "visibility_curves",
+]
 
 
 def list() -> PlanList:  # the name lab staff type: ``plans.list()``
