@@ -117,7 +117,7 @@ class TagStreamer:
                     break
         except BaseException as error:  # reported through the device's status
             if isinstance(error, OSError) and self.disk_reserve is not None:
-                self.disk_reserve.unlink(missing_ok=True)  # room to close the file and the run
+                self.disk_reserve.unlink(missing_ok=True)  # room to close the file
             self.error = error
             self._finish()
             return
@@ -178,7 +178,33 @@ class TagStreamer:
                         self._writer.close()
                     except OSError:
                         pass
+                if self.error is not None:  # a failed flush may still have landed: link what reads back
+                    self.n_tags = _readable_tags(self.path, self.n_tags)
                 self._done.set()
+
+
+def _readable_tags(path: Path, confirmed: int) -> int:
+    """How many tags the closed file ``path`` holds that read back, at least the ``confirmed`` ones.
+
+    After a failed flush the file may hold more than was confirmed, or the datasets may have
+    grown over chunks never written (read as the fill value 0): tags past ``confirmed`` count
+    up to the first channel 0 (no tagger input is 0) or the first that does not decode.
+    """
+    import h5py
+    import hdf5plugin  # noqa: F401  (registers the Bitshuffle filter)
+
+    try:
+        with h5py.File(path, "r") as file:
+            group = file["timetags"]
+            n = min(len(group["timestamps_delta"]), len(group["channels"]))
+            if n <= confirmed:
+                return confirmed
+            channels = group["channels"][confirmed:n]
+            group["timestamps_delta"][confirmed:n]  # decodes
+    except (OSError, KeyError, ValueError):
+        return confirmed
+    unwritten = np.flatnonzero(channels == 0)
+    return confirmed + int(unwritten[0] if unwritten.size else channels.size)
 
 
 def _short_capture_error(driver, acquired_ps: int, duration_ps: int) -> Exception:

@@ -84,13 +84,13 @@ class CatalogWriter:
         if self._data_dir is None:
             self._writer(name, doc)
             return
-        from qnetlab.catalog import data_dir_lock, release_reserve
+        from qnetlab.catalog import data_dir_lock, is_disk_full, release_reserve
 
         with data_dir_lock(self._data_dir):
             try:
                 self._writer(name, doc)
             except Exception as error:
-                if not _disk_full(error) or not release_reserve(self._data_dir):
+                if not is_disk_full(error) or not release_reserve(self._data_dir):
                     raise
                 self._writer(name, doc)  # the reserve freed room to record this (e.g. the stop document)
         if self.live is not None and name == "start":
@@ -101,11 +101,6 @@ class CatalogWriter:
     def close(self) -> None:
         if self.live is not None:
             self.live.release()
-
-
-def _disk_full(error: BaseException) -> bool:
-    text = str(error).lower()
-    return getattr(error, "errno", None) == 28 or "disk is full" in text or "no space left" in text
 
 
 def dead_live_files(data_dir: Path):

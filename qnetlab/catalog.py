@@ -27,28 +27,43 @@ DATA_DIR_ENV = "QNETLAB_DATA_DIR"
 RUNS = "runs"
 LOCK_FILE = ".catalog.lock"
 ROOT_FILE = ".catalog-root"  # the absolute data directory the stored URIs point into
-RESERVE_FILE = ".disk-reserve"  # ballast freed when the disk fills, so a run can still be closed
+# Ballast freed when the disk fills: one for the catalog (the stop document of a run can
+# still be written), one for the raw-tag streams (a tag file can still be closed). Apart,
+# so closing the tag file cannot use up the room the stop document needs.
+RESERVE_FILE = ".disk-reserve"
+STREAM_RESERVE_FILE = ".disk-reserve-streams"
 RESERVE_BYTES = 4 * 1024 * 1024
 
 
-def keep_reserve(data_dir: Path) -> Path:
-    """Make sure the data directory holds its disk reserve (best effort); its path."""
-    reserve = data_dir / RESERVE_FILE
-    if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
-        try:
-            with open(reserve, "wb") as file:
-                os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
-        except OSError:
-            reserve.unlink(missing_ok=True)  # already too full: nothing to keep back
-    return reserve
+def keep_reserve(data_dir: Path) -> None:
+    """Make sure the data directory holds its two disk reserves (best effort)."""
+    for name in (RESERVE_FILE, STREAM_RESERVE_FILE):
+        reserve = data_dir / name
+        if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
+            try:
+                with open(reserve, "wb") as file:
+                    os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
+            except OSError:
+                reserve.unlink(missing_ok=True)  # already too full: nothing to keep back
 
 
-def release_reserve(data_dir: Path) -> bool:
-    """Free the disk reserve (the disk is full); True if there was one."""
-    reserve = data_dir / RESERVE_FILE
+def release_reserve(data_dir: Path, name: str = RESERVE_FILE) -> bool:
+    """Free one disk reserve (the disk is full); True if there was one."""
+    reserve = data_dir / name
     existed = reserve.exists()
     reserve.unlink(missing_ok=True)
     return existed
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (OSError, HDF5, SQLite, or one wrapping them) says the disk is full."""
+    seen = 0
+    while error is not None and seen < 8:
+        text = str(error).lower()
+        if getattr(error, "errno", None) == 28 or "disk is full" in text or "no space left" in text:
+            return True
+        error, seen = (error.__cause__ or error.__context__), seen + 1  # type: ignore[assignment]
+    return False
 
 
 class DataDirError(ValueError):

@@ -155,14 +155,18 @@ def _run_failed(uids: list[str], data_dir: Path, error: Exception) -> None:
     from bluesky.utils import FailedStatus
 
     from qnetlab._failures import status_cause
+    from qnetlab.catalog import is_disk_full
 
     if isinstance(error, FailedStatus):
         error = status_cause(error) or error
-    if (isinstance(error, OSError) and error.errno == 28) or "No space left on device" in str(error):
+    if is_disk_full(error):
         global _hard_exit
         _hard_exit = True
     where = f"run {uids[-1]} failed" if uids else "the plan failed before its run started"
-    typer.secho(f"error: {where}: {error}", fg=typer.colors.RED, err=True)
+    message = " ".join(str(error).split("\n[SQL:")[0].split()) or type(error).__name__  # one line, no SQL
+    if _hard_exit and "no space left" not in message.lower():
+        message = f"No space left on device: {message}"
+    typer.secho(f"error: {where}: {message}", fg=typer.colors.RED, err=True)
     typer.echo(f"data directory: {data_dir}", err=True)
     raise typer.Exit(code=1)
 

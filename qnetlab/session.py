@@ -79,7 +79,7 @@ def start(
     from bluesky import RunEngine
 
     from qnetlab._run_liveness import CatalogWriter
-    from qnetlab.catalog import open_catalog, resolve_data_dir
+    from qnetlab.catalog import STREAM_RESERVE_FILE, open_catalog, resolve_data_dir
     from qnetlab.instruments import load_lab
 
     directory = resolve_data_dir(data_dir)
@@ -87,7 +87,7 @@ def start(
     for device in lab:
         if hasattr(device, "stream_directory"):
             device.stream_directory = directory / "timetags"
-            device.disk_reserve = directory / ".disk-reserve"
+            device.disk_reserve = directory / STREAM_RESERVE_FILE
     try:
         catalog = open_catalog(directory, uri=catalog_uri)
         RE = RunEngine({"lab": lab.config.name, "config_file": str(Path(config))})
