@@ -18,11 +18,17 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from pathlib import Path
 
 LIVE_DIR = ".live"
+# The catalog write of one document hands the GIL between threads dozens of times (the
+# in-process Tiled transport, aiosqlite). While a CPU-bound thread (the simulated tagger)
+# runs, each hand-back waits up to one switch interval (5 ms by default), so a write took
+# seconds and the catalog fell far behind the tag file. 0.5 ms keeps it within a collect.
+SWITCH_INTERVAL_S = 0.0005
 
 
 class LiveFile:
@@ -73,6 +79,7 @@ class CatalogWriter:
         # batch_size 1: every event and StreamDatum reaches the catalog when emitted, so a
         # process that dies loses nothing already collected
         self._writer = TiledWriter(catalog, batch_size=1)
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._data_dir = data_dir
         self.live = LiveFile(data_dir) if data_dir is not None else None
 
@@ -126,6 +133,15 @@ def dead_live_files(data_dir: Path):
         except json.JSONDecodeError:
             content = {}
         yield path, content, fd
+
+
+def has_dead_live_files(data_dir: Path) -> bool:
+    """Whether a process that recorded into ``data_dir`` died with runs possibly open."""
+    found = False
+    for _path, _content, fd in dead_live_files(data_dir):
+        os.close(fd)
+        found = True
+    return found
 
 
 def close_orphaned_runs(runs, data_dir: Path) -> list[str]:

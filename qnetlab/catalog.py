@@ -17,6 +17,7 @@ Importing the Tiled server takes seconds, so it is imported only where used.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -132,6 +133,32 @@ def open_catalog(
         if close_orphans:
             close_orphaned_runs(runs, directory)
     return runs
+
+
+def list_runs(data_dir: str | Path | None = None, limit: int = 20) -> list[tuple[str, dict]]:
+    """``(uid, metadata)`` of the newest ``limit`` runs, oldest first, read straight from SQLite.
+
+    Listing needs no Tiled server (whose import and start cost seconds): the run nodes are
+    read from ``catalog.db``. If a recording process died, :func:`open_catalog` closes its
+    runs first (that does need Tiled), so a dead run is listed as failed, not running.
+    """
+    from qnetlab._run_liveness import has_dead_live_files
+
+    directory = resolve_data_dir(data_dir)
+    database = directory / "catalog.db"
+    if not database.exists():
+        return []
+    if has_dead_live_files(directory):
+        open_catalog(directory)
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
+        root = "SELECT id FROM nodes WHERE parent IS NULL"
+        container = connection.execute(f"SELECT id FROM nodes WHERE key = ? AND parent = ({root})", (RUNS,)).fetchone()
+        if container is None:
+            return []
+        rows = connection.execute(
+            "SELECT key, metadata FROM nodes WHERE parent = ? ORDER BY id DESC LIMIT ?", (container[0], int(limit))
+        ).fetchall()
+    return [(key, json.loads(metadata)) for key, metadata in reversed(rows)]
 
 
 def _catalog_uri(data_dir: Path) -> str:

@@ -186,18 +186,16 @@ def runs(
     del config  # every command takes --config; the catalog does not depend on the lab
     from datetime import datetime
 
-    from qnetlab.catalog import open_catalog
+    from qnetlab.catalog import list_runs
 
     if limit < 1:
         _fail(f"--limit must be at least 1, got {limit}")
-    catalog = open_catalog(_check_data_dir(data_dir))
-    uids = list(catalog.keys().tail(limit)) if len(catalog) else []
-    if not uids:
+    listed = list_runs(_check_data_dir(data_dir), limit)
+    if not listed:
         typer.echo("no runs yet")
         return
     typer.echo(f"{'uid':36}  {'time':19}  {'plan':16}  status")
-    for uid in uids:
-        meta = catalog[uid].metadata
+    for uid, meta in listed:
         start, stop = meta.get("start", {}), meta.get("stop") or {}
         when = datetime.fromtimestamp(start.get("time", 0)).strftime("%Y-%m-%d %H:%M:%S")
         typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running')}")
