@@ -61,7 +61,12 @@ def is_disk_full(error: BaseException) -> bool:
     seen = 0
     while error is not None and seen < 8:
         text = str(error).lower()
-        if getattr(error, "errno", None) == 28 or "disk is full" in text or "no space left" in text:
+        if (
+            getattr(error, "errno", None) == 28
+            or "errno = 28" in text
+            or "disk is full" in text
+            or "no space left" in text
+        ):
             return True
         error, seen = (error.__cause__ or error.__context__), seen + 1  # type: ignore[assignment]
     return False
