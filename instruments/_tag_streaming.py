@@ -208,12 +208,14 @@ def _readable_tags(path: Path, flushed: int) -> int:
 
     try:
         with h5py.File(path, "r") as file:
-            group = file["timetags"]
-            n = min(len(group["timestamps_delta"]), len(group["channels"]))
+            deltas, channels_ds = file["timetags/timestamps_delta"], file["timetags/channels"]
+            if not isinstance(deltas, h5py.Dataset) or not isinstance(channels_ds, h5py.Dataset):
+                return flushed
+            n = min(len(deltas), len(channels_ds))
             block = 1 << 24
             for start in range(0, n, block):
-                channels = group["channels"][start : min(n, start + block)]
-                group["timestamps_delta"][start : min(n, start + block)]  # decodes
+                channels = channels_ds[start : min(n, start + block)]
+                deltas[start : min(n, start + block)]  # decodes
                 unwritten = np.flatnonzero(channels == 0)
                 if unwritten.size:
                     return start + int(unwritten[0])

@@ -189,7 +189,7 @@ def _event_count(stream) -> int:
 
 def _extend_to_file(node) -> None:
     """Grow an HDF5-backed external array's shape to the length of its dataset in the file."""
-    from bluesky.callbacks.tiled_writer import safe_json_dump
+    from bluesky.callbacks.tiled_writer import safe_json_dump  # pyright: ignore[reportPrivateImportUsage]
     from tiled.client.utils import handle_error
     from tiled.utils import path_from_uri
 
@@ -223,6 +223,7 @@ def _dataset_length(path: Path, dataset: str) -> int | None:
 
     try:
         with h5py.File(path, "r", swmr=True) as file:
-            return int(file[dataset].shape[0])
+            node = file[dataset]
+            return int(node.shape[0]) if isinstance(node, h5py.Dataset) else None
     except (OSError, KeyError):
         return None

@@ -217,7 +217,7 @@ def _initialize(uri: str, failure: list) -> None:
 
     try:
         asyncio.run(create())
-        stamp_head(ALEMBIC_INI_TEMPLATE_PATH, ALEMBIC_DIR, database)
+        stamp_head(Path(ALEMBIC_INI_TEMPLATE_PATH), Path(ALEMBIC_DIR), database)
     except BaseException as error:  # handed to the caller's thread
         failure.append(error)
 

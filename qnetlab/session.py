@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bluesky import RunEngine
 
+    from qnetlab._run_liveness import CatalogWriter
     from qnetlab.instruments.lab import Lab
 
 DEFAULT_CONFIG = "config/sim_lab.yaml"
@@ -35,7 +36,7 @@ class Session:
     catalog: Any  # tiled container of Bluesky runs
     data_dir: Path
     config_path: Path
-    writer: object = None  # the CatalogWriter (holds this process's live file)
+    writer: CatalogWriter | None = None  # holds this process's live file
 
     def table(self, key: int | str = -1, stream: str = "primary"):
         """A recorded run's events as a pandas DataFrame (``key``: uid or index)."""
