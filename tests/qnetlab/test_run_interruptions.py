@@ -18,13 +18,25 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SMALL_LAB = Path(__file__).with_name("small_lab.yaml")
 LINKED_KEY = "tagger_tag_delta_ps"
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_recording_left_behind():
+    """A failed or timed-out test must not leave its recording running."""
+    yield
+    for process in _started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _start_recording(data_dir: Path, duration_s: float = 600) -> subprocess.Popen:
     command = [sys.executable, "-c", "from qnetlab.cli import main; main()", "run", "record_tags"]
     command += ["--duration", str(duration_s), "--config", str(SMALL_LAB), "--data-dir", str(data_dir), "-q"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    _started.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))
+    return _started[-1]
 
 
 def _file_tags(path: Path, swmr: bool = True) -> int:
