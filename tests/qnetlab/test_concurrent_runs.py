@@ -84,7 +84,7 @@ for pair in json.loads(sys.argv[1]):
 def _run_pairs(pairs: list[list[str]]) -> list[list[int]]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, "-c", PAIRS_SCRIPT, json.dumps(pairs)], capture_output=True, text=True, env=env, timeout=280
+        [sys.executable, "-c", PAIRS_SCRIPT, json.dumps(pairs)], capture_output=True, text=True, env=env, timeout=850
     )
     assert done.returncode == 0, done.stderr
     codes = [json.loads(line) for line in done.stdout.splitlines()]
@@ -101,6 +101,7 @@ def _runs_in(data_dir: Path) -> list[dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # forty processes: about a minute on an idle 2-core machine, far more on a loaded one
 def test_twenty_pairs_on_fresh_data_directories(tmp_path):
     directories = [tmp_path / f"fresh-{i}" for i in range(N_PAIRS)]
     _run_pairs([[str(d), str(d)] for d in directories])
@@ -110,6 +111,7 @@ def test_twenty_pairs_on_fresh_data_directories(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_twenty_pairs_on_existing_data_directories(tmp_path):
     directories = [tmp_path / f"existing-{i}" for i in range(N_PAIRS)]
     _run_pairs([[str(d)] for d in directories])  # one run each: the catalog exists
