@@ -89,7 +89,8 @@ def _run_pairs(pairs: list[list[str]]) -> list[list[int]]:
     assert done.returncode == 0, done.stderr
     codes = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(codes) == len(pairs), done.stderr
-    assert all(code == [0, 0] for code in codes), f"failed pairs: {codes}\n{done.stderr}"
+    failed = [pair for code, pair in zip(codes, pairs, strict=True) if code != [0] * len(pair)]
+    assert not failed, f"failed: {failed} (exit codes {codes})\n{done.stderr}"
     return codes
 
 
