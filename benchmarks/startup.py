@@ -4,11 +4,13 @@ Usage: PYTHONPATH=. python benchmarks/startup.py [--config config/sim_lab.yaml]
 
 Phases run in this process in the order the CLI runs them (imports, lab start, catalog
 open, run, close); the totals are separate processes timed end to end, on an existing
-data directory (the catalog is created once, in the first run).
+data directory (the catalog is created once, in the first run). The machine's load
+average is printed beside the figures: on a shared machine they scale with it.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,10 +68,17 @@ def end_to_end(data_dir: Path, config: Path) -> None:
         print(f"{label}: {time.perf_counter() - start:.2f} s")
 
 
+def load_average() -> None:
+    one, five, _ = os.getloadavg()
+    print(f"load average (1 min): {one:.2f} on {os.cpu_count()} cores (5 min: {five:.2f})")
+
+
 if __name__ == "__main__":
+    load_average()
     config = Path(sys.argv[sys.argv.index("--config") + 1]) if "--config" in sys.argv else CONFIG
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder) / "data"
         phases(data_dir, config)
         end_to_end(data_dir, config)
+    load_average()
     print("targets: qnetlab runs < 2 s, a 1 s count-rate run < 5 s (quiet machine)")

@@ -116,8 +116,8 @@ class TagStreamer:
                 if not running:
                     break
         except BaseException as error:  # reported through the device's status
-            if isinstance(error, OSError) and self.disk_reserve is not None:
-                self.disk_reserve.unlink(missing_ok=True)  # room to close the file and the run
+            if _disk_full(error):
+                self._free_reserve()  # room to close the file
             self.error = error
             self._finish()
             return
@@ -165,20 +165,63 @@ class TagStreamer:
         for channel, missed in chunk.missed.items():
             self.missed_events[channel] = self.missed_events.get(channel, 0) + missed
 
+    def _free_reserve(self) -> None:
+        if self.disk_reserve is not None:
+            self.disk_reserve.unlink(missing_ok=True)
+
     def _finish(self) -> None:
+        """Close the file (once), whatever fails; then :meth:`wait` returns."""
         with self._lock:
-            if not self._done.is_set():
+            if self._done.is_set():
+                return
+            try:
+                self._writer.close()
+            except Exception as error:  # h5py raises RuntimeError for a full disk: free the reserve, close again
+                self._free_reserve()
+                self.error = self.error or error
                 try:
                     self._writer.close()
-                except OSError as error:  # e.g. the disk is full: free the reserve, close again
-                    if self.disk_reserve is not None:
-                        self.disk_reserve.unlink(missing_ok=True)
-                    self.error = self.error or error
-                    try:
-                        self._writer.close()
-                    except OSError:
-                        pass
+                except Exception:
+                    pass  # what was flushed before stays readable
+            finally:
+                if self.error is not None:  # a failed flush may still have landed: link what reads back
+                    self.n_tags = _readable_tags(self.path, self.n_tags)
                 self._done.set()
+
+
+def _disk_full(error: BaseException) -> bool:
+    """Whether ``error`` says the disk is full (h5py raises RuntimeError quoting errno 28)."""
+    text = str(error)
+    return getattr(error, "errno", None) == 28 or "errno = 28" in text or "No space left on device" in text
+
+
+def _readable_tags(path: Path, flushed: int) -> int:
+    """How many tags of the closed file ``path`` read back, after a failure; ``flushed`` if it cannot tell.
+
+    After a failed write the file may hold more than the ``flushed`` tags, or fewer (HDF5
+    reported a flush whose chunks never reached the disk); chunks never written read as
+    the fill value 0, and no tagger input is channel 0: the tags up to the first channel 0
+    (or the first block that does not decode) are the ones the file holds.
+    """
+    import h5py
+    import hdf5plugin  # noqa: F401  (registers the Bitshuffle filter)
+
+    try:
+        with h5py.File(path, "r") as file:
+            deltas, channels_ds = file["timetags/timestamps_delta"], file["timetags/channels"]
+            if not isinstance(deltas, h5py.Dataset) or not isinstance(channels_ds, h5py.Dataset):
+                return flushed
+            n = min(len(deltas), len(channels_ds))
+            block = 1 << 24
+            for start in range(0, n, block):
+                channels = channels_ds[start : min(n, start + block)]
+                deltas[start : min(n, start + block)]  # decodes
+                unwritten = np.flatnonzero(channels == 0)
+                if unwritten.size:
+                    return start + int(unwritten[0])
+            return n
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return flushed
 
 
 def _short_capture_error(driver, acquired_ps: int, duration_ps: int) -> Exception:

@@ -60,7 +60,7 @@ def aborting_on_signals(RE, writer=None):
 
 
 def _abort(RE, reason: str) -> None:
-    from bluesky.utils import TransitionError
+    from bluesky._vendor.super_state_machine.errors import TransitionError  # what bluesky.utils re-exports
 
     try:
         RE.abort(reason=reason)

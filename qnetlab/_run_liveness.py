@@ -18,11 +18,17 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from pathlib import Path
 
 LIVE_DIR = ".live"
+# The catalog write of one document hands the GIL between threads dozens of times (the
+# in-process Tiled transport, aiosqlite). While a CPU-bound thread (the simulated tagger)
+# runs, each hand-back waits up to one switch interval (5 ms by default), so a write took
+# seconds and the catalog fell far behind the tag file. 0.5 ms keeps it within a collect.
+SWITCH_INTERVAL_S = 0.0005
 
 
 class LiveFile:
@@ -73,6 +79,7 @@ class CatalogWriter:
         # batch_size 1: every event and StreamDatum reaches the catalog when emitted, so a
         # process that dies loses nothing already collected
         self._writer = TiledWriter(catalog, batch_size=1)
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._data_dir = data_dir
         self.live = LiveFile(data_dir) if data_dir is not None else None
 
@@ -84,13 +91,13 @@ class CatalogWriter:
         if self._data_dir is None:
             self._writer(name, doc)
             return
-        from qnetlab.catalog import data_dir_lock, release_reserve
+        from qnetlab.catalog import data_dir_lock, is_disk_full, release_reserve
 
         with data_dir_lock(self._data_dir):
             try:
                 self._writer(name, doc)
             except Exception as error:
-                if not _disk_full(error) or not release_reserve(self._data_dir):
+                if not is_disk_full(error) or not release_reserve(self._data_dir):
                     raise
                 self._writer(name, doc)  # the reserve freed room to record this (e.g. the stop document)
         if self.live is not None and name == "start":
@@ -101,11 +108,6 @@ class CatalogWriter:
     def close(self) -> None:
         if self.live is not None:
             self.live.release()
-
-
-def _disk_full(error: BaseException) -> bool:
-    text = str(error).lower()
-    return getattr(error, "errno", None) == 28 or "disk is full" in text or "no space left" in text
 
 
 def dead_live_files(data_dir: Path):
@@ -131,6 +133,15 @@ def dead_live_files(data_dir: Path):
         except json.JSONDecodeError:
             content = {}
         yield path, content, fd
+
+
+def has_dead_live_files(data_dir: Path) -> bool:
+    """Whether a process that recorded into ``data_dir`` died with runs possibly open."""
+    found = False
+    for _path, _content, fd in dead_live_files(data_dir):
+        os.close(fd)
+        found = True
+    return found
 
 
 def close_orphaned_runs(runs, data_dir: Path) -> list[str]:
@@ -178,7 +189,7 @@ def _event_count(stream) -> int:
 
 def _extend_to_file(node) -> None:
     """Grow an HDF5-backed external array's shape to the length of its dataset in the file."""
-    from bluesky.callbacks.tiled_writer import safe_json_dump
+    from bluesky.callbacks.tiled_writer import safe_json_dump  # pyright: ignore[reportPrivateImportUsage]
     from tiled.client.utils import handle_error
     from tiled.utils import path_from_uri
 
@@ -212,6 +223,7 @@ def _dataset_length(path: Path, dataset: str) -> int | None:
 
     try:
         with h5py.File(path, "r", swmr=True) as file:
-            return int(file[dataset].shape[0])
+            node = file[dataset]
+            return int(node.shape[0]) if isinstance(node, h5py.Dataset) else None
     except (OSError, KeyError):
         return None

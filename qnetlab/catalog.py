@@ -17,6 +17,7 @@ Importing the Tiled server takes seconds, so it is imported only where used.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -29,28 +30,48 @@ API_KEY_ENV = "QNETLAB_API_KEY"
 RUNS = "runs"
 LOCK_FILE = ".catalog.lock"
 ROOT_FILE = ".catalog-root"  # the absolute data directory the stored URIs point into
-RESERVE_FILE = ".disk-reserve"  # ballast freed when the disk fills, so a run can still be closed
+# Ballast freed when the disk fills: one for the catalog (the stop document of a run can
+# still be written), one for the raw-tag streams (a tag file can still be closed). Apart,
+# so closing the tag file cannot use up the room the stop document needs.
+RESERVE_FILE = ".disk-reserve"
+STREAM_RESERVE_FILE = ".disk-reserve-streams"
 RESERVE_BYTES = 4 * 1024 * 1024
 
 
-def keep_reserve(data_dir: Path) -> Path:
-    """Make sure the data directory holds its disk reserve (best effort); its path."""
-    reserve = data_dir / RESERVE_FILE
-    if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
-        try:
-            with open(reserve, "wb") as file:
-                os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
-        except OSError:
-            reserve.unlink(missing_ok=True)  # already too full: nothing to keep back
-    return reserve
+def keep_reserve(data_dir: Path) -> None:
+    """Make sure the data directory holds its two disk reserves (best effort)."""
+    for name in (RESERVE_FILE, STREAM_RESERVE_FILE):
+        reserve = data_dir / name
+        if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
+            try:
+                with open(reserve, "wb") as file:
+                    os.posix_fallocate(file.fileno(), 0, RESERVE_BYTES)
+            except OSError:
+                reserve.unlink(missing_ok=True)  # already too full: nothing to keep back
 
 
-def release_reserve(data_dir: Path) -> bool:
-    """Free the disk reserve (the disk is full); True if there was one."""
-    reserve = data_dir / RESERVE_FILE
+def release_reserve(data_dir: Path, name: str = RESERVE_FILE) -> bool:
+    """Free one disk reserve (the disk is full); True if there was one."""
+    reserve = data_dir / name
     existed = reserve.exists()
     reserve.unlink(missing_ok=True)
     return existed
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (OSError, HDF5, SQLite, or one wrapping them) says the disk is full."""
+    seen = 0
+    while error is not None and seen < 8:
+        text = str(error).lower()
+        if (
+            getattr(error, "errno", None) == 28
+            or "errno = 28" in text
+            or "disk is full" in text
+            or "no space left" in text
+        ):
+            return True
+        error, seen = (error.__cause__ or error.__context__), seen + 1  # type: ignore[assignment]
+    return False
 
 
 class DataDirError(ValueError):
@@ -124,6 +145,32 @@ def open_catalog(
     return runs
 
 
+def list_runs(data_dir: str | Path | None = None, limit: int = 20) -> list[tuple[str, dict]]:
+    """``(uid, metadata)`` of the newest ``limit`` runs, oldest first, read straight from SQLite.
+
+    Listing needs no Tiled server (whose import and start cost seconds): the run nodes are
+    read from ``catalog.db``. If a recording process died, :func:`open_catalog` closes its
+    runs first (that does need Tiled), so a dead run is listed as failed, not running.
+    """
+    from qnetlab._run_liveness import has_dead_live_files
+
+    directory = resolve_data_dir(data_dir)
+    database = directory / "catalog.db"
+    if not database.exists():
+        return []
+    if has_dead_live_files(directory):
+        open_catalog(directory)
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
+        root = "SELECT id FROM nodes WHERE parent IS NULL"
+        container = connection.execute(f"SELECT id FROM nodes WHERE key = ? AND parent = ({root})", (RUNS,)).fetchone()
+        if container is None:
+            return []
+        rows = connection.execute(
+            "SELECT key, metadata FROM nodes WHERE parent = ? ORDER BY id DESC LIMIT ?", (container[0], int(limit))
+        ).fetchall()
+    return [(key, json.loads(metadata)) for key, metadata in reversed(rows)]
+
+
 def _catalog_uri(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'catalog.db'}"
 
@@ -175,7 +222,7 @@ def _initialize(uri: str, failure: list) -> None:
 
     try:
         asyncio.run(create())
-        stamp_head(ALEMBIC_INI_TEMPLATE_PATH, ALEMBIC_DIR, database)
+        stamp_head(Path(ALEMBIC_INI_TEMPLATE_PATH), Path(ALEMBIC_DIR), database)
     except BaseException as error:  # handed to the caller's thread
         failure.append(error)
 

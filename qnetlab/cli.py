@@ -151,7 +151,10 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
 
             recipe = bb84_recipe(s, duration, typer.echo)
         else:
-            recipe = plans.record_tags(tagger, duration_s=duration, channels=channels, transmitter=transmitter)
+            # collect every 0.25 s: a process killed outright loses at most about that much from the catalog
+            recipe = plans.record_tags(
+                tagger, duration_s=duration, channels=channels, transmitter=transmitter, collect_every_s=0.25
+            )
         # the console gets one line per failure from this command, not bluesky's tracebacks
         logging.getLogger("bluesky").setLevel(logging.CRITICAL)
         with aborting_on_signals(s.RE, s.writer) as received:
@@ -185,14 +188,18 @@ def _run_failed(uids: list[str], data_dir: Path, error: BaseException) -> None:
     from bluesky.utils import FailedStatus
 
     from qnetlab._failures import status_cause
+    from qnetlab.catalog import is_disk_full
 
     if isinstance(error, FailedStatus):
         error = status_cause(error) or error
-    if (isinstance(error, OSError) and error.errno == 28) or "No space left on device" in str(error):
+    if is_disk_full(error):
         global _hard_exit
         _hard_exit = True
     where = f"run {uids[-1]} failed" if uids else "the plan failed before its run started"
-    typer.secho(f"error: {where}: {error}", fg=typer.colors.RED, err=True)
+    message = " ".join(str(error).split("\n[SQL:")[0].split()) or type(error).__name__  # one line, no SQL
+    if _hard_exit and "no space left" not in message.lower():
+        message = f"No space left on device: {message}"
+    typer.secho(f"error: {where}: {message}", fg=typer.colors.RED, err=True)
     typer.echo(f"data directory: {data_dir}", err=True)
     raise typer.Exit(code=1)
 
@@ -238,18 +245,16 @@ def runs(
     del config  # every command takes --config; the catalog does not depend on the lab
     from datetime import datetime
 
-    from qnetlab.catalog import open_catalog
+    from qnetlab.catalog import list_runs
 
     if limit < 1:
         _fail(f"--limit must be at least 1, got {limit}")
-    catalog = open_catalog(_check_data_dir(data_dir))
-    uids = list(catalog.keys().tail(limit)) if len(catalog) else []
-    if not uids:
+    listed = list_runs(_check_data_dir(data_dir), limit)
+    if not listed:
         typer.echo("no runs yet")
         return
     typer.echo(f"{'uid':36}  {'time':19}  {'plan':16}  status")
-    for uid in uids:
-        meta = catalog[uid].metadata
+    for uid, meta in listed:
         start, stop = meta.get("start", {}), meta.get("stop") or {}
         when = datetime.fromtimestamp(start.get("time", 0)).strftime("%Y-%m-%d %H:%M:%S")
         typer.echo(f"{uid:36}  {when}  {start.get('plan_name', '?'):16}  {stop.get('exit_status', 'running')}")

@@ -167,7 +167,7 @@ def start(
     from bluesky import RunEngine
 
     from qnetlab._run_liveness import CatalogWriter
-    from qnetlab.catalog import open_catalog, resolve_data_dir
+    from qnetlab.catalog import STREAM_RESERVE_FILE, open_catalog, resolve_data_dir
     from qnetlab.instruments import load_lab
     from qnetlab.instruments.config import load_config
 
@@ -182,7 +182,7 @@ def start(
     for device in lab:
         if hasattr(device, "stream_directory"):
             device.stream_directory = directory / "timetags"
-            device.disk_reserve = directory / ".disk-reserve"
+            device.disk_reserve = directory / STREAM_RESERVE_FILE
     try:
         from qnetlab.calibration_store import CalibrationStore, apply_settings
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,8 @@ class SwabianTimeTagger:
     def __init__(self, name: str, serial: str = "", sdk: ModuleType | None = None):
         self.name = name
         self._sdk = sdk if sdk is not None else import_vendor_sdk()
-        self._tagger = self._call("createTimeTagger", self._sdk.createTimeTagger, serial)
+        # the SDK's tagger object (untyped; None once closed)
+        self._tagger: Any = self._call("createTimeTagger", self._sdk.createTimeTagger, serial)
 
     def _open(self):
         """The SDK's tagger object; a closed driver raises InstrumentError."""
