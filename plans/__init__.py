@@ -5,7 +5,15 @@ shared stubs in :mod:`qnetlab.plans.stubs`.
 """
 
 from qnetlab.plans._arguments import PlanArgumentError
+from qnetlab.plans.calibration import outcome, polarization_compensation, polarization_tracking_step
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.record_tags import record_tags
 
-__all__ = ["PlanArgumentError", "count_rates", "record_tags"]
+__all__ = [
+    "PlanArgumentError",
+    "count_rates",
+    "outcome",
+    "polarization_compensation",
+    "polarization_tracking_step",
+    "record_tags",
+]

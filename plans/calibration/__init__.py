@@ -1,0 +1,16 @@
+"""Calibration step plans: one plan = one run, its outcome in stream ``calibration``.
+
+=================================  =====================================================
+:func:`polarization_compensation`  Bob's paddles until QBER in Z and X is at the floor
+:func:`polarization_tracking_step` a small correction between the blocks of a QKD run
+:func:`outcome`                    the decoded ``calibration`` event of a recorded run
+=================================  =====================================================
+"""
+
+from qnetlab.plans.calibration._record import STEPS, outcome
+from qnetlab.plans.calibration.polarization_compensation import (
+    polarization_compensation,
+    polarization_tracking_step,
+)
+
+__all__ = ["STEPS", "outcome", "polarization_compensation", "polarization_tracking_step"]
