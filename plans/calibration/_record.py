@@ -51,30 +51,47 @@ class TagCollector:
 
 
 def acquire_tags(
-    tagger: StreamingTagger, duration_s: float, channels: Sequence[int], stream: str
+    tagger: StreamingTagger, duration_s: float, channels: Sequence[int], stream: str | None
 ) -> MsgGenerator[tuple[np.ndarray, np.ndarray]]:
-    """Stream ``channels`` for ``duration_s`` (s) into stream ``stream`` of the open run; return the tags.
+    """Stream ``channels`` for ``duration_s`` (s); return the tags (int64 ps, channels).
 
-    The tags go to the tagger's HDF5 file, linked from the run (so the fit can be redone
-    from the catalog), and are handed back in memory for the step's analysis.
+    With a ``stream`` name the tags stay in the tagger's HDF5 file, linked from that stream
+    of the open run (so the fit can be redone from the catalog). With None the tags are
+    used and the file is removed: for short, repeated measurements whose reduced result
+    (e.g. a count table) is what the run records.
     """
     collector = TagCollector()
     yield from bps.prepare(tagger, TagAcquisition(duration_s, list(channels), (collector,)), wait=True)
-    yield from bps.declare_stream(tagger, name=stream, collect=True)
+    if stream is not None:
+        yield from bps.declare_stream(tagger, name=stream, collect=True)
     started: list[bool] = []
 
     def acquire() -> MsgGenerator[None]:
         yield from bps.kickoff(tagger, wait=True)
         started.append(True)
-        yield from collect_while_completing(tagger, stream, 0.5)
+        if stream is not None:
+            yield from collect_while_completing(tagger, stream, 0.5)
+        else:
+            yield from bps.complete(tagger, wait=True)
 
-    def link_what_was_written() -> MsgGenerator[None]:
+    def finish() -> MsgGenerator[None]:
         if started:
             yield from bps.stop(tagger)
-            yield from bps.collect(tagger, name=stream)
+            if stream is not None:
+                yield from bps.collect(tagger, name=stream)
+            else:
+                _remove_unlinked_file(tagger)
 
-    yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
+    yield from bpp.finalize_wrapper(acquire(), finish())
     return collector.tags()
+
+
+def _remove_unlinked_file(tagger: Any) -> None:
+    streamer = getattr(tagger, "streamer", None)
+    path = getattr(streamer, "path", None)
+    if path is not None and streamer is not None and streamer.done:
+        path.unlink(missing_ok=True)
+    tagger._stream_open = False  # nothing of this stream is announced to the run
 
 
 def _figures(figures: dict[str, float]) -> str:

@@ -56,9 +56,9 @@ def measure_references(
     duration_s: float,
     period_ps: float,
     dead_time_ps: float,
-    stream: str,
+    stream: str | None,
 ) -> MsgGenerator[np.ndarray]:
-    """Stream the receiver and sync for ``duration_s`` into ``stream``; the (2, 4) reference count table."""
+    """Stream the receiver and sync for ``duration_s`` (linked as ``stream`` unless None); the (2, 4) count table."""
     t, c = yield from acquire_tags(tagger, duration_s, [sync_channel, *channels], stream)
     return reference_counts(
         t,
@@ -112,6 +112,7 @@ def polarization_compensation(
     dead_time_ps: Annotated[float, Field(ge=0, description="detector dead time (ps)")] = 20_000,
     fallback_rounds: Annotated[int, Field(ge=0, le=1000, description="measurements the fallback may use")] = 60,
     seed: int = 0,
+    keep_tags: bool = False,
     apply: bool = True,
     md: dict[str, Any] | None = None,
 ) -> MsgGenerator[str]:
@@ -127,6 +128,9 @@ def polarization_compensation(
     misalignment : the receiver's QBER floor (fraction), the fit's starting contrast
     dead_time_ps : detector dead time (ps), for the count correction
     fallback_rounds : measurements the model-free fallback may add after 3 analytical rounds
+    seed : the fallback's random restarts
+    keep_tags : link each round's raw tags from stream ``tags_round<n>`` (else only the count
+        table of each round is recorded, in ``primary``: what the solver was told)
     apply : keep the new paddle angles (else restore the old ones even when passed)
 
     Returns
@@ -172,7 +176,7 @@ def polarization_compensation(
                 yield from move_paddles(pc, angles)
                 number = len(solver.rounds) + 1
                 counts = yield from measure_references(
-                    tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, f"tags_round{number}"
+                    tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, f"tags_round{number}" if keep_tags else None
                 )
                 solver.tell(counts)
                 last = solver.rounds[-1]
@@ -223,7 +227,7 @@ def polarization_tracking_step(
 
     For use between the blocks of a QKD run while Alice's pattern holds the references
     (the caller has loaded it): the tracker's centre and three dithered probes are
-    measured (streams ``tracking_<n>``), then the paddles go to the tracker's new angles,
+    measured (their count tables are the tracker's; no tags are kept), then the paddles go to the tracker's new angles,
     never more than its ``max_step_deg`` away. Returns the new angles (deg).
     """
     pc: Any = controller
@@ -232,10 +236,7 @@ def polarization_tracking_step(
     for _ in range(4):
         probe = tracker.ask()
         yield from move_paddles(pc, probe)
-        stream = f"tracking_{len(tracker.steps)}_{len(tracker._counts)}"
-        counts = yield from measure_references(
-            tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, stream
-        )
+        counts = yield from measure_references(tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, None)
         tracker.tell(counts)
     yield from move_paddles(pc, tracker.angles_deg)
     return tracker.angles_deg.copy()
