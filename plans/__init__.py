@@ -5,7 +5,7 @@ shared stubs in :mod:`qnetlab.plans.stubs`.
 """
 
 from qnetlab.plans._arguments import PlanArgumentError
-from qnetlab.plans.calibration import outcome, polarization_compensation, polarization_tracking_step
+from qnetlab.plans.calibration import outcome, polarization_compensation, polarization_tracking_step, tagger_delays
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.record_tags import record_tags
 
@@ -16,4 +16,5 @@ __all__ = [
     "polarization_compensation",
     "polarization_tracking_step",
     "record_tags",
+    "tagger_delays",
 ]

@@ -176,7 +176,13 @@ def polarization_compensation(
                 yield from move_paddles(pc, angles)
                 number = len(solver.rounds) + 1
                 counts = yield from measure_references(
-                    tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, f"tags_round{number}" if keep_tags else None
+                    tagger,
+                    channels,
+                    sync_channel,
+                    duration_s,
+                    period_ps,
+                    dead_time_ps,
+                    f"tags_round{number}" if keep_tags else None,
                 )
                 solver.tell(counts)
                 last = solver.rounds[-1]
@@ -186,7 +192,11 @@ def polarization_compensation(
             after = dict(zip(("qber_z", "qber_x"), result.qber_after, strict=True))
             after["measurements"] = float(result.measurements)
             passed = result.converged
-            reason = "" if passed else f"QBER {max(result.qber_after):.4f} not below {target_qber} after {result.measurements} rounds"
+            reason = (
+                ""
+                if passed
+                else f"QBER {max(result.qber_after):.4f} not below {target_qber} after {result.measurements} rounds"
+            )
             applied = passed and apply
             if applied:
                 yield from move_paddles(pc, result.angles_deg)
@@ -236,7 +246,9 @@ def polarization_tracking_step(
     for _ in range(4):
         probe = tracker.ask()
         yield from move_paddles(pc, probe)
-        counts = yield from measure_references(tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, None)
+        counts = yield from measure_references(
+            tagger, channels, sync_channel, duration_s, period_ps, dead_time_ps, None
+        )
         tracker.tell(counts)
     yield from move_paddles(pc, tracker.angles_deg)
     return tracker.angles_deg.copy()

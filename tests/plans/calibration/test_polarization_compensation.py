@@ -38,8 +38,10 @@ def test_twenty_random_drifts_reach_the_floor_in_both_bases(bare):
         after = true_polarization_qber(lab.world)
         measurements = int(json.loads(result["figures_after"])["measurements"])
         rounds.append(measurements)
-        print(f"drift {seed}: QBER before {before[0]:.3f}/{before[1]:.3f}, after {after[0]:.4f}/{after[1]:.4f}, "
-              f"{measurements} measurements")
+        print(
+            f"drift {seed}: QBER before {before[0]:.3f}/{before[1]:.3f}, after {after[0]:.4f}/{after[1]:.4f}, "
+            f"{measurements} measurements"
+        )
         assert result["passed"] and result["applied"]
         assert max(after) < 0.015, (seed, after)
         assert collector.stops[uid]["exit_status"] == "success"
@@ -61,7 +63,9 @@ def test_run_records_rounds_outcome_and_restores_alices_pattern(recording):
     assert max(result["figures_after"]["qber_z"], result["figures_after"]["qber_x"]) < 0.015
     table = s.table(uid)
     assert list(table["round"]) == list(range(1, len(table) + 1))
-    assert np.allclose(_angles(s.lab.bob_pc), [result["settings"][f"bob_pc.paddle{k}_deg"] for k in (1, 2, 3)], atol=0.2)
+    assert np.allclose(
+        _angles(s.lab.bob_pc), [result["settings"][f"bob_pc.paddle{k}_deg"] for k in (1, 2, 3)], atol=0.2
+    )
     assert "tags_round1" in run  # raw tags of each round kept when asked
     assert np.array_equal(laser.read_pattern(), previous)
     assert (laser.encoding.get(), laser.pattern_running.get()) == (encoding, running)
@@ -73,7 +77,9 @@ def test_a_missed_threshold_completes_with_passed_false_and_restores_the_paddles
     _drift(s.lab.world, 200)
     start = _angles(s.lab.bob_pc)
     # 0.2 % is below the receiver's 1 % floor: no angle can reach it
-    plan = plans.polarization_compensation(s.lab.tagger, s.lab.laser, s.lab.bob_pc, target_qber=0.002, fallback_rounds=2)
+    plan = plans.polarization_compensation(
+        s.lab.tagger, s.lab.laser, s.lab.bob_pc, target_qber=0.002, fallback_rounds=2
+    )
     (uid,) = s.RE(plan)
     result = plans.outcome(s.catalog[uid])
     assert not result["passed"] and not result["applied"] and "not below 0.002" in result["reason"]
