@@ -5,7 +5,7 @@ shared stubs in :mod:`qnetlab.plans.stubs`.
 """
 
 from qnetlab.plans._arguments import PlanArgumentError
-from qnetlab.plans.calibration import outcome, polarization_compensation, polarization_tracking_step, tagger_delays
+from qnetlab.plans.calibration import outcome, polarization_compensation, polarization_tracking_step, tagger_delays, timebin_phase
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.record_tags import record_tags
 
@@ -17,4 +17,5 @@ __all__ = [
     "polarization_tracking_step",
     "record_tags",
     "tagger_delays",
+    "timebin_phase",
 ]

@@ -4,15 +4,25 @@
 :func:`polarization_compensation`  Bob's paddles until QBER in Z and X is at the floor
 :func:`polarization_tracking_step` a small correction between the blocks of a QKD run
 :func:`tagger_delays`            input delays so pair coincidence peaks sit at zero
+:func:`timebin_phase`            piezo scan, fringe fit, lock at the maximum (and a hold step)
 :func:`outcome`                    the decoded ``calibration`` event of a recorded run
 =================================  =====================================================
 """
 
 from qnetlab.plans.calibration._record import STEPS, outcome
 from qnetlab.plans.calibration.tagger_delays import tagger_delays
+from qnetlab.plans.calibration.timebin_phase import timebin_phase, timebin_phase_hold_step
 from qnetlab.plans.calibration.polarization_compensation import (
     polarization_compensation,
     polarization_tracking_step,
 )
 
-__all__ = ["STEPS", "outcome", "polarization_compensation", "polarization_tracking_step", "tagger_delays"]
+__all__ = [
+    "STEPS",
+    "outcome",
+    "polarization_compensation",
+    "polarization_tracking_step",
+    "tagger_delays",
+    "timebin_phase",
+    "timebin_phase_hold_step",
+]
