@@ -36,6 +36,7 @@ class Session:
     data_dir: Path
     config_path: Path
     writer: object = None  # the CatalogWriter (holds this process's live file)
+    live_plots: Any = None  # the CalibrationLivePlots subscription, when live_plots=True
 
     def table(self, key: int | str = -1, stream: str = "primary"):
         """A recorded run's events as a pandas DataFrame (``key``: uid or index)."""
@@ -65,6 +66,7 @@ def start(
     catalog_uri: str | None = None,
     live_table: bool = True,
     progress: bool = True,
+    live_plots: bool = False,
 ) -> Session:
     """Start the lab of ``config`` with a RunEngine that records into the catalog.
 
@@ -75,6 +77,8 @@ def start(
     catalog_uri : a Tiled server URL instead of the embedded catalog
     live_table : print a live table of each run
     progress : show a progress bar while the RunEngine waits on long acquisitions
+    live_plots : plot calibration scans as they run (matplotlib; for IPython, off in the CLI and CI);
+        the subscription is ``session.live_plots`` (its ``figures`` by step)
     """
     from bluesky import RunEngine
 
@@ -102,6 +106,12 @@ def start(
             bec = BestEffortCallback()
             bec.disable_plots()
             RE.subscribe(bec)
+        plots = None
+        if live_plots:
+            from qnetlab.plans.calibration.live_plots import CalibrationLivePlots
+
+            plots = CalibrationLivePlots()
+            RE.subscribe(plots)
         if progress:
             from bluesky.utils import ProgressBarManager
 
@@ -109,4 +119,12 @@ def start(
     except Exception:
         lab.close()
         raise
-    return Session(RE=RE, lab=lab, catalog=catalog, data_dir=directory, config_path=Path(config), writer=writer)
+    return Session(
+        RE=RE,
+        lab=lab,
+        catalog=catalog,
+        data_dir=directory,
+        config_path=Path(config),
+        writer=writer,
+        live_plots=plots,
+    )
