@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, cast, runtime_checkable
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
+from bluesky.protocols import Movable, Readable
 from bluesky.utils import MsgGenerator
 from ophyd import Signal
 
@@ -30,6 +31,16 @@ STEPS = (
     "timebin_phase",
     "pair_source",
 )
+
+
+@runtime_checkable
+class ReadablePositioner(Readable, Movable, Protocol):
+    """A device a step both moves and records (piezo, rotation mount)."""
+
+
+def readables(*objects: Any) -> list[Readable]:
+    """``objects`` as bluesky Readables (ophyd Signals and devices are; their stubs do not say so)."""
+    return cast("list[Readable]", list(objects))
 
 
 class TagCollector:
@@ -119,7 +130,7 @@ def record_outcome(
         "settings": json.dumps(settings, sort_keys=True, default=float),
     }
     signals = [Signal(name=key, value=value) for key, value in values.items()]
-    yield from bps.trigger_and_read(signals, name=OUTCOME_STREAM)
+    yield from bps.trigger_and_read(readables(*signals), name=OUTCOME_STREAM)
 
 
 def step_metadata(step: str, plan_args: dict[str, Any], md: dict[str, Any] | None) -> dict[str, Any]:

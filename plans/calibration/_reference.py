@@ -53,7 +53,7 @@ def find_slot0_ps(
     phase_ps = float(np.mod(np.angle(np.mean(np.exp(1j * angle))), 2 * np.pi) / (2 * np.pi) * period_ps)
     slot = np.mod(np.rint((relative - phase_ps) / period_ps).astype(np.int64), slots)
     per_slot = np.bincount(slot, minlength=slots).astype(float)
-    marker = sum(np.roll(per_slot, -j) for j in range(marker_slots))  # clicks in slots s .. s + marker - 1
+    marker = np.sum([np.roll(per_slot, -j) for j in range(marker_slots)], axis=0)  # clicks in slots s .. s+m-1
     first = int(np.argmin(marker))
     if not marker[first] < 0.8 * np.median(marker):
         raise ValueError("no decoy marker dip in the clicks per slot: is the reference pattern running?")

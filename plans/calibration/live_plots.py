@@ -27,11 +27,11 @@ class FringeFitLine(CallbackBase):
         self.primary: str | None = None
         self.fit = None
 
-    def descriptor(self, doc):
+    def descriptor(self, doc: Any) -> None:
         if doc.get("name") == "primary":
             self.primary = doc["uid"]
 
-    def event(self, doc):
+    def event(self, doc: Any) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
         if doc["descriptor"] != self.primary or self.x not in doc["data"]:
             return
         self.points.append((float(doc["data"][self.x]), float(doc["data"][self.y])))
@@ -60,10 +60,10 @@ class CalibrationLivePlots(CallbackBase):
 
     def __init__(self) -> None:
         super().__init__()
-        self.callbacks: list[CallbackBase] = []
+        self.callbacks: list[Any] = []
         self.figures: dict[str, Any] = {}  # step -> the figure of its last run
 
-    def start(self, doc):
+    def start(self, doc: Any) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
         import matplotlib.pyplot as plt
         from bluesky.callbacks.mpl_plotting import LivePlot
 
@@ -90,20 +90,20 @@ class CalibrationLivePlots(CallbackBase):
             callback("start", doc)
         ax.set(xlabel=labels[0], ylabel=labels[1])  # LivePlot names the axes after the data keys
 
-    def descriptor(self, doc):
+    def descriptor(self, doc: Any) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
         if doc.get("name") != "primary":  # the scan; not its start/check readings
             return
         self._primary = doc["uid"]
         for callback in self.callbacks:
             callback("descriptor", doc)
 
-    def event(self, doc):
+    def event(self, doc: Any) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
         if doc["descriptor"] != getattr(self, "_primary", None):
             return
         for callback in self.callbacks:
             callback("event", doc)
 
-    def stop(self, doc):
+    def stop(self, doc: Any) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
         for callback in self.callbacks:
             callback("stop", doc)
         self.callbacks = []

@@ -16,22 +16,27 @@ from typing import Annotated, Any, cast
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
-from bluesky.protocols import Movable
 from bluesky.utils import MsgGenerator
 from ophyd import Signal
 from pydantic import Field
 
 from qnetlab.analysis.calibration.detector_health import pair_source_check
 from qnetlab.plans._arguments import chosen_channels, plan_arguments
-from qnetlab.plans.calibration._record import acquire_tags, record_outcome, step_metadata
+from qnetlab.plans.calibration._record import (
+    ReadablePositioner,
+    acquire_tags,
+    readables,
+    record_outcome,
+    step_metadata,
+)
 from qnetlab.plans.protocols import StreamingTagger
 
 
 @plan_arguments
 def pair_source(
     tagger: StreamingTagger,
-    hwp_a: Movable,
-    hwp_b: Movable,
+    hwp_a: ReadablePositioner,
+    hwp_b: ReadablePositioner,
     *,
     channels: Annotated[Sequence[int], Field(min_length=4, max_length=4)] = (9, 10, 11, 12),
     duration_s: Annotated[float, Field(gt=0, le=60, description="acquisition per basis (s)")] = 0.5,
@@ -71,7 +76,7 @@ def pair_source(
                 parallel.put(int(par))
                 orthogonal.put(int(orth))
                 angle.put(deg_a)
-                yield from bps.trigger_and_read([parallel, orthogonal, angle])
+                yield from bps.trigger_and_read(readables(parallel, orthogonal, angle))
                 counts[basis] = (float(par), float(orth))
             check = pair_source_check(counts, threshold)
             figures = {}

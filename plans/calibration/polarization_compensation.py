@@ -26,7 +26,7 @@ from qnetlab.analysis.calibration.paddles import PaddleModel
 from qnetlab.analysis.calibration.tracking import PolarizationTracker
 from qnetlab.plans._arguments import chosen_channels, plan_arguments
 from qnetlab.plans.calibration._alice import reference_transmission
-from qnetlab.plans.calibration._record import acquire_tags, record_outcome, step_metadata
+from qnetlab.plans.calibration._record import acquire_tags, readables, record_outcome, step_metadata
 from qnetlab.plans.calibration._reference import reference_counts
 from qnetlab.plans.protocols import StreamingTagger
 
@@ -95,7 +95,7 @@ class RoundRecorder:
         self.qber_z.put(float(qber[0]))
         self.qber_x.put(float(qber[1]))
         signals = [self.number, self.method, *self.counts.values(), self.qber_z, self.qber_x]
-        yield from bps.trigger_and_read([self.controller, *signals])
+        yield from bps.trigger_and_read(readables(self.controller, *signals))
 
 
 @plan_arguments
@@ -188,8 +188,8 @@ def polarization_compensation(
                 last = solver.rounds[-1]
                 yield from recorder.record(number, counts, (last.qber_z, last.qber_x), last.method)
             result = solver.result
-            before = dict(zip(("qber_z", "qber_x"), result.qber_before, strict=True))
-            after = dict(zip(("qber_z", "qber_x"), result.qber_after, strict=True))
+            before: dict[str, float] = dict(zip(("qber_z", "qber_x"), result.qber_before, strict=True))
+            after: dict[str, float] = dict(zip(("qber_z", "qber_x"), result.qber_after, strict=True))
             after["measurements"] = float(result.measurements)
             passed = result.converged
             reason = (

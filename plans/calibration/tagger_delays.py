@@ -25,7 +25,7 @@ from pydantic import Field
 
 from qnetlab.analysis.calibration.delays import channel_delays_ps
 from qnetlab.plans._arguments import PlanArgumentError, chosen_channels, plan_arguments
-from qnetlab.plans.calibration._record import acquire_tags, record_outcome, step_metadata
+from qnetlab.plans.calibration._record import acquire_tags, readables, record_outcome, step_metadata
 from qnetlab.plans.protocols import StreamingTagger
 
 STEP = "tagger_delays"
@@ -86,7 +86,7 @@ def tagger_delays(
                 signals, (start, stop, peak.centre_ps, peak.centre_err_ps, peak.sigma_ps, peak.counts), strict=True
             ):
                 signals[name].put(float(value))
-            yield from bps.trigger_and_read(list(signals.values()), name="peaks")
+            yield from bps.trigger_and_read(readables(*signals.values()), name="peaks")
         corrections: dict[int, int] = {}
         for start, stop in pairs:  # chained: the stop moves with its start's correction
             corrections[stop] = corrections.get(start, 0) - int(round(peaks[(start, stop)].centre_ps))

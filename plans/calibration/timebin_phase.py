@@ -19,7 +19,7 @@ from typing import Annotated, Any, cast
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
-from bluesky.protocols import Movable, Readable
+from bluesky.protocols import Readable
 from bluesky.utils import MsgGenerator
 from ophyd import Signal
 from pydantic import Field
@@ -27,7 +27,13 @@ from pydantic import Field
 from qnetlab.analysis.calibration.fringe import fit_fringe, phase_hold_step
 from qnetlab.plans._arguments import PlanArgumentError, chosen_channels, plan_arguments
 from qnetlab.plans.calibration._alice import reference_transmission
-from qnetlab.plans.calibration._record import acquire_tags, record_outcome, step_metadata
+from qnetlab.plans.calibration._record import (
+    ReadablePositioner,
+    acquire_tags,
+    readables,
+    record_outcome,
+    step_metadata,
+)
 from qnetlab.plans.protocols import StreamingTagger
 
 STEP = "timebin_phase"
@@ -80,7 +86,7 @@ def _measure(tagger, channels, duration_s, period_ps, gate_ps) -> MsgGenerator[t
 def timebin_phase(
     tagger: StreamingTagger,
     transmitter: Readable,
-    piezo: Movable,
+    piezo: ReadablePositioner,
     *,
     x0_channel: int = 7,
     x1_channel: int = 8,
@@ -131,7 +137,7 @@ def timebin_phase(
             point = FringePoint()
             x0_before, x1_before = yield from _measure(tagger, channels, duration_s, period_ps, gate_ps)
             contrast_before = point.put(x0_before, x1_before)
-            yield from bps.trigger_and_read([piezo, *point.signals], name="start")
+            yield from bps.trigger_and_read(readables(piezo, *point.signals), name="start")
             counts = []
             for voltage in voltages:
                 yield from bps.checkpoint()
@@ -139,13 +145,13 @@ def timebin_phase(
                 x0, x1 = yield from _measure(tagger, channels, duration_s, period_ps, gate_ps)
                 point.put(x0, x1)
                 counts.append(x0)
-                yield from bps.trigger_and_read([piezo, *point.signals])
+                yield from bps.trigger_and_read(readables(piezo, *point.signals))
             fit = fit_fringe(voltages, np.array(counts, float), v_2pi_v)
             lock_v = _on_grid(fit.maximum_voltage_v((start_v, stop_v), near_v=(start_v + stop_v) / 2))
             yield from bps.mv(piezo, lock_v)
             x0, x1 = yield from _measure(tagger, channels, duration_s, period_ps, gate_ps)
             contrast = point.put(x0, x1)
-            yield from bps.trigger_and_read([piezo, *point.signals], name="check")
+            yield from bps.trigger_and_read(readables(piezo, *point.signals), name="check")
             before = {"contrast": contrast_before}
             after = {"contrast": contrast, "visibility_fit": fit.visibility, "v_2pi_v": fit.v_2pi_v}
             passed = contrast >= min_visibility
@@ -175,7 +181,7 @@ def timebin_phase(
 
 def timebin_phase_hold_step(
     tagger: StreamingTagger,
-    piezo: Movable,
+    piezo: ReadablePositioner,
     *,
     v_2pi_v: float,
     period_ps: float,
