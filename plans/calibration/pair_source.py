@@ -52,7 +52,8 @@ def pair_source(
     """
     from qnetlab.analysis.timetags import count_coincidences
 
-    a_t, a_r, b_t, b_r = chosen_channels("pair_source", cast(Any, tagger), channels) and [int(c) for c in channels]
+    chosen_channels("pair_source", cast(Any, tagger), channels)  # raises on unknown inputs
+    a_t, a_r, b_t, b_r = (int(c) for c in channels)
     names = [cast(Any, hwp_a).name, cast(Any, hwp_b).name]
     _md = step_metadata(
         "pair_source", {"tagger": cast(Any, tagger).name, "analyzers": names, "threshold": threshold}, md

@@ -137,8 +137,8 @@ def polarization_compensation(
     -------
     The run uid; stream ``calibration`` says whether both bases reached ``target_qber``.
     """
-    channels = chosen_channels(STEP, cast(Any, tagger), [*detector_channels, sync_channel])
-    channels = [int(c) for c in detector_channels]
+    chosen_channels(STEP, cast(Any, tagger), [*detector_channels, sync_channel])  # raises on unknown inputs
+    channels = [int(c) for c in detector_channels]  # in the order H, V, D, A
     _md = step_metadata(
         STEP,
         {

@@ -117,7 +117,7 @@ def timebin_phase(
     if not stop_v > start_v:
         raise PlanArgumentError(f"{STEP}: stop_v must be above start_v, got {start_v}..{stop_v} V")
     tag: Any = tagger
-    channels = chosen_channels(STEP, tag, [x0_channel, x1_channel])
+    chosen_channels(STEP, tag, [x0_channel, x1_channel])  # raises on unknown inputs
     channels = [x0_channel, x1_channel]
     piezo_any: Any = piezo
     _md = step_metadata(
