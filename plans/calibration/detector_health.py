@@ -11,7 +11,9 @@ in stream ``primary``. A latched wire (``latched`` reads true after a setting) i
 (bias to zero and back) and counted again; resets are recorded (``resets``). Each
 channel's bias is then chosen by :func:`qnetlab.analysis.calibration.detector_health.choose_bias`
 (lowest bias on 95 % of the efficiency plateau within the dark budget); if any channel has
-no admissible bias the old biases are put back and the step fails naming it.
+no admissible bias (or too little light: at most 20 times its dark rate) the old biases
+are put back and the step fails naming it. The light must reach every swept detector
+(on the polarization receiver: a state away from all four analyzer axes, e.g. circular).
 """
 
 from __future__ import annotations
@@ -180,6 +182,9 @@ def snspd_bias(
             after: dict[str, float] = {"resets": float(total_resets)}
             for n in wiring:
                 signal = np.array(light[n]) - np.array(dark[n])
+                if signal.max() < 20 * max(min(dark[n]), 1.0):
+                    failures.append(f"SNSPD ch{n}: too little light to see a plateau ({signal.max():.0f} Hz at most)")
+                    continue
                 efficiency = signal / max(signal.max(), 1.0)
                 choice = choose_bias(
                     biases_ua, efficiency, dark[n], plateau_fraction=plateau_fraction, dark_budget_hz=dark_budget_hz

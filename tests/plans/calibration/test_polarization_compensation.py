@@ -103,3 +103,36 @@ def test_a_fault_mid_plan_fails_the_run_and_the_catalog_stays_consistent(recordi
     assert "calibration" not in run
     with pytest.raises(KeyError, match="did not complete"):
         plans.outcome(run)
+
+
+def test_tracking_steps_follow_a_small_drift_with_small_moves(bare):
+    import bluesky.preprocessors as bpp
+
+    from qnetlab.analysis.calibration.paddles import PaddleModel
+    from qnetlab.analysis.calibration.tracking import PolarizationTracker
+    from qnetlab.plans.calibration._alice import reference_transmission
+
+    RE, lab, collector = bare
+    _drift(lab.world, 400)
+    (uid,) = RE(plans.polarization_compensation(lab.tagger, lab.laser, lab.bob_pc))
+    assert collector.outcomes[uid]["passed"]
+    fiber = lab.world.fibers["pol_fiber"]
+    theta = 0.3  # rad about an axis off the receiver's: a small fiber drift
+    axis = np.array([0.3, 0.5, 0.81]) / np.linalg.norm([0.3, 0.5, 0.81])
+    sigma = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+    generator = np.tensordot(axis, sigma, 1)
+    kick = np.cos(theta / 2) * np.eye(2) - 1j * np.sin(theta / 2) * generator
+    fiber.rotation = kick @ fiber.rotation
+    drifted = max(true_polarization_qber(lab.world))
+    start = _angles(lab.bob_pc)
+    tracker = PolarizationTracker(PaddleModel(), start, max_step_deg=3.0)
+
+    def track():
+        for _ in range(3):
+            yield from plans.polarization_tracking_step(lab.tagger, lab.laser, lab.bob_pc, tracker)
+
+    RE(bpp.run_wrapper(reference_transmission(lab.laser, "POL")(track())))
+    after = max(true_polarization_qber(lab.world))
+    print(f"tracking: worst-basis QBER {drifted:.4f} after the drift, {after:.4f} after 3 steps")
+    assert drifted > 0.015 and after < 0.015
+    assert np.all(np.abs(_angles(lab.bob_pc) - start) <= 3 * 3.0 + 0.2)
