@@ -42,8 +42,11 @@ def test_hold_step_undoes_a_phase_jump(recording):
     RE = RunEngine({})
     import bluesky.preprocessors as bpp
 
+    jumped = abs(np.angle(np.exp(1j * link.phase_rad(s.lab.world))))
     RE(bpp.run_wrapper(timebin_phase_hold_step(s.lab.tagger, s.lab.bob_piezo, v_2pi_v=60.0, period_ps=12_500)))
-    assert abs(np.angle(np.exp(1j * link.phase_rad(s.lab.world)))) < 0.1
+    held = abs(np.angle(np.exp(1j * link.phase_rad(s.lab.world))))
+    # shot noise of two 20 ms contrasts (≈ 0.03 rad) and the fiber's phase walk (τ = 600 s) remain
+    assert jumped > 0.2 and held < 0.15 and held < jumped / 2, (jumped, held)
 
 
 def test_a_low_visibility_fails_and_leaves_the_piezo(recording):
