@@ -51,3 +51,10 @@ class PulsedLaser(DriverDevice):
         status = DeviceStatus(self)
         status.set_finished()
         return status
+
+    def read_pattern(self) -> np.ndarray:
+        """The pattern memory as the instrument holds it now (uint8 codes), also put into ``pattern``."""
+        stored = self.driver.pattern()
+        self.pattern.put(stored)
+        self.pattern_sha256.put(hashlib.sha256(stored.tobytes()).hexdigest())
+        return stored

@@ -227,6 +227,22 @@ class TimeTagger(DriverDevice):
                 }
         return description
 
+    # --- input settings after start-up ------------------------------------------------------
+    def input_delay_ps(self, channel: int) -> int:
+        """The delay (ps) input ``channel`` applies now."""
+        if channel not in self.applied_inputs:
+            raise KeyError(f"{self.name}: no input {channel}; inputs are {sorted(self.applied_inputs)}")
+        return int(self.applied_inputs[channel]["delay_ps"])
+
+    def set_input_delay(self, channel: int, delay_ps: int) -> DeviceStatus:
+        """Set input ``channel``'s delay (ps) on the instrument; the value it applied is kept and recorded."""
+        if channel not in self.applied_inputs:
+            raise KeyError(f"{self.name}: no input {channel}; inputs are {sorted(self.applied_inputs)}")
+        self.applied_inputs[channel]["delay_ps"] = self.driver.set_input_delay(channel, int(delay_ps))
+        status = DeviceStatus(self)
+        status.set_finished()
+        return status
+
     # --- streaming: Flyable + WritesStreamAssets -------------------------------------------
     stream_directory: Path | None = None  # set by the session to <data dir>/timetags
     disk_reserve: Path | None = None  # set by the session: ballast freed if the disk fills while streaming

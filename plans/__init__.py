@@ -9,6 +9,16 @@ every plan with its parameters, units and limits (also ``qnetlab plans`` in a sh
 
 from qnetlab.plans._arguments import PlanArgumentError
 from qnetlab.plans._catalogue import PlanInfo, PlanList, plan_catalogue
+from qnetlab.plans.calibration import (
+    detector_dark_counts,
+    outcome,
+    pair_source,
+    polarization_compensation,
+    polarization_tracking_step,
+    snspd_bias,
+    tagger_delays,
+    timebin_phase,
+)
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.entanglement import chsh, pair_analyzers, state_tomography, visibility_curves
 from qnetlab.plans.qkd import bb84
@@ -21,9 +31,17 @@ __all__ = [
     "bb84",
     "chsh",
     "count_rates",
+    "detector_dark_counts",
+    "outcome",
     "pair_analyzers",
+    "pair_source",
+    "polarization_compensation",
+    "polarization_tracking_step",
     "record_tags",
+    "snspd_bias",
     "state_tomography",
+    "tagger_delays",
+    "timebin_phase",
     "visibility_curves",
 ]
 

@@ -72,6 +72,7 @@ class Session:
     seed_origin: str = ""
     writer: Any = None  # the CatalogWriter (holds this process's live file)
     clock: RunClock | None = None
+    live_plots: Any = None  # the CalibrationLivePlots subscription, when live_plots=True
 
     @property
     def config_path(self) -> Path:
@@ -148,6 +149,7 @@ def start(
     catalog_uri: str | None = None,
     live_table: bool = True,
     progress: bool = True,
+    live_plots: bool = False,
 ) -> Session:
     """Start the lab of ``config`` with a RunEngine that records into the catalog.
 
@@ -163,6 +165,8 @@ def start(
 
     The settings in force in the data directory's calibration store
     (:mod:`qnetlab.calibration_store`) are applied after the config's start-up settings.
+    live_plots : plot calibration scans as they run (matplotlib; for IPython, off in the CLI and CI);
+        the subscription is ``session.live_plots`` (its ``figures`` by step)
     """
     from bluesky import RunEngine
 
@@ -207,6 +211,12 @@ def start(
             bec = BestEffortCallback()
             bec.disable_plots()
             RE.subscribe(bec)
+        plots = None
+        if live_plots:
+            from qnetlab.plans.calibration.live_plots import CalibrationLivePlots
+
+            plots = CalibrationLivePlots()
+            RE.subscribe(plots)
         if progress:
             from bluesky.utils import ProgressBarManager
 
@@ -228,6 +238,7 @@ def start(
         seed_origin=seed_origin,
         writer=writer,
         clock=clock,
+        live_plots=plots,
     )
 
 
