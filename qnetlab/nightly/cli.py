@@ -10,13 +10,20 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_NIGHTLY = Path("config/nightly.yaml")
+# the nightly steps of the simulated lab, shipped with qnetlab (a copy of config/nightly.yaml, checked equal)
+DEFAULT_NIGHTLY = Path(__file__).resolve().parent.parent / "data" / "nightly.yaml"
 
 
 def nightly(
-    config: Annotated[Path, typer.Option("--config", "-c", help="lab config file")] = Path("config/sim_lab.yaml"),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="lab config file [default: $QNETLAB_CONFIG, user config, shipped sim lab]"),
+    ] = None,
     nightly_config: Annotated[
-        Path, typer.Option("--nightly", "-n", help="nightly config: steps, arguments, retries, depends_on")
+        Path,
+        typer.Option(
+            "--nightly", "-n", help="nightly config: steps, arguments, retries, depends_on [default: shipped]"
+        ),
     ] = DEFAULT_NIGHTLY,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="data directory [default: $QNETLAB_DATA_DIR, else ./data]")
@@ -37,8 +44,11 @@ def nightly(
     skipped, the report written).
     """
     from qnetlab.cli import _check_config_file, _check_data_dir, _fail
+    from qnetlab.config_source import resolve_config
 
-    _check_config_file(config)
+    source = resolve_config(config)
+    _check_config_file(source)
+    config = source.path
     if drift_hours is not None and not 0 <= drift_hours <= 24 * 30:
         _fail(f"--drift-hours must be between 0 and 720, got {drift_hours}")
     from qnetlab.nightly.config import NightlyConfigError, load_nightly_config

@@ -18,6 +18,8 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim_lab.yaml"
 def test_packaged_sim_lab_is_the_repository_copy():
     # two copies, not a symlink: wheels and sdists on every platform keep a plain file
     assert PACKAGED_CONFIG.read_bytes() == REPO_CONFIG.read_bytes()
+    nightly = REPO_CONFIG.parents[1] / "qnetlab" / "data" / "nightly.yaml"
+    assert nightly.read_bytes() == (REPO_CONFIG.parent / "nightly.yaml").read_bytes()
 
 
 def test_config_precedence(tmp_path, monkeypatch):
