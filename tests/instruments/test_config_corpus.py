@@ -149,9 +149,9 @@ CASES = [
     ),
     (
         "duplicate-world-key",
-        _edit("  seed: 20261123\n", "  seed: 20261123\n  seed: 1\n"),
-        r"line \d+: world\.seed",
-        r"duplicate key 'seed'",
+        _edit("  time_scale: 20.0 ", "  time_scale: 20.0\n  time_scale: 5.0 "),
+        r"line \d+: world\.time_scale",
+        r"duplicate key 'time_scale'",
     ),
     (
         "duplicate-tagger-input",
