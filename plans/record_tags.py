@@ -87,7 +87,7 @@ def record_tags(
         for first, last in tagger.stream_overflow_intervals_ps():  # one event each (-1: outside the run)
             begin.put(first)
             end.put(last)
-            yield from bps.trigger_and_read([begin, end], name="overflows")
+            yield from bps.trigger_and_read(cast("list[Readable]", [begin, end]), name="overflows")
 
     uid = yield from inner()  # run_decorator makes the run's generator return its uid
     return cast("str", uid)
