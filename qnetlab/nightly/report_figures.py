@@ -42,7 +42,13 @@ def before_after_figure(step: str, before: dict[str, float], after: dict[str, fl
 
 def scan_figure(step: str, table):
     """A step's raw recorded points (stream ``primary``): each numeric reading against the first moved axis."""
-    numeric = [c for c in table.columns if np.issubdtype(table[c].dtype, np.number) and not c.startswith("seq")]
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    numeric = [  # pandas' own test: string and extension columns (pandas 3 strings) are not numbers
+        c
+        for c in table.columns
+        if is_numeric_dtype(table[c]) and not is_bool_dtype(table[c]) and not c.startswith("seq")
+    ]
     moved = [c for c in numeric if table[c].nunique() > 1 and not c.endswith(("_rate_hz", "_counts", "_tags"))]
     x_name = moved[0] if moved else None
     x = table[x_name].to_numpy() if x_name else np.arange(1, len(table) + 1)
