@@ -93,6 +93,9 @@ def detector_dark_counts(
     return cast("str", uid)
 
 
+SWEEP_UA = tuple(float(b) for b in np.round(np.arange(6.0, 11.51, 0.5), 2))  # plain floats: the queue lists them
+
+
 @plan_arguments
 def snspd_bias(
     tagger: CountingTagger,
@@ -100,7 +103,9 @@ def snspd_bias(
     snspd: Readable,
     *,
     channels: dict[int, int] | None = None,
-    biases_ua: Annotated[Sequence[float], Field(min_length=4)] = tuple(np.round(np.arange(6.0, 11.51, 0.5), 2)),
+    biases_ua: Annotated[Sequence[float], Field(min_length=4)] = tuple(
+        float(b) for b in np.round(np.arange(6.0, 11.51, 0.5), 2)
+    ),  # plain floats: queueserver shows defaults
     duration_s: Annotated[float, Field(gt=0, le=60, description="integration per reading (s)")] = 0.05,
     plateau_fraction: Annotated[float, Field(gt=0, le=1)] = 0.95,
     dark_budget_hz: Annotated[float, Field(gt=0, description="largest dark rate at the chosen bias (Hz)")] = 1000.0,
