@@ -159,6 +159,9 @@ def test_readme_shell_commands(environment):
     assert "duration_s: float, default 1.0, unit s, > 0" in screen
     assert "# chosen by: the simulated lab shipped with qnetlab" in screen
     assert "seed: 20261123 (pinned by $QNETLAB_SEED; --seed 20261123 repeats this run)" in screen
-    assert re.search(r"^simulated time 1 s in [\d.]+ s of wall time", screen, re.M)
+    # the CLI names simulated and wall time only when they differ by more than 10 % (machine load decides)
+    timing = re.search(r"^simulated time (\S+) s in ([\d.]+) s of wall time", screen, re.M)
+    assert timing is None or timing.group(1) == "1", screen[-2000:]
+    assert timing is not None or "simulated time" not in screen
     assert re.search(r"^  tagger_ch1_rate_hz: 78125 counts/s", screen, re.M)
     assert (work / "data" / "catalog.db").exists()  # ./data of an empty directory
