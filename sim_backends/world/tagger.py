@@ -92,6 +92,8 @@ class TaggerModel:
 
         Returns the tags that reach the computer; overflow state and markers are kept.
         """
+        from qnetlab.sim_backends.world.kernels.buffer import fill_buffer
+
         rate_per_ps = self.max_rate_hz * 1e-12
         kept: list[tuple[np.ndarray, np.ndarray]] = []
         i, n = 0, timestamps.size
@@ -109,15 +111,11 @@ class TaggerModel:
             if i >= n:
                 break
             times = timestamps[i:]
-            drained = np.diff(times, prepend=np.int64(self._fill_at_ps)).astype(np.float64) * rate_per_ps
-            walk = (self._fill - 1.0) + np.cumsum(1.0 - drained)  # Lindley recursion, solved in closed form
-            fill = walk - np.minimum(np.minimum.accumulate(walk), 0.0) + 1.0
-            full = np.flatnonzero(fill > self.buffer_tags)
-            if full.size == 0:
+            k, fill = fill_buffer(times, self._fill, self._fill_at_ps, rate_per_ps, float(self.buffer_tags))
+            if k < 0:
                 kept.append((times, channels[i:]))
-                self._fill, self._fill_at_ps = float(fill[-1]), int(times[-1])
+                self._fill, self._fill_at_ps = float(fill), int(times[-1])
                 break
-            k = int(full[0])
             kept.append((times[:k], channels[i : i + k]))
             begin = int(times[k])
             self.overflows += 1
