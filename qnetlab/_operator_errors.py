@@ -71,7 +71,7 @@ def quiet_ophyd_set_failures() -> None:
 def install_ipython_handler() -> bool:
     """Show operator errors as one line in the running IPython shell; False when not in IPython."""
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()

@@ -225,8 +225,18 @@ class KeyStore:
         return self._bits(raw)
 
     def ids(self) -> list[str]:
-        """Stored key ids (sorted)."""
-        return sorted(n[:-4] for n in os.listdir(self._dir_fd) if n.endswith(".key") and _ID.match(n[:-4]))
+        """Stored key ids (sorted).
+
+        The directory is listed through a descriptor of its own: ``os.listdir`` on the store's
+        descriptor shares one read position between threads, so two listings at once each saw
+        part of the store (a link block looked missing to a KME serving two requests).
+        """
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY, dir_fd=self._dir_fd)
+        try:
+            names = os.listdir(fd)
+        finally:
+            os.close(fd)
+        return sorted(n[:-4] for n in names if n.endswith(".key") and _ID.match(n[:-4]))
 
     def available_bits(self) -> int:
         """Total key bits stored (from the checked headers)."""

@@ -157,3 +157,24 @@ def test_length_reads_the_header_and_checks_the_file_length(tmp_path):
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(KeyStoreError, match="header and file length disagree"):
         store.length("k")
+
+
+def test_listings_from_many_threads_at_once_each_see_every_key(tmp_path):
+    """A KME lists a link's store from several request threads at once; none may miss a block."""
+    import threading
+
+    store = KeyStore(tmp_path / "keys")
+    for i in range(200):
+        store.put(f"alice.run.{i:05d}", np.ones(8, np.uint8))
+    sizes: list[int] = []
+
+    def list_many():
+        for _ in range(100):
+            sizes.append(len(store.ids()))
+
+    threads = [threading.Thread(target=list_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sizes) == 400 and set(sizes) == {200}
