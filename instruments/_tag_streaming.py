@@ -78,8 +78,13 @@ class TagStreamer:
         if remaining <= 0:
             self._finish()
             return
+        # read before the stream starts: a drain thread scheduled late (a loaded machine) would
+        # otherwise count the slices captured before it ran as captured before this start
+        capture_at_start = int(self._stream.getCaptureDuration())
         self._stream.startFor(remaining, clear=False)
-        self._thread = threading.Thread(target=self._drain_loop, daemon=True, name=f"{self.path.stem}-stream")
+        self._thread = threading.Thread(
+            target=self._drain_loop, args=(capture_at_start,), daemon=True, name=f"{self.path.stem}-stream"
+        )
         self._thread.start()
 
     def pause(self) -> None:
@@ -101,9 +106,8 @@ class TagStreamer:
         return self._done.is_set()
 
     # --- the thread -------------------------------------------------------------------
-    def _drain_loop(self) -> None:
+    def _drain_loop(self, capture_at_start: int) -> None:
         base_ps = self.acquired_ps
-        capture_at_start = int(self._stream.getCaptureDuration())
         try:
             while True:
                 time.sleep(self._poll_s)
