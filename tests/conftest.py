@@ -74,3 +74,19 @@ def data_dir(tmp_path, monkeypatch):
     path = tmp_path / "data"
     monkeypatch.setenv("QNETLAB_DATA_DIR", str(path))
     return path
+
+
+# The suite runs on two xdist workers (pyproject's addopts). Each test module stays on one worker
+# (its module-scoped lab is built once); the folders whose conftest starts session-wide servers
+# (PostgreSQL and Redis, the KME network, a shared tag file) stay together so they start once.
+_ONE_WORKER_FOLDERS = ("qnetlab/served", "qnetlab/kms", "analysis/timetags")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Give every test its xdist group: its module, or its folder for the folders above (unless it names one)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        path = Path(str(item.fspath)).resolve().relative_to(REPO / "tests").as_posix()
+        group = next((folder for folder in _ONE_WORKER_FOLDERS if path.startswith(folder + "/")), path)
+        item.add_marker(pytest.mark.xdist_group(group))
