@@ -1,9 +1,13 @@
 """The ``world`` section of a lab config: the physics of the simulated bench.
 
 Only physics that no instrument sets is here. What an instrument sets (SNSPD bias, SPAD
-efficiency and dead time, tagger input delay, dead time and trigger level) is given once,
-in that instrument's entry, and reaches the world through the driver as on the bench:
-the twin starts in its power-on state, then the device applies the configured settings.
+efficiency and dead time, tagger input delay, dead time and trigger level, laser power,
+piezo voltage) is given once, in that instrument's entry, and reaches the world through the
+driver as on the bench: the twin starts in its power-on state, then the device applies the
+configured settings. Each world table validates the world's own dataclasses
+(``sim_backends/world/``: transmitters, fibers, links, actuators, detectors, taggers, syncs),
+so their fields, defaults and bounds are declared once, there; the before-validators here
+drop the ``kind`` tag and refuse an owned, state or unknown key naming where it belongs.
 """
 
 from __future__ import annotations
