@@ -16,6 +16,9 @@ from qnetlab.sim_backends.world.bounds import (
 )
 from qnetlab.sim_backends.world.jones import jones_key, jones_of
 
+Side = Literal["A", "B"]
+SIDES: tuple[Side, Side] = ("A", "B")
+
 
 @dataclass
 class EntangledPairLink:
@@ -41,13 +44,13 @@ class EntangledPairLink:
     visibility: Fraction = 0.95
     heralding_a: Fraction = 0.2
     heralding_b: Fraction = 0.2
-    analyzers: dict[Literal["A", "B"], dict[Literal["qwp", "hwp"], str]] = field(default_factory=dict)
+    analyzers: dict[Side, dict[Literal["qwp", "hwp"], str]] = field(default_factory=dict)
     delay_b_ps: DelayPs = 0
 
     def __post_init__(self) -> None:
         check_detector_roles(self.kind, self.detectors, self.roles, ())
 
-    def projectors(self, world, side: str) -> tuple[np.ndarray, np.ndarray]:
+    def projectors(self, world, side: Side) -> tuple[np.ndarray, np.ndarray]:
         """States projected on by the T and R ports of one side's analyzer."""
         plates = self.analyzers.get(side, {})
         unitary = np.eye(2, dtype=complex)
@@ -62,7 +65,7 @@ class EntangledPairLink:
             self.visibility,
             *(
                 jones_key(world.actuators[name])
-                for side in "AB"
+                for side in SIDES
                 for name in self.analyzers.get(side, {}).values()
                 if name
             ),
