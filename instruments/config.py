@@ -1,111 +1,27 @@
-"""The lab config file: the instrument entries, the whole-file schema and a loader whose errors
-name file, key and fault.
+"""The lab config file: the instrument entries (one model per ``kind``), the whole-file schema
+:class:`LabConfig` and :func:`load_config`, whose errors name file, key and fault.
 
 A config has a ``name``, an ``instruments`` table (one entry per instrument: its
-``kind``, ``sim`` flag, address, start-up settings and safety ``limits``) and, when any
-instrument is simulated, a ``world`` table with the physics of the simulated bench
-(schema in :mod:`qnetlab.instruments.world_config`).
+``kind``, ``sim`` flag, address, start-up settings and safety ``limits``; the fields every
+kind has are in :mod:`qnetlab.instruments._entry_base`) and, when any instrument is
+simulated, a ``world`` table with the physics of the simulated bench (schema in
+:mod:`qnetlab.instruments.world_config`). Reading the file and wording its errors is
+:mod:`qnetlab.instruments._config_file`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from qnetlab.instruments._config_file import ConfigError as ConfigError
+from qnetlab.instruments._config_file import read_config
+from qnetlab.instruments._entry_base import InstrumentConfig, WorldReference
 from qnetlab.instruments._strict import ChannelNumber, Finite, Strict
-from qnetlab.instruments._yaml_loader import DuplicateKeyError, read_yaml, unreadable_reason
 from qnetlab.instruments.defaults import LabDefaults, resolve_defaults
 from qnetlab.instruments.world_config import WorldConfig, world_kind
-
-
-class ConfigError(ValueError):
-    """A lab config file is unreadable or invalid; the message names file, key path and fault."""
-
-
-class Range(Strict):
-    """A closed safe range for one setting, in the setting's units; either end may be omitted (not NaN or inf)."""
-
-    min: Finite | None = None
-    max: Finite | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is above max {self.max}")
-        return self
-
-
-class SimFault(Strict):
-    """A fault the instrument's emulator injects into the commands after start-up."""
-
-    fault: Literal["timeout", "drop", "garble", "truncate"]
-    count: Annotated[int, Field(ge=1, le=1000, description="times in a row (1..1000: a test needs a few)")] = 1
-
-
-# A world object an instrument refers to: (name, world tables it may be in, key path in the entry,
-# the world `kind`s it may have (None: any), whether the instrument drives it (at most one may)).
-WorldReference = tuple[str, str, str, tuple[str, ...] | None, bool]
-
-
-class InstrumentConfig(Strict):
-    """Fields every instrument has.
-
-    Class attributes of each kind: ``limited_settings`` (the numeric settable driver
-    parameters a ``limits`` entry may name; a test checks them against the device's
-    settable signals), ``role`` (what plans use it as by default, see
-    :mod:`qnetlab.instruments.defaults`) and ``needs_address``.
-    """
-
-    sim: bool = False
-    sim_faults: list[SimFault] = Field(default_factory=list, description="faults the twin injects (sim only)")
-    address: str | None = Field(None, description="VISA resource or serial URL; not used when sim")
-    timeout_s: Annotated[float, Field(gt=0.0, le=300.0)] = Field(
-        2.0,
-        description="reply timeout (s), 0 < t <= 300: a reply later than 5 min means a dead link, and moves "
-        "add their own travel time to it",
-    )
-    limits: dict[str, Range] = Field(
-        default_factory=dict, description="safe range per setting name (one of the kind's limited_settings)"
-    )
-
-    needs_address: ClassVar[bool] = True
-    limited_settings: ClassVar[tuple[str, ...]] = ()
-    role: ClassVar[str | None] = None
-
-    @model_validator(mode="after")
-    def _address_when_real(self):
-        if not self.sim and not self.address and self.needs_address:
-            raise ValueError("address is required when sim is false")
-        return self
-
-    @field_validator("limits")
-    @classmethod
-    def _limits_name_settings(cls, limits: dict[str, Range]) -> dict[str, Range]:
-        unknown = sorted(set(limits) - set(cls.limited_settings))
-        if unknown:
-            valid = list(cls.limited_settings) or "none: this kind has no numeric setting to limit"
-            raise ValueError(
-                f"{unknown} are not settings of {cls.kind_name()}; the settings a limit may name are {valid}"
-            )
-        return limits
-
-    def safe_limits(self) -> dict[str, tuple[float | None, float | None]]:
-        """Setting name -> (min, max) in the setting's units, as devices check them before sending."""
-        return {setting: (r.min, r.max) for setting, r in self.limits.items()}
-
-    @classmethod
-    def kind_name(cls) -> str:
-        """The config ``kind`` of this model (its ``kind`` literal)."""
-        field = cls.model_fields.get("kind")
-        values = get_args(field.annotation) if field is not None else ()
-        return str(values[0]) if values else cls.__name__
-
-    def world_references(self) -> list[WorldReference]:
-        """Each world object a simulated instrument drives or reads (see :data:`WorldReference`)."""
-        return []
 
 
 class ScpiPulsedLaserConfig(InstrumentConfig):
@@ -363,42 +279,4 @@ def load_config(path: str | Path) -> LabConfig:
     Refused: a path that is not a readable regular file, YAML errors (with the line), a key
     given twice in one mapping (with both lines), and anything the schema refuses.
     """
-    path = Path(path)
-    problem = unreadable_reason(path)
-    if problem:
-        raise ConfigError(f"{path}: {problem}")
-    try:
-        raw = read_yaml(path)
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read it: {error}") from None
-    except DuplicateKeyError as error:
-        raise ConfigError(f"{path}: {error}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
-    try:
-        return LabConfig.model_validate(raw)
-    except ValidationError as error:
-        lines = [f"{path}: {len(error.errors())} problem(s)"]
-        for problem in error.errors():
-            where = ".".join(_key_path(raw, problem["loc"])) or "(top level)"
-            message = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"  {where}: {message}")
-        raise ConfigError("\n".join(lines)) from None
-
-
-def _key_path(raw: object, loc: tuple) -> list[str]:
-    """The key path of a pydantic error location as written in the file (union tags such as a ``kind`` dropped)."""
-    parts, node = [], raw
-    for part in loc:
-        if isinstance(node, dict) and part not in node and node.get("kind") == part:
-            continue  # pydantic's tag of a discriminated union, not a key of the file
-        parts.append(str(part))
-        if isinstance(node, dict):
-            node = node.get(part, node.get(str(part)))
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            node = None
-    return parts
+    return read_config(path, LabConfig)

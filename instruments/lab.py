@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qnetlab.instruments.config import ConfigError, LabConfig, SwabianTimeTaggerConfig, load_config
-from qnetlab.instruments.world_config import PaddleControllerPhysics, WorldConfig
+from qnetlab.instruments.world_config import WorldConfig
 
 logger = logging.getLogger(__name__)
 
@@ -102,48 +102,15 @@ def build_world(config: WorldConfig, taggers: dict[str, SwabianTimeTaggerConfig]
 
     import numpy as np
 
-    from qnetlab.sim_backends import (
-        OpticalWorld,
-        TaggerChannelModel,
-    )
-    from qnetlab.sim_backends.world import links
-    from qnetlab.sim_backends.world.actuators import PaddleController, Waveplate
-    from qnetlab.sim_backends.world.fiber import FiberModel
-    from qnetlab.sim_backends.world.polarization import random_su2
+    from qnetlab.sim_backends import OpticalWorld, TaggerChannelModel
 
-    rng = np.random.default_rng(config.seed)
-    transmitters = {name: dataclasses.replace(tx) for name, tx in config.transmitters.items()}
-    fibers = {}
-    for name, fiber in config.fibers.items():
-        fields = fiber.model_dump(exclude={"initial_rotation"})
-        rotation = random_su2(rng) if fiber.initial_rotation == "random" else np.eye(2, dtype=complex)
-        fibers[name] = FiberModel(**fields, rotation=rotation)
-    actuators = {}
-    for name, act in config.actuators.items():
-        if isinstance(act, PaddleControllerPhysics):
-            paddles = [Waveplate(r, a) for r, a in zip(act.retardances_waves, act.angles_deg, strict=False)]
-            actuators[name] = PaddleController(paddles=paddles)
-        else:  # a Waveplate or PhaseShifter, validated: a fresh copy (a phase shifter at 0 V, its power-on state)
-            actuators[name] = dataclasses.replace(act)
     # the config holds the world's own models, validated; each lab gets fresh copies in their power-on state
+    rng = np.random.default_rng(config.seed)  # the fibers' initial rotations, in config order
+    fibers = {name: fiber.at_power_on(rng) for name, fiber in config.fibers.items()}
+    actuators = {name: dataclasses.replace(act) for name, act in config.actuators.items()}
+    world_links = [dataclasses.replace(link) for link in config.links]
+    transmitters = {name: dataclasses.replace(tx) for name, tx in config.transmitters.items()}
     world_detectors = {name: dataclasses.replace(d) for name, d in config.detectors.items()}
-    world_links = []
-    for link in config.links:
-        fields = link.model_dump(exclude={"kind"})
-        if link.kind == "splitter":
-            fractions = fields.pop("fractions")
-            world_links.append(links.SplitterLink(detectors={d: d for d in fractions}, fractions=fractions, **fields))
-        elif link.kind == "polarization_bb84":
-            fields["controller"] = fields["controller"] or ""
-            world_links.append(links.PolarizationBB84Link(**fields))
-        elif link.kind == "time_bin_bb84":
-            fields["phase_shifter"] = fields["phase_shifter"] or ""
-            world_links.append(links.TimeBinBB84Link(**fields))
-        else:
-            fields["analyzers"] = {
-                side: {k: v for k, v in plates.items() if v} for side, plates in fields["analyzers"].items()
-            }
-            world_links.append(links.EntangledPairLink(**fields))
     world_taggers = {}
     for name, physics in config.taggers.items():
         wiring = taggers.get(name)

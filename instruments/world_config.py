@@ -1,30 +1,37 @@
 """The ``world`` section of a lab config: the physics of the simulated bench.
 
 Only physics that no instrument sets is here. What an instrument sets (SNSPD bias, SPAD
-efficiency and dead time, tagger input delay, dead time and trigger level) is given once,
-in that instrument's entry, and reaches the world through the driver as on the bench:
-the twin starts in its power-on state, then the device applies the configured settings.
+efficiency and dead time, tagger input delay, dead time and trigger level, laser power,
+piezo voltage) is given once, in that instrument's entry, and reaches the world through the
+driver as on the bench: the twin starts in its power-on state, then the device applies the
+configured settings. Each world table validates the world's own dataclasses
+(``sim_backends/world/``: transmitters, fibers, links, actuators, detectors, taggers, syncs),
+so their fields, defaults and bounds are declared once, there; the before-validators here
+drop the ``kind`` tag and refuse an owned, state or unknown key naming where it belongs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from qnetlab.instruments._strict import Fraction, NonNegative, Positive, PositiveOrInfinite, Strict
-from qnetlab.sim_backends.world.actuators import PhaseShifter, Waveplate
+from qnetlab.instruments._strict import PositiveOrInfinite, Strict
+from qnetlab.sim_backends.world.actuators import PaddleController, PhaseShifter, Waveplate
 from qnetlab.sim_backends.world.detectors import DetectorModel, SnspdModel, SpadModel
-from qnetlab.sim_backends.world.links import SyncOutput
+from qnetlab.sim_backends.world.fiber import FiberModel
+from qnetlab.sim_backends.world.links import (
+    LINK_KINDS,
+    EntangledPairLink,
+    PolarizationBB84Link,
+    SplitterLink,
+    SyncOutput,
+    TimeBinBB84Link,
+)
 from qnetlab.sim_backends.world.tagger import TaggerModel
 from qnetlab.sim_backends.world.transmitter import ENCODINGS, TransmitterModel
-
-DarkRate = Annotated[float, Field(ge=0.0, le=1e7, description="dark count rate (Hz), <= 10 MHz (a saturated SPAD)")]
-DetectorDeadTime = Annotated[
-    int, Field(ge=0, le=1_000_000_000, description="dead time (ps), 0..1 ms: real detectors recover in ns to µs")
-]
-Jitter = Annotated[float, Field(ge=0.0, le=1e6, description="rms timing jitter (ps), <= 1 µs")]
 
 
 def _refuse_instrument_settings(data, owned: dict[str, str]):
@@ -36,101 +43,18 @@ def _refuse_instrument_settings(data, owned: dict[str, str]):
     return data
 
 
-class FiberPhysics(Strict):
-    length_km: float = Field(0.0, ge=0.0, le=20_000.0, description="length (km), up to 20000 km")
-    loss_db_per_km: float = Field(0.2, ge=0.0, le=10.0, description="loss (dB/km), up to 10 (a bad multimode fiber)")
-    polarization_drift_time_s: PositiveOrInfinite = Field(
-        float("inf"), description="τ of the SU(2) random walk (s); .inf: no drift"
-    )
-    initial_rotation: Literal["identity", "random"] = "identity"
-
-
-class SplitterLinkPhysics(Strict):
-    kind: Literal["splitter"]
-    transmitter: str
-    fiber: str
-    fractions: dict[str, Fraction] = Field(description="detector -> fraction of the fiber output")
-    receiver_loss_db: NonNegative = 0.0
-
-    @model_validator(mode="after")
-    def _fractions(self):
-        if sum(self.fractions.values()) > 1.0 + 1e-9:
-            raise ValueError(f"fractions sum to {sum(self.fractions.values()):g}, above 1")
-        return self
-
-    def detector_names(self) -> list[str]:
-        return list(self.fractions)
-
-
-class PolarizationLinkPhysics(Strict):
-    kind: Literal["polarization_bb84"]
-    transmitter: str
-    fiber: str
-    controller: str | None = Field(None, description="paddle controller actuator in front of Bob's receiver")
-    misalignment: Fraction = 0.01
-    receiver_loss_db: NonNegative = 0.0
-    detectors: dict[Literal["H", "V", "D", "A"], str]
-    eavesdropper: bool = Field(False, description="an intercept-resend eavesdropper on the fiber (QBER 1/4)")
-
-    def detector_names(self) -> list[str]:
-        return list(self.detectors.values())
-
-
-class TimeBinLinkPhysics(Strict):
-    kind: Literal["time_bin_bb84"]
-    transmitter: str
-    fiber: str
-    phase_shifter: str | None = None
-    visibility: Fraction = 0.98
-    phase_offset_rad: float = 0.0
-    interferometer_drift_time_s: PositiveOrInfinite = Field(
-        float("inf"), description="τ of the interferometers' phase random walk: √(dt/τ) rad over dt (s); .inf: no drift"
-    )
-    receiver_loss_db: NonNegative = 0.0
-    detectors: dict[Literal["Z", "X0", "X1"], str]
-
-    def detector_names(self) -> list[str]:
-        return list(self.detectors.values())
-
-
-class AnalyzerPlates(Strict):
-    qwp: str | None = None
-    hwp: str | None = None
-
-
-class PairLinkPhysics(Strict):
-    kind: Literal["entangled_pairs"]
-    pair_rate_hz: float = Field(
-        ge=0.0, le=1e10, description="pair rate (Hz), up to 10 GHz (far beyond any SPDC source)"
-    )
-    visibility: Fraction = 0.95
-    heralding_a: Fraction = 0.2
-    heralding_b: Fraction = 0.2
-    analyzers: dict[Literal["A", "B"], AnalyzerPlates] = Field(default_factory=dict)
-    detectors: dict[Literal["A_T", "A_R", "B_T", "B_R"], str]
-    delay_b_ps: int = Field(0, ge=-1_000_000_000, le=1_000_000_000, description="B's extra delay (ps), |d| <= 1 ms")
-
-    def detector_names(self) -> list[str]:
-        return list(self.detectors.values())
-
-
-LinkPhysics = Annotated[
-    SplitterLinkPhysics | PolarizationLinkPhysics | TimeBinLinkPhysics | PairLinkPhysics, Field(discriminator="kind")
-]
-
-
-class PaddleControllerPhysics(Strict):
-    kind: Literal["paddle_controller"]
-    retardances_waves: tuple[Positive, Positive, Positive] = (0.25, 0.5, 0.25)
-    angles_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-
-def _world_entry(model: type, owned: dict[str, str], unused: dict[str, str] | None = None):
+def _world_entry(
+    model: type,
+    owned: dict[str, str],
+    unused: dict[str, str] | None = None,
+    prepare: Callable[[dict], dict] | None = None,
+):
     """The before-validator of a world table validated as ``model`` (a world dataclass).
 
     It drops the ``kind`` tag, refuses an instrument's setting naming its owner
-    (``owned``: key -> owner), a parameter the kind ignores (``unused``: key -> why), and
-    an unknown key naming the keys the table has.
+    (``owned``: key -> owner), a parameter the kind ignores or that is state (``unused``:
+    key -> why), and an unknown key naming the keys the table has; then ``prepare`` may
+    put the file's form into the model's (a splitter's detectors from its fractions).
     """
     keys = sorted(f.name for f in dataclasses.fields(model) if f.init and f.name not in owned)
 
@@ -147,7 +71,7 @@ def _world_entry(model: type, owned: dict[str, str], unused: dict[str, str] | No
             raise ValueError(
                 f"unknown key(s) {unknown}; the keys of this table are {sorted(set(keys) - set(unused or {}))}"
             )
-        return data
+        return prepare(data) if prepare else data
 
     return BeforeValidator(check)
 
@@ -176,6 +100,11 @@ def _known_encoding(model: TransmitterModel) -> TransmitterModel:
 
 _tagger = _world_entry(TaggerModel, {"channels": "inputs of the swabian_timetagger entry"})
 _sync = _world_entry(SyncOutput, {})
+_fiber = _world_entry(
+    FiberModel,
+    {},
+    {"rotation": "it is the span's state (its Jones matrix now); initial_rotation (identity or random) sets its start"},
+)
 
 
 _WORLD_KINDS = {
@@ -183,6 +112,7 @@ _WORLD_KINDS = {
     SnspdModel: "snspd",
     SpadModel: "spad",
     Waveplate: "waveplate",
+    PaddleController: "paddle_controller",
     PhaseShifter: "phase_shifter",
 }
 
@@ -209,6 +139,7 @@ AnyDetectorPhysics = Annotated[
 """A world detector: its parameters (types, defaults, bounds) are the world model's own."""
 
 _waveplate = _world_entry(Waveplate, {})
+_paddle_controller = _world_entry(PaddleController, {})
 _phase_shifter = _world_entry(PhaseShifter, {"voltage_v": "voltage_v of the thorlabs_mdt693b entry (V)"})
 
 
@@ -220,11 +151,45 @@ def _actuator_kind(data: Any) -> str:
 
 ActuatorPhysics = Annotated[
     Annotated[Waveplate, _waveplate, Tag("waveplate")]
-    | Annotated[PaddleControllerPhysics, Tag("paddle_controller")]
+    | Annotated[PaddleController, _paddle_controller, Tag("paddle_controller")]
     | Annotated[PhaseShifter, _phase_shifter, Tag("phase_shifter")],
     Discriminator(_actuator_kind),
 ]
-"""A world actuator; a waveplate's and a phase shifter's parameters are the world model's own."""
+"""A world actuator: its parameters are the world model's own."""
+
+
+def _splitter_detectors(data: dict) -> dict:
+    """A splitter is written as its fractions by detector: each detector is its own role."""
+    fractions = data.get("fractions")
+    return {**data, "detectors": {name: name for name in fractions} if isinstance(fractions, dict) else {}}
+
+
+def _known_link_kind(data: Any) -> Any:
+    if isinstance(data, dict) and data.get("kind") not in LINK_KINDS:
+        given = f"kind {data['kind']!r} is" if "kind" in data else "a link's kind is required: it is"
+        raise ValueError(f"{given} not one of {sorted(LINK_KINDS)}")
+    return data
+
+
+def _link_kind(data: Any) -> str:
+    return str(data.get("kind", "")) if isinstance(data, dict) else getattr(data, "kind", "")
+
+
+_SPLITTER = _world_entry(
+    SplitterLink,
+    {},
+    {"detectors": "a splitter's detectors are the keys of its fractions (detector -> fraction)"},
+    _splitter_detectors,
+)
+AnyLink = Annotated[
+    Annotated[SplitterLink, _SPLITTER, Tag("splitter")]
+    | Annotated[PolarizationBB84Link, _world_entry(PolarizationBB84Link, {}), Tag("polarization_bb84")]
+    | Annotated[TimeBinBB84Link, _world_entry(TimeBinBB84Link, {}), Tag("time_bin_bb84")]
+    | Annotated[EntangledPairLink, _world_entry(EntangledPairLink, {}), Tag("entangled_pairs")],
+    Discriminator(_link_kind),
+    BeforeValidator(_known_link_kind),
+]
+"""A world link: its parameters are the world model's own (``sim_backends/world/links.py`` lists the kinds)."""
 
 
 class WorldConfig(Strict):
@@ -242,8 +207,8 @@ class WorldConfig(Strict):
         description="threads for the busiest links' draws (2: the stream differs from one thread's for the same seed)",
     )
     transmitters: dict[str, Annotated[TransmitterModel, _transmitter, AfterValidator(_known_encoding)]]
-    fibers: dict[str, FiberPhysics]
-    links: list[LinkPhysics]
+    fibers: dict[str, Annotated[FiberModel, _fiber]]
+    links: list[AnyLink]
     actuators: dict[str, ActuatorPhysics] = Field(default_factory=dict)
     detectors: dict[str, AnyDetectorPhysics]
     taggers: dict[str, Annotated[TaggerModel, _tagger]]
@@ -258,12 +223,12 @@ class WorldConfig(Strict):
                 ref = getattr(link, attr, None)
                 if ref is not None and ref not in table:
                     problems.append(f"{where}.{attr}: {ref!r} is not one of {sorted(table)}")
-            for ref in link.detector_names():
+            for ref in link.detectors.values():
                 if ref not in self.detectors:
                     problems.append(f"{where}: detector {ref!r} is not one of {sorted(self.detectors)}")
             plates = [getattr(link, "controller", None), getattr(link, "phase_shifter", None)]
             for side in getattr(link, "analyzers", {}).values():
-                plates += [side.qwp, side.hwp]
+                plates += list(side.values())
             for ref in filter(None, plates):
                 if ref not in self.actuators:
                     problems.append(f"{where}: actuator {ref!r} is not one of {sorted(self.actuators)}")

@@ -53,15 +53,26 @@ class PaddleController:
     """A three-paddle fiber polarization controller (e.g. Thorlabs MPC320).
 
     Each paddle is a fiber loop acting as a waveplate whose fast axis turns with the paddle.
+    The lab config's ``world.actuators`` (``kind: paddle_controller``) validates this class
+    directly: its parameters are declared once, here.
 
     Attributes
     ----------
-    paddles : the three paddles, light passes paddle 1 first
-    travel_deg : (min, max) paddle angle the hardware allows (deg)
+    retardances_waves : retardance of paddles 1, 2, 3 (waves, > 0): the loops' λ/4, λ/2, λ/4
+    angles_deg : paddle angles at power-on (deg); the emulator turns ``paddles``
+    paddles : state: the three paddles now, light passes paddle 1 first
+    travel_deg : (min, max) paddle angle the hardware allows (deg), the MPC320's
     """
 
-    paddles: list[Waveplate] = field(default_factory=lambda: [Waveplate(0.25), Waveplate(0.5), Waveplate(0.25)])
-    travel_deg: tuple[float, float] = (0.0, 170.0)
+    __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
+
+    retardances_waves: tuple[Positive, Positive, Positive] = (0.25, 0.5, 0.25)
+    angles_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    paddles: list[Waveplate] = field(init=False, repr=False)
+    travel_deg: ClassVar[tuple[float, float]] = (0.0, 170.0)
+
+    def __post_init__(self) -> None:
+        self.paddles = [Waveplate(r, a) for r, a in zip(self.retardances_waves, self.angles_deg, strict=True)]
 
     def jones(self) -> np.ndarray:
         """Jones matrix of the three paddles in sequence."""

@@ -96,3 +96,14 @@ class SlotClock(NamedTuple):
         q, r, d, b = self.whole_ps, self.remainder, self.denominator, self.phase(first_slot)
         t0_fraction = (2 * b + d) // (2 * d)
         return k * q + (k // d) * r + (2 * (b + (k % d) * r) + d) // (2 * d) - t0_fraction
+
+
+_SLOT_CLOCKS: dict[float, SlotClock] = {}
+
+
+def slot_clock(rep_rate_hz: float) -> SlotClock:
+    """The exact period of a pulse train at ``rep_rate_hz`` (remembered per rate)."""
+    clock = _SLOT_CLOCKS.get(rep_rate_hz)
+    if clock is None:
+        clock = _SLOT_CLOCKS[rep_rate_hz] = SlotClock.of_rate(rep_rate_hz)
+    return clock

@@ -11,8 +11,9 @@ import numpy as np
 from qnetlab.sim_backends.world.clock import CLOCK_START_PS, check_tagger_time, check_world_time
 from qnetlab.sim_backends.world.detectors import NEVER_PS, DetectorModel
 from qnetlab.sim_backends.world.fiber import FiberModel
-from qnetlab.sim_backends.world.links import PulsedLink, SyncOutput, walk
 from qnetlab.sim_backends.world.prefetch import WalkPrefetch
+from qnetlab.sim_backends.world.pulsed_links import PulsedLink, walk
+from qnetlab.sim_backends.world.sync import SyncOutput
 from qnetlab.sim_backends.world.tagger import TaggerModel
 from qnetlab.sim_backends.world.transmitter import TransmitterModel
 

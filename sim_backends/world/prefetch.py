@@ -28,9 +28,9 @@ class WalkPrefetch:
         self._parity: dict[int, int] = {}
 
     def launch(self, number: int, inputs, sigma: np.ndarray, normal_table: np.ndarray, state: np.ndarray) -> None:
-        """Start walking ``inputs`` (a :class:`sim_backends.world.links.WalkInputs`) in the worker."""
+        """Start walking ``inputs`` (a :class:`sim_backends.world.pulsed_links.WalkInputs`) in the worker."""
         from qnetlab.sim_backends.world.kernels.pulsed_walk import worker
-        from qnetlab.sim_backends.world.links import walk
+        from qnetlab.sim_backends.world.pulsed_links import walk
 
         self.drop(number)
         inputs = inputs._replace(pattern=inputs.pattern.copy())  # the transmitter may rewrite its memory in place

@@ -123,7 +123,9 @@ def test_link_naming_a_missing_actuator(tmp_path):
 
 def test_unknown_link_kind(tmp_path):
     path = _write(tmp_path, lambda c: c["world"]["links"][1].update(kind="wormhole"))
-    with pytest.raises(ConfigError, match=r"world\.links\.1: Input tag 'wormhole' found using 'kind' does not match"):
+    with pytest.raises(
+        ConfigError, match=r"world\.links\.1: kind 'wormhole' is not one of \['entangled_pairs', 'polarization_bb84', "
+    ):
         load_config(path)
 
 
