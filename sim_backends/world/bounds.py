@@ -29,3 +29,4 @@ BufferTags = Annotated[int, Interval(ge=32 * 2**10, le=512 * 2**20)]  # setHardw
 SyncDivider = Annotated[int, Interval(ge=1, le=2**24)]  # one marker per divider pulses
 AttenuationDb = Annotated[float, Interval(ge=0.0, le=200.0)]  # dB; 200 dB leaves no photon in a year
 TimeBinSeparationPs = Annotated[int, Interval(ge=1, le=1_000_000)]  # ps; an interferometer's delay, up to 1 µs
+MountZeroDeg = Annotated[float, Interval(ge=-90.0, le=90.0)]  # deg; a plate's axis repeats every 180 deg
