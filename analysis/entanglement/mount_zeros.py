@@ -31,8 +31,8 @@ from .states import werner_state
 
 MOUNTS = ("qwp_a", "hwp_a", "qwp_b", "hwp_b")
 """Order of the four mounts in settings and zeros."""
-START_SHIFTS_DEG = (-20.0, 0.0, 20.0)
-"""Each free zero's fit starts from the given zero shifted by these (27 starts, the lowest χ² kept)."""
+START_SHIFTS_DEG = (-20.0, 20.0)
+"""The fit starts at the given zeros and at every combination of these shifts (9 starts, the lowest χ² kept)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,8 @@ def fit_mount_zeros(motor_deg, counts, *, accidentals=None, start_zeros_deg=(0.0
         return least_squares(residuals, p0, bounds=(lower, upper), x_scale=np.r_[1, 1, 1, 0.1, 0.1, 0.1, 0.1])
 
     fit = None
-    for shift in itertools.product(START_SHIFTS_DEG, repeat=3):  # the fringes of three mounts have local minima
+    shifts = [(0.0, 0.0, 0.0), *itertools.product(START_SHIFTS_DEG, repeat=3)]
+    for shift in shifts:  # the fringes of three mounts have local minima
         trial = solve(np.r_[start[free] + np.array(shift), np.log(pairs0), 0.9, 1.0, 1.0])
         if fit is None or trial.cost < fit.cost:
             fit = trial

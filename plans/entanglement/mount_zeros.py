@@ -194,10 +194,11 @@ def _save_figure(path: Path, motors, counts, accidentals, swept, start, fit, nam
         ax.set_title(f"{names[index]} turned, others at their zeros", fontsize=10)
         ax.set_xlabel(f"{names[index]} reading − start zero {start[index]:.1f}° (deg)")
         ax.set_xlim(0, dense[-1])
-        ax.text(0.02, 0.03, f"zero = {fit.zeros_deg[index]:.2f} ± {fit.zeros_std_deg[index]:.2f}°",
+        ax.text(0.02, 0.03, f"fitted zero {fit.zeros_deg[index]:.2f} ± {fit.zeros_std_deg[index]:.2f}°",
                 transform=ax.transAxes, fontsize=9)  # fmt: skip
     axes[0][0].set_ylabel("coincidences per step")
-    axes[0][0].legend(title="points: measured, lines: fit", fontsize=8, title_fontsize=8, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, [f"{label} measured, line: fit" for label in labels], loc="upper right", ncol=2, fontsize=8)
     fig.suptitle(f"Mount zeros from the pair source (V = {fit.visibility:.3f}, χ²/dof = {fit.chi2:.0f}/{fit.dof})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
