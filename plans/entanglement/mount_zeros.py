@@ -123,7 +123,7 @@ def mount_zeros(
                     tagger,
                     analyzer_a,
                     analyzer_b,
-                    setting,
+                    setting.tolist(),
                     duration_s=duration_s,
                     window=window,
                     recorder=recorder,
