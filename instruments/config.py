@@ -197,6 +197,13 @@ class ThorlabsK10cr1Config(InstrumentConfig):
     )
     actuator: str | None = Field(None, description="name of the world's waveplate this mount turns (sim only)")
     home_on_start: bool = Field(False, description="home the mount when the lab starts")
+    zero_offset_deg: float = Field(
+        0.0,
+        ge=-90.0,
+        le=90.0,
+        description="calibrated zero: the mount reading at which its plate's fast axis is horizontal (deg; "
+        "a plate's axis repeats every 180 deg, so ±90 holds every offset); plans set waveplates from it",
+    )
 
     limited_settings: ClassVar[tuple[str, ...]] = ("angle_deg", "velocity_deg_s")
 

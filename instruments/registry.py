@@ -246,6 +246,10 @@ def _k10cr1_twin(name: str, entry: ThorlabsK10cr1Config, world: Any) -> Twin:
     return emulator, emulator.url
 
 
+def _k10cr1_device(driver: Any, name: str, entry: ThorlabsK10cr1Config) -> RotationMount:
+    return RotationMount(driver, name=name, safe_limits=entry.safe_limits(), zero_offset_deg=entry.zero_offset_deg)
+
+
 def _k10cr1_start_up(device: Any, entry: ThorlabsK10cr1Config) -> None:
     if entry.home_on_start:
         device.driver.home()
@@ -273,7 +277,7 @@ MODELS: dict[str, InstrumentModel] = {
         ThorlabsMpc320Config, _mpc320_connect, _limited(PolarizationController), _mpc320_twin, _settings("velocity_pct")
     ),
     "thorlabs_k10cr1": InstrumentModel(
-        ThorlabsK10cr1Config, _k10cr1_connect, _limited(RotationMount), _k10cr1_twin, _k10cr1_start_up
+        ThorlabsK10cr1Config, _k10cr1_connect, _k10cr1_device, _k10cr1_twin, _k10cr1_start_up
     ),
 }
 """Config ``kind`` -> how to build it; the one place a new instrument model is registered."""

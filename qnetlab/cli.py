@@ -37,7 +37,8 @@ DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="data directory", show_default="$QNETLAB_DATA_DIR, else ./data")
 ]
 
-PLANS = ("count_rates", "record_tags", "bb84")
+ENTANGLEMENT_PLANS = ("chsh", "visibility", "tomography")  # qnetlab/_entanglement_cli.py
+PLANS = ("count_rates", "record_tags", "bb84", *ENTANGLEMENT_PLANS)
 
 
 def _fail(message: str) -> NoReturn:
@@ -96,6 +97,8 @@ def _check_run_arguments(plan: str, duration: float, channels: str | None, num: 
         _fail(f"--duration must be a finite time in (0, {MAX_DURATION_S:g}] s, got {duration!r}")
     if not 1 <= num <= MAX_READINGS:
         _fail(f"--num must be between 1 and {MAX_READINGS}, got {num}")
+    if plan in ENTANGLEMENT_PLANS and (channels or num != 1):
+        _fail(f"{plan} counts on the pair analyzers' inputs, one run per setting: --channels and --num do not apply")
     chosen = None
     if channels:
         try:
@@ -150,6 +153,10 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
             from qnetlab._qkd_cli import bb84_recipe
 
             recipe = bb84_recipe(s, duration, typer.echo)
+        elif plan in ENTANGLEMENT_PLANS:
+            from qnetlab._entanglement_cli import entanglement_recipe
+
+            recipe = entanglement_recipe(s, plan, duration, seed)
         else:
             # collect every 0.25 s: a process killed outright loses at most about that much from the catalog
             recipe = plans.record_tags(
@@ -167,7 +174,14 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
             typer.secho(f"aborted: run {uids[-1] if uids else '(none)'} closed", fg=typer.colors.YELLOW, err=True)
             raise typer.Exit(code=received.exit_code)
         uid = uids[-1]
-        table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
+        lines: list[str] = []
+        if plan in ENTANGLEMENT_PLANS:  # one summary line (and the figures) instead of the count table
+            from qnetlab._entanglement_cli import summary_lines
+
+            results = s.table(uid, "results")
+            lines, table, unit = summary_lines(plan, results.iloc[0]), results.iloc[:, :0], ""
+        else:
+            table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
     if s.seed is not None:
@@ -175,6 +189,8 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
     timing = s.clock.summary() if s.clock is not None else None
     if timing:
         typer.echo(f"{timing} (the simulated world keeps its own clock)")
+    for line in lines:
+        typer.echo(line)
     for column in sorted(table.columns, key=_natural_key):
         if column.endswith(("_rate_hz", "_tags")):
             values = table[column]

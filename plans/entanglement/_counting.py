@@ -140,8 +140,27 @@ def measure_setting(
     The event holds the four mounts' readings, ``coincidences_<xy>``, ``accidentals_<xy>``,
     ``singles_<side><port>`` and ``duration_s``, plus ``extra`` (e.g. the setting's label).
     """
-    q_a, h_a = a.motor_positions(state_a)
-    q_b, h_b = b.motor_positions(state_b)
+    motors = (*a.motor_positions(state_a), *b.motor_positions(state_b))
+    return (
+        yield from measure_motors(
+            tagger, a, b, motors, duration_s=duration_s, window=window, recorder=recorder, extra=extra
+        )
+    )
+
+
+def measure_motors(
+    tagger: Any,
+    a: Analyzer,
+    b: Analyzer,
+    motors_deg: Sequence[float],
+    *,
+    duration_s: float,
+    window: Window,
+    recorder: Recorder,
+    extra: dict[str, Any] | None = None,
+) -> MsgGenerator[SettingCounts]:
+    """:func:`measure_setting` with the four motor positions given (deg: Alice's QWP, HWP, Bob's QWP, HWP)."""
+    q_a, h_a, q_b, h_b = (float(m) for m in motors_deg)
     yield from bps.checkpoint()
     yield from bps.mv(a.qwp, q_a, a.hwp, h_a, b.qwp, q_b, b.hwp, h_b)
     true, shifted = _counters(a, b, window)
@@ -199,9 +218,14 @@ def entanglement_run(body: Callable[[str], MsgGenerator[None]], md: dict[str, An
 
 
 def calibration_event(
-    recorder: Recorder, *, passed: bool, reason: str, figures: dict[str, float]
+    recorder: Recorder,
+    *,
+    passed: bool,
+    reason: str,
+    figures: dict[str, float],
+    settings: dict[str, Any] | None = None,
 ) -> MsgGenerator[None]:
-    """The ``calibration`` stream of the nightly contract (a measurement only: nothing is applied)."""
+    """The ``calibration`` stream of the nightly contract (nothing is applied; ``settings``: what to write)."""
     yield from recorder.event(
         "calibration",
         {
@@ -210,7 +234,7 @@ def calibration_event(
             "applied": False,
             "figures_before": json.dumps({}),
             "figures_after": json.dumps({k: float(v) for k, v in figures.items()}),
-            "settings": json.dumps({}),
+            "settings": json.dumps(settings or {}),
         },
     )
 

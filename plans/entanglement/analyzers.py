@@ -6,10 +6,12 @@ mounts (bluesky ``Movable``), the tagger inputs of the PBS's transmitted (T) and
 axis is horizontal). Settings come from the Jones calculus of the mounted plates
 (:func:`qnetlab.analysis.entanglement.analyzer_settings`), offsets included.
 
-Where the offsets live: the lab config's K10CR1 entries have no zero-offset key yet
-(the instrument schema is strict), so the offsets are given here, e.g.
-``pair_analyzers(s.lab, zero_offsets_deg={"ent_a_hwp": 1.3})``; they are recorded in
-every run's start document (``plan_args.analyzers``).
+Where the offsets live: each ``thorlabs_k10cr1`` entry's ``zero_offset_deg`` (the
+device's ``zero_offset_deg`` configuration signal), which :func:`pair_analyzers` reads; an
+argument ``pair_analyzers(s.lab, zero_offsets_deg={"ent_a_hwp": 1.3})`` overrides a mount's.
+Both the values and where each came from (``"config"`` or ``"argument"``) are recorded in
+every run's start document (``plan_args.analyzers``). :func:`~.mount_zeros.mount_zeros`
+measures them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Analyzer:
     qwp, hwp : rotation mounts (``Movable`` in degrees), light meets the QWP first
     channel_t, channel_r : tagger inputs of the PBS's transmitted and reflected ports
     qwp_zero_deg, hwp_zero_deg : motor position of each plate's fast axis along H (deg)
+    qwp_zero_from, hwp_zero_from : where each zero came from ("config", "argument" or "given")
     """
 
     qwp: Movable
@@ -38,6 +41,8 @@ class Analyzer:
     channel_r: int
     qwp_zero_deg: float = 0.0
     hwp_zero_deg: float = 0.0
+    qwp_zero_from: str = "given"
+    hwp_zero_from: str = "given"
 
     def __post_init__(self):
         if self.channel_t == self.channel_r:
@@ -58,6 +63,8 @@ class Analyzer:
             "channel_r": self.channel_r,
             "qwp_zero_deg": self.qwp_zero_deg,
             "hwp_zero_deg": self.hwp_zero_deg,
+            "qwp_zero_from": self.qwp_zero_from,
+            "hwp_zero_from": self.hwp_zero_from,
         }
 
 
@@ -69,6 +76,16 @@ def _channel_of(lab: Any, tagger: Any, detector: str) -> int:
             f"{detector!r} (need exactly one)"
         )
     return int(channels[0])
+
+
+def _zero(lab: Any, name: str, offsets: Mapping[str, float]) -> tuple[float, str]:
+    """(zero, source) of mount ``name``: the argument's, else the device's configured ``zero_offset_deg``."""
+    if name in offsets:
+        return float(offsets[name]), "argument"
+    signal = getattr(lab[name], "zero_offset_deg", None)
+    if signal is None:
+        return 0.0, "default"
+    return float(signal.get()), "config"
 
 
 def pair_analyzers(
@@ -85,7 +102,8 @@ def pair_analyzers(
     lab : the loaded lab (``session.start(...).lab``); its default tagger's inputs give the channels
     mounts : side ("A", "B") -> (qwp device name, hwp device name)
     detectors : side -> (detector on the T port, detector on the R port), as cabled in the tagger's ``inputs``
-    zero_offsets_deg : mount device name -> calibrated zero (deg); missing mounts 0
+    zero_offsets_deg : mount device name -> zero (deg), overriding that mount's configured
+        ``zero_offset_deg`` (a mount without that key: 0)
 
     Returns
     -------
@@ -102,14 +120,18 @@ def pair_analyzers(
     for side in ("A", "B"):
         qwp, hwp = mounts[side]
         t, r = detectors[side]
+        qwp_zero, qwp_from = _zero(lab, qwp, offsets)
+        hwp_zero, hwp_from = _zero(lab, hwp, offsets)
         sides.append(
             Analyzer(
                 lab[qwp],
                 lab[hwp],
                 _channel_of(lab, tagger, t),
                 _channel_of(lab, tagger, r),
-                qwp_zero_deg=float(offsets.get(qwp, 0.0)),
-                hwp_zero_deg=float(offsets.get(hwp, 0.0)),
+                qwp_zero_deg=qwp_zero,
+                hwp_zero_deg=hwp_zero,
+                qwp_zero_from=qwp_from,
+                hwp_zero_from=hwp_from,
             )
         )
     return sides[0], sides[1]

@@ -204,11 +204,11 @@ class AptEmulator(BinaryProtocolServer):
         if self._seconds_per_deg:
             time.sleep(distance_deg * self._seconds_per_deg)
         with self._lock:
-            self.actuator(channel).angle_deg = target / self.counts_per_deg
+            self.actuator(channel).mount_deg = target / self.counts_per_deg
 
     def counts(self, channel: int) -> int:
         with self._lock:
-            return round(self.actuator(channel).angle_deg * self.counts_per_deg)
+            return round(self.actuator(channel).mount_deg * self.counts_per_deg)
 
     def status(self, channel: int) -> bytes:
         bits = (STATUS_ENABLED if self.enabled(channel) else 0) | (STATUS_HOMED if channel in self._homed else 0)

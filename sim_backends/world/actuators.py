@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, Positive
+from qnetlab.sim_backends.world.bounds import PARAMETERS_CONFIG, MountZeroDeg, Positive
 
 
 def waveplate_jones(retardance_waves: float, angle_deg: float) -> np.ndarray:
@@ -37,12 +37,25 @@ class Waveplate:
     retardance_waves : 0.5 (HWP) or 0.25 (QWP), > 0
     angle_deg : fast-axis angle from horizontal (deg), any real number (mod 180 physically);
         the mount turns it, a config gives the angle it starts at
+    mount_zero_deg : where the plate sits in its mount: the mount's reading when the fast axis
+        is horizontal (deg, within ±90), so a mount reading m holds the axis at m − mount_zero_deg.
+        The truth a calibration measures; the lab's belief is the instrument entry's ``zero_offset_deg``.
     """
 
     __pydantic_config__: ClassVar[dict] = PARAMETERS_CONFIG
 
     retardance_waves: Positive = 0.5
     angle_deg: float = 0.0
+    mount_zero_deg: MountZeroDeg = 0.0
+
+    @property
+    def mount_deg(self) -> float:
+        """The reading of the mount holding this plate (deg): ``angle_deg + mount_zero_deg``."""
+        return self.angle_deg + self.mount_zero_deg
+
+    @mount_deg.setter
+    def mount_deg(self, reading_deg: float) -> None:
+        self.angle_deg = reading_deg - self.mount_zero_deg
 
     def jones(self) -> np.ndarray:
         return waveplate_jones(self.retardance_waves, self.angle_deg)

@@ -12,11 +12,15 @@ from qnetlab import session
 SIM_LAB = Path(__file__).resolve().parents[3] / "config" / "sim_lab.yaml"
 
 
-def lab_with_visibility(tmp_path: Path, visibility: float) -> Path:
-    """A copy of config/sim_lab.yaml whose entangled-pair link has ``visibility``."""
+def lab_with_visibility(tmp_path: Path, visibility: float, mount_zeros_deg: dict[str, float] | None = None) -> Path:
+    """A copy of config/sim_lab.yaml whose entangled-pair link has ``visibility``; with ``mount_zeros_deg``
+    (mount -> deg), those plates sit that far off their mounts' zero and the entries say so (calibrated)."""
     config = yaml.safe_load(SIM_LAB.read_text())
     (link,) = [link for link in config["world"]["links"] if link["kind"] == "entangled_pairs"]
     link["visibility"] = visibility
+    for mount, zero in (mount_zeros_deg or {}).items():
+        config["world"]["actuators"][mount].update(mount_zero_deg=zero, angle_deg=-zero)
+        config["instruments"][mount]["zero_offset_deg"] = zero
     path = tmp_path / f"sim_lab_v{visibility}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -29,15 +33,16 @@ class LabSessions:
         self._tmp = tmp_path_factory
         self._current = None
 
-    def get(self, visibility: float):
-        if self._current is not None and self._current.visibility == visibility:
+    def get(self, visibility: float, mount_zeros_deg: dict[str, float] | None = None):
+        key = (visibility, tuple(sorted((mount_zeros_deg or {}).items())))
+        if self._current is not None and self._current.key == key:
             return self._current
         self.close()
-        config = (
-            SIM_LAB if visibility == SHIPPED_VISIBILITY else lab_with_visibility(self._tmp.mktemp("cfg"), visibility)
-        )
+        shipped = visibility == SHIPPED_VISIBILITY and not mount_zeros_deg
+        config = SIM_LAB if shipped else lab_with_visibility(self._tmp.mktemp("cfg"), visibility, mount_zeros_deg)
         s = session.start(config, data_dir=self._tmp.mktemp("data"), live_table=False, progress=False)
         s.visibility = visibility  # pyright: ignore[reportAttributeAccessIssue]
+        s.key = key  # pyright: ignore[reportAttributeAccessIssue]
         self._current = s
         return s
 

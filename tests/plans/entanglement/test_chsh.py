@@ -41,7 +41,9 @@ def test_s_matches_werner_visibility_raw_and_corrected(bell_session):
     assert result["s_raw_std"] == pytest.approx(math.sqrt(np.sum((1 - e**2) / coincidences.sum(axis=1))), rel=1e-6)
     # the four setting pairs and their mounts were recorded; raw tags linked
     assert list(points["pair"]) == ["ab", "ab'", "a'b", "a'b'"]
-    assert points["ent_a_hwp_angle_deg"].tolist() == pytest.approx([0, 0, 22.5, 22.5], abs=1e-3)
+    a, _ = pair_analyzers(s.lab)  # Alice's HWP at a/2, a'/2 plus its configured zero
+    expected_hwp = [(angle + a.hwp_zero_deg) % 180 for angle in (0, 0, 22.5, 22.5)]
+    assert points["ent_a_hwp_angle_deg"].tolist() == pytest.approx(expected_hwp, abs=1e-3)
     assert s.catalog[uid]["timetags"]["tagger_tag_channel"].shape[0] == points.filter(like="singles_").sum().sum()
     # nightly pair_source step: calibration stream per the contract
     run = s.catalog[uid]
@@ -72,10 +74,11 @@ def test_bad_arguments_are_refused_before_anything_moves(bell_session):
 
 
 def test_a_wrong_mount_offset_turns_the_analyzer_as_jones_calculus_says(bell_session):
-    """The world's mounts read 0 with the plate axis at H; claiming a 20 deg zero on Bob's HWP turns
-    his polarizer by -40 deg, so E(α, β) = V cos 2(α − β + 40°) and S falls to ~0.49 V."""
+    """Claiming a zero on Bob's HWP 20 deg past its true (configured) one turns his polarizer by
+    -40 deg, so E(α, β) = V cos 2(α − β + 40°) and S falls to ~0.49 V."""
     s = bell_session
-    a, b = pair_analyzers(s.lab, zero_offsets_deg={"ent_b_hwp": 20.0})
+    true_zero = s.lab.world.actuators["ent_b_hwp"].mount_zero_deg
+    a, b = pair_analyzers(s.lab, zero_offsets_deg={"ent_b_hwp": true_zero + 20.0})
     _, _, result = _chsh_run(s, (a, b), duration_s=0.1)
     angles = {"a": 0.0, "a'": 45.0, "b": 22.5 - 40.0, "b'": -22.5 - 40.0}
     e = [s.visibility * math.cos(math.radians(2 * (angles[x] - angles[y]))) for x, y in SETTING_PAIRS]

@@ -48,7 +48,9 @@ def test_projectors_follow_the_mount_offsets(bell_session):
     """With calibrated zeros the motors move by the offset and the measured kets stay those of the labels."""
     s = bell_session
     a0, b0 = pair_analyzers(s.lab)
-    a1, b1 = pair_analyzers(s.lab, zero_offsets_deg={"ent_a_qwp": 3.0, "ent_b_hwp": -2.5})
+    shifted = {"ent_a_qwp": a0.qwp_zero_deg + 3.0, "ent_b_hwp": b0.hwp_zero_deg - 2.5}
+    a1, b1 = pair_analyzers(s.lab, zero_offsets_deg=shifted)
+    assert (a1.qwp_zero_from, a1.hwp_zero_from, b1.hwp_zero_from) == ("argument", "config", "argument")
     for label in ("H", "D", "R"):
         q0, h0 = b0.motor_positions(label)
         q1, h1 = b1.motor_positions(label)

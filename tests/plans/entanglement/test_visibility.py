@@ -27,8 +27,9 @@ def test_fringes_in_both_bases(bell_session):
     result = s.table(uid, "results").iloc[0]
     assert list(points["fixed_state"]) == ["H"] * 6 + ["D"] * 6
     assert points["swept_angle_deg"].tolist() == ANGLES_DEG * 2
-    # Bob's HWP at half the polarizer angle (mod 90: the same linear analyzer)
-    hwp = points["ent_b_hwp_angle_deg"].to_numpy()[:6]
+    # Bob's HWP at half the polarizer angle plus the mount's configured zero (mod 90: the same linear analyzer)
+    hwp = points["ent_b_hwp_angle_deg"].to_numpy()[:6] - b.hwp_zero_deg
+    assert b.hwp_zero_from == "config" and b.hwp_zero_deg == s.lab.config.instruments["ent_b_hwp"].zero_offset_deg
     assert np.abs((hwp - np.array(ANGLES_DEG) / 2 + 45) % 90 - 45).max() < 1e-3
     for basis, phase in (("h", 0.0), ("d", 45.0)):
         v, v_std = result[f"visibility_{basis}_corrected"], result[f"visibility_{basis}_corrected_std"]
