@@ -149,20 +149,20 @@ def run_step(bob: _Bob, send, jobs, geos: list[_PassGeometry], caches):
         if rest:
             leaked = [0]
 
-            def respond(live):
+            def respond_local(live):
                 out = [_answer_local(alice, m) for m in live]
                 leaked[0] += sum(_leak(m) for m in live)
                 return out
 
             # the searches left ride in the same messages as the fused bisection: round trips overlap
-            extra = _rounds(rest, respond)
+            extra = _rounds(rest, respond_local)
             bob.leaked_bits += leaked[0]
             alice.leaked_bits += leaked[0]
             alice.messages += max(extra - trips, 0)
             bob.round_trips += max(extra - trips, 0)
     else:
 
-        def respond(live):
+        def respond_wire(live):
             reply = _ask(bob, send, live[0] if len(live) == 1 else ParityBatch(tuple(live)))
             out, start = [], 0
             for m in live:
@@ -172,7 +172,7 @@ def run_step(bob: _Bob, send, jobs, geos: list[_PassGeometry], caches):
                 out.append(_syn.from_bits(m.lo, m.hi, bits) if isinstance(m, SyndromeRequest) else bits)
             return out
 
-        _rounds(rest, respond)
+        _rounds(rest, respond_wire)
     found, failed = [], []
     for s in searches:
         pos, bad = s.results()
