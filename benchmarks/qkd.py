@@ -1,6 +1,6 @@
 """Speed and efficiency of QKD post-processing (analysis.qkd); run by hand, on one core.
 
-    python benchmarks/qkd.py [--quick] [--wisdom PATH]
+    python benchmarks/qkd.py [--quick] [--wisdom PATH] [--only=distill_chain,reconciliation,privacy_amplification]
 
 Prints one ``<figure>: <number> <unit>`` line per figure (timings are the best
 of several repetitions: the machine is shared):
@@ -11,10 +11,11 @@ of several repetitions: the machine is shared):
   packing, done once when a record is made) is printed apart;
 * Cascade per QBER on 1e6- and 1e5-bit blocks: rate, efficiency
   f = leaked / (n h(Q)), failures, round trips per block; beside them the round
-  trips of opening the passes one message each (the previous protocol: the
-  same run plus one message per pass after the first) and the low-round-trip
-  setting ``max_batch=0`` with its efficiency, and the "Demystifying" option-7
-  block-size schedule as a reference;
+  trips of opening the passes one message each (the same run plus one
+  message per pass after the first), the low-round-trip setting
+  ``max_batch=0``, bisection only (``syndrome_blocks=0``, the protocol before
+  the syndrome tail), each with its efficiency, and the "Demystifying"
+  option-7 block-size schedule as a reference;
 * privacy amplification (multiply-add-shift by GMP) beside the Toeplitz FFT
   (FFTW estimate plans, and scipy.fft) as references.
 
@@ -43,8 +44,8 @@ BLOCKS = 5 if QUICK else 20
 REPEATS = 5
 
 
-def line(name, value, unit=""):
-    print(f"{name}: {value:.4g} {unit}".rstrip(), flush=True)
+def line(name, value, unit="", digits=4):
+    print(f"{name}: {value:.{digits}g} {unit}".rstrip(), flush=True)
 
 
 def best(fn, repeats=REPEATS):
@@ -109,7 +110,7 @@ def reconciliation():
     passes = len(cascade.block_sizes(0.02, 10**6))
     for q in (0.01, 0.02, 0.03, 0.05):
         for n, label in ((10**6, ""), (10**5, "_n1e5")):
-            effs, effs_low, fails, seconds, trips, trips_low = [], [], 0, 0.0, 0, 0
+            effs, effs_low, effs_bis, fails, seconds, trips, trips_low, trips_bis = [], [], [], 0, 0.0, 0, 0, 0
             for _ in range(BLOCKS):
                 a = rng.integers(0, 2, n, dtype=np.uint8)
                 err = rng.random(n) < q
@@ -124,14 +125,19 @@ def reconciliation():
                 _, low = cascade.reconcile(a, b, q, rng, max_batch=0)
                 effs_low.append(low.leaked_bits / h)
                 trips_low += low.round_trips
+                _, bis = cascade.reconcile(a, b, q, rng, syndrome_blocks=0)
+                effs_bis.append(bis.leaked_bits / h)
+                trips_bis += bis.round_trips
             line(f"reconciliation_qber_{q}{label}", n * BLOCKS / seconds, "bit/s")
-            line(f"efficiency_qber_{q}{label}", float(np.mean(effs)))
-            line(f"efficiency_max_qber_{q}{label}", float(np.max(effs)))
+            line(f"efficiency_qber_{q}{label}", float(np.mean(effs)), digits=5)
+            line(f"efficiency_max_qber_{q}{label}", float(np.max(effs)), digits=5)
             line(f"failure_rate_qber_{q}{label}", fails / BLOCKS)
             line(f"round_trips_qber_{q}{label}", trips / BLOCKS, "per block")
             line(f"round_trips_qber_{q}{label}_pass_by_pass_reference", trips / BLOCKS + passes - 1, "per block")
             line(f"round_trips_qber_{q}{label}_max_batch_0", trips_low / BLOCKS, "per block")
-            line(f"efficiency_qber_{q}{label}_max_batch_0", float(np.mean(effs_low)))
+            line(f"efficiency_qber_{q}{label}_max_batch_0", float(np.mean(effs_low)), digits=5)
+            line(f"round_trips_qber_{q}{label}_bisection_only_reference", trips_bis / BLOCKS, "per block")
+            line(f"efficiency_qber_{q}{label}_bisection_only_reference", float(np.mean(effs_bis)), digits=5)
         # reference: "Demystifying" option 7 schedule (k1 = 2^ceil(log2 1/Q), k2 = 4 k1, n/2)
         n = 10**6
         k1 = 2 ** int(np.ceil(np.log2(1 / q)))
@@ -144,7 +150,7 @@ def reconciliation():
             seconds += time.perf_counter() - t0
             effs.append(st.leaked_bits / (n * binary_entropy(err.mean())))
         line(f"reconciliation_qber_{q}_option7_reference", 5 * n / seconds, "bit/s")
-        line(f"efficiency_qber_{q}_option7_reference", float(np.mean(effs)))
+        line(f"efficiency_qber_{q}_option7_reference", float(np.mean(effs)), digits=5)
 
 
 def privacy_amplification():
@@ -174,7 +180,8 @@ def privacy_amplification():
 
 if __name__ == "__main__":
     t_all = time.perf_counter()
-    distill_chain()
-    reconciliation()
-    privacy_amplification()
+    parts = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")]
+    for name in ("distill_chain", "reconciliation", "privacy_amplification"):
+        if not parts or name in parts[0].split(","):
+            globals()[name]()
     line("benchmark_wall_time", time.perf_counter() - t_all, "s")

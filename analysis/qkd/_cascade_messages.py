@@ -54,3 +54,16 @@ class ParityReply(NamedTuple):
     """Alice's parities, one bit (uint8 0/1) per block or requested range."""
 
     parities: np.ndarray
+
+
+class SyndromeRequest(NamedTuple):
+    """Ranges ``[lo, hi)`` of blocks ``block`` of pass ``pass_index`` whose syndromes Bob asks (Bob -> Alice).
+
+    Alice answers ceil(log2(hi - lo)) bits per range (the parities of its
+    bit-slices, :mod:`analysis.qkd._cascade_syndrome`), least significant first.
+    """
+
+    pass_index: int
+    block: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray

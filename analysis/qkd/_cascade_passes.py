@@ -44,6 +44,7 @@ class _PassGeometry:
         self.pref: np.ndarray = _EMPTY_U8
         self.fen: np.ndarray = _EMPTY_U8
         self.mark: np.ndarray = _EMPTY_U8
+        self.used: np.ndarray = np.zeros(0, np.int64)  # Bob: syndromes asked per block (each one starts deeper)
         self.answer, self.advance = _k.kernels(spec.kind)  # Alice's and Bob's kernels for this layout
         if spec.kind == _k.HALVES:
             self.n_blocks = 2

@@ -18,13 +18,13 @@ blocks, at >= 20 Mbit/s on one core of a 2-core machine, from Python.
   rate-adaptive QKD codes exists on PyPI (``pyldpc`` is a teaching code with
   dense matrices).
 So Cascade is the measured and chosen method; the price is interactivity,
-which is batched here: one message opens all passes (:class:`PassBatch`), and
-every later round trip carries one binary-search step of every block searched
-at once.  What remains (700-1250 round trips per 1e6-bit block, 350-800 with
-``max_batch=0``) is set by
-cycles of errors hidden in pairs in pass-1 and pass-2 blocks: once a later
-pass breaks a cycle open, Cascade walks it from both ends, one error per end
-and pass per step (docs/qkd.md).
+which is batched here: one message opens all passes (:class:`PassBatch`), every
+later round trip carries one binary-search step of every block searched at
+once, and in the tail of the cascade (few odd blocks, nearly all holding one
+error) a search ends with the Hamming syndrome of its odd range in one round
+trip (:class:`SyndromeRequest`) instead of one per tree level.  What remains
+(about 600-950 round trips per 1e6-bit block, was 700-1250; docs/qkd.md) is
+set by the serial ping-pong between passes 1 and 2 that keeps f low.
 
 Protocol as implemented
 -----------------------
@@ -42,8 +42,10 @@ in ``CascadeAlice.leaked_bits``.
 Messages
 --------
 ``PassSpec`` (Bob -> Alice, opens a pass; Alice answers all top-level block
-parities), ``ParityRequest`` (Bob -> Alice, ranges to disclose) and
-``ParityReply`` (Alice -> Bob).  All are plain data (ints and numpy arrays) and
+parities), ``ParityRequest`` (Bob -> Alice, ranges to disclose),
+``SyndromeRequest`` (Bob -> Alice, ranges whose syndrome to disclose),
+``ParityBatch`` (several requests in one round trip) and ``ParityReply``
+(Alice -> Bob).  All are plain data (ints and numpy arrays) and
 can be serialized to run across a network.
 """
 
@@ -52,13 +54,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from . import _cascade_kernels as _k
-from . import _cascade_local as _local
-from ._cascade_messages import ParityBatch, ParityReply, ParityRequest, PassBatch, PassSpec
+from . import _cascade_search as _search
+from ._cascade_alice import CascadeAlice
+from ._cascade_messages import ParityBatch, ParityReply, ParityRequest, PassBatch, PassSpec, SyndromeRequest
 from ._cascade_passes import _EMPTY_U8, _pack, _PassGeometry
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "ParityRequest",
     "PassBatch",
     "PassSpec",
+    "SyndromeRequest",
     "block_sizes",
     "reconcile",
 ]
@@ -95,63 +98,6 @@ def block_sizes(qber: float, n: int, passes: int = 14) -> list[int]:
     return (sizes + [max(n // 2, 1)] * passes)[:passes]
 
 
-class CascadeAlice:
-    """Alice's side: answers parity requests on her (fixed) key and counts leakage.
-
-    Parameters
-    ----------
-    key : ndarray of uint8 (0/1)
-        Alice's sifted key. Never shown in repr.
-    """
-
-    def __init__(self, key: np.ndarray):
-        self._key = np.ascontiguousarray(key, dtype=np.uint8)
-        self._words = _pack(self._key)
-        self._passes: dict[int, _PassGeometry] = {}
-        self.leaked_bits = 0
-        self.messages = 0
-
-    def __repr__(self) -> str:
-        return f"CascadeAlice(n={self._key.size}, leaked_bits={self.leaked_bits})"
-
-    def handle(self, msg: PassSpec | PassBatch | ParityRequest | ParityBatch) -> ParityReply:
-        """Answer one message from Bob."""
-        if type(msg) is ParityRequest:
-            par = self._answer(msg)
-        elif isinstance(msg, PassSpec):
-            par = self._open(msg)
-        elif isinstance(msg, PassBatch):
-            par = np.concatenate([self._open(spec) for spec in msg.specs])
-        elif isinstance(msg, ParityRequest):
-            par = self._answer(msg)
-        elif isinstance(msg, ParityBatch):
-            par = np.concatenate([self._answer(r) for r in msg.requests])
-        else:
-            raise TypeError(f"Cascade: unknown message type {type(msg).__name__}")
-        self.leaked_bits += int(par.size)
-        self.messages += 1
-        return ParityReply(par)
-
-    def _open(self, spec: PassSpec) -> np.ndarray:
-        n = self._key.size
-        g = _PassGeometry(spec, n)
-        g.pref = _EMPTY_U8 if g.kind == _k.HALVES else _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
-        self._passes[spec.index] = g
-        return _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
-
-    def _answer(self, req: ParityRequest) -> np.ndarray:
-        g = self._passes[req.pass_index]
-        return g.answer(
-            self._words,
-            g.mask,
-            g.pref,
-            _EMPTY_U8,
-            np.asarray(req.block, np.int64),
-            np.asarray(req.lo, np.int64),
-            np.asarray(req.hi, np.int64),
-        )
-
-
 @dataclass
 class CascadeStats:
     """Public outcome of one reconciliation (no key bits)."""
@@ -161,6 +107,7 @@ class CascadeStats:
     round_trips: int
     corrected_bits: int
     block_sizes: list[int] = field(default_factory=list)
+    flips: int = 0  # bits Bob flipped, counting a bit flipped back twice (>= corrected_bits)
 
 
 class CascadeBob:
@@ -196,6 +143,18 @@ class CascadeBob:
         kernel call (same parities, same counts of round trips and leaked
         bits, no per-message Python overhead).  False: every round trip is a
         message through ``send``.
+    syndrome_blocks, syndrome_depth, syndrome_range : int
+        A cascade step with at most ``syndrome_blocks`` odd blocks (the tail,
+        where errors are sparse and nearly every odd block holds one) bisects
+        each block at least ``syndrome_depth`` levels and down to a range of at
+        most ``syndrome_range`` bits, then asks the Hamming syndrome of that odd
+        range: one round trip for the rest of the tree, as many parities as
+        bisection when the range holds one error (with three, a wrong flip that
+        later passes undo; the small range keeps them rare).  A block searched
+        this way again starts its syndrome two levels deeper.
+        Defaults max(4, n / 62500) (16 at 1e6 bits), 1, 64: chosen by a sweep
+        at 1e5 and 1e6 bits (docs/qkd.md).  ``syndrome_blocks=0``: bisection
+        only (the previous protocol).
     """
 
     def __init__(
@@ -208,6 +167,9 @@ class CascadeBob:
         concurrent: bool = False,
         max_batch: int | None = None,
         local: bool = True,
+        syndrome_blocks: int | None = None,
+        syndrome_depth: int = 1,
+        syndrome_range: int = 64,
     ):
         self._key = np.array(key, dtype=np.uint8, copy=True)
         self._words = _pack(self._key)
@@ -216,6 +178,11 @@ class CascadeBob:
         self.sizes = list(sizes) if sizes is not None else block_sizes(qber, n, passes)
         self.round_trips = 0
         self.corrected = 0
+        self.flips = 0
+        self.steps: list[tuple[int, int, int]] = []
+        self.syndrome_blocks = max(4, n // 62_500) if syndrome_blocks is None else syndrome_blocks
+        self.syndrome_depth = syndrome_depth
+        self.syndrome_range_bits = max(syndrome_range - 1, 0).bit_length()
         self.leaked_bits = 0
         self.concurrent = concurrent
         self.local = local
@@ -268,7 +235,8 @@ class CascadeBob:
         touched: list[list[np.ndarray]] = []
         specs = [self._spec(p, k) for p, k in enumerate(self.sizes)]
         all_geos = [_PassGeometry(spec, n) for spec in specs]
-        opened = self._ask(send, PassBatch(tuple(specs))).astype(np.uint8)
+        opened = _search._ask(self, send, PassBatch(tuple(specs))).astype(np.uint8)
+        words0 = self._words.copy()
         ends = np.cumsum([g.n_blocks for g in all_geos])
         for p, g in enumerate(all_geos):
             alice = opened[ends[p] - g.n_blocks : ends[p]]
@@ -278,6 +246,7 @@ class CascadeBob:
                 g.pref = _k.prefix_parities(g.kind, self._key, self._words, n, g.a, g.c)
                 g.fen = np.zeros(n + 1, np.uint8)
             g.mark = np.zeros(g.n_blocks, np.uint8)
+            g.used = np.zeros(g.n_blocks, np.int64)
             bob = _k.block_parities(g.kind, self._words, g.mask, g.pref, n, g.k)
             o = (alice ^ bob).astype(np.uint8)
             geos.append(g)
@@ -294,97 +263,39 @@ class CascadeBob:
                     active = active[:1]
                 jobs = []
                 for q in active:
+                    gq = geos[q]
                     if caches[q] is None:
-                        tree = 2 * (1 << max(geos[q].root_len - 1, 0).bit_length())
-                        cache = np.full((geos[q].n_blocks, tree), -1, np.int8)
+                        tree = 2 * (1 << max(gq.root_len - 1, 0).bit_length())
+                        cache = np.full((gq.n_blocks, tree), -1, np.int8)
                         cache[:, 1] = roots[q]
                         caches[q] = cache
                     cand = touched[q][0] if len(touched[q]) == 1 else np.concatenate(touched[q])
                     touched[q] = []
-                    blocks = _k.odd_candidates(cand, odd[q], geos[q].mark)
+                    blocks = _k.odd_candidates(cand, odd[q], gq.mark)
                     if q > 0 and 0 < self.max_batch < blocks.size:
                         sel = self._rng.permutation(blocks.size)
                         touched[q].append(blocks[sel[self.max_batch :]])
                         blocks = np.sort(blocks[sel[: self.max_batch]])
-                    jobs.append((q, blocks))
-                found = self._search(send, jobs, geos, caches)
+                    if blocks.size <= self.syndrome_blocks:  # a few blocks: the tail, errors sparse
+                        top = max(self.syndrome_depth, (gq.root_len - 1).bit_length() - self.syndrome_range_bits)
+                        depth = top + 2 * gq.used[blocks]  # each retry descends 2 levels more
+                        gq.used[blocks] += 1
+                        jobs.append((q, blocks, depth))
+                    else:
+                        jobs.append((q, blocks, None))
+                t0 = self.round_trips
+                found, failed = _search.run_step(self, send, jobs, geos, caches)
+                self.steps.append((active[0], sum(j[1].size for j in jobs), self.round_trips - t0))
+                for q, bad in failed:
+                    touched[q].append(bad)
                 _k.flip_bits(found, self._key, self._words)
-                self.corrected += found.size
+                self.flips += found.size
                 for i, gi in enumerate(geos):
                     t = np.empty(found.size, np.int64)
                     n_odd[i] += _k.toggle_blocks(gi.kind, found, n, gi.k, gi.a_inv, gi.c, gi.mask, odd[i], t, gi.fen)
                     touched[i].append(t)
-        return CascadeStats(n, self.leaked_bits, self.round_trips, self.corrected, self.sizes)
-
-    def _ask(self, send, msg) -> np.ndarray:
-        reply = send(msg)
-        self.round_trips += 1
-        self.leaked_bits += int(reply.parities.size)
-        return reply.parities
-
-    def _search_local(self, alice: CascadeAlice, q: int, args: tuple, rb, rl, rh) -> np.ndarray:
-        """All round trips of one search step in one kernel call (Alice in this process)."""
-        kernel: Any = _local.search_local_halves if args[0] == _k.HALVES else _local.search_local_ordered
-        trips, leaked = kernel(*args, rb, rl, rh, alice._words, alice._passes[q].pref)
-        self.round_trips += trips
-        self.leaked_bits += leaked
-        alice.leaked_bits += leaked
-        alice.messages += trips
-        return args[-1]
-
-    def _search(self, send, jobs, geos, caches) -> np.ndarray:
-        """Binary searches in the odd blocks of one or more passes; unique error positions."""
-        n, words = self._key.size, self._words
-        states = []
-        for q, blocks in jobs:
-            g = geos[q]
-            # rows: block, lo, hi, tree node, pending, found; then the request buffers
-            st = np.empty((9, blocks.size), np.int64)
-            st[0] = blocks
-            if g.kind == _k.HALVES:
-                st[1], st[2] = 0, n
-            else:
-                np.multiply(blocks, g.k, out=st[1])
-                np.minimum(st[1] + g.k, n, out=st[2])
-            st[3], st[4], st[5] = 1, 0, -1
-            states.append(
-                (
-                    q,
-                    g.advance,
-                    (g.kind, words, g.mask, g.pref, g.fen, n, g.a, g.c, caches[q]),
-                    (st[0], st[1], st[2], st[3], st[4], st[5]),
-                    (st[6], st[7], st[8]),
-                )
-            )
-        if len(states) == 1:  # the usual case, kept tight: one round trip per tree level
-            q, advance, fixed, search, (rb, rl, rh) = states[0]
-            args = fixed + search
-            alice = getattr(send, "__self__", None)
-            if self.local and isinstance(alice, CascadeAlice) and send == alice.handle:
-                return self._search_local(alice, q, args, rb, rl, rh)
-            ans = np.zeros(0, np.uint8)
-            while True:
-                r = advance(*args, ans, rb, rl, rh)
-                if not r:
-                    return search[5]
-                ans = self._ask(send, ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy()))
-        answers = [np.zeros(0, np.uint8)] * len(states)
-        while True:
-            requests = []
-            for (q, advance, fixed, search, (rb, rl, rh)), ans in zip(states, answers, strict=True):
-                r = advance(*fixed, *search, ans, rb, rl, rh)
-                requests.append(ParityRequest(q, rb[:r].copy(), rl[:r].copy(), rh[:r].copy()) if r else None)
-            live = [r for r in requests if r is not None]
-            if not live:
-                break
-            reply = self._ask(send, live[0] if len(live) == 1 else ParityBatch(tuple(live)))
-            start = 0
-            for j, req in enumerate(requests):
-                r = 0 if req is None else req.lo.size
-                answers[j] = reply[start : start + r]
-                start += r
-        found = [st[3][5] for st in states]
-        return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+        self.corrected = int(np.bitwise_count(self._words ^ words0).sum())
+        return CascadeStats(n, self.leaked_bits, self.round_trips, self.corrected, self.sizes, self.flips)
 
 
 def reconcile(

@@ -52,12 +52,14 @@ def test_messages_survive_serialization():
 
     def wire(msg):
         msg = pickle.loads(pickle.dumps(msg))
-        sent.append(type(msg).__name__)
+        inner = msg.requests if type(msg).__name__ == "ParityBatch" else (msg,)
+        sent.extend(type(m).__name__ for m in inner)
         return pickle.loads(pickle.dumps(alice.handle(msg)))
 
-    bob.reconcile(wire)
+    stats = bob.reconcile(wire)
     assert np.array_equal(bob.key, a)
-    assert set(sent) == {"PassBatch", "ParityRequest"}
+    assert set(sent) == {"PassBatch", "ParityRequest", "SyndromeRequest"}
+    assert stats.round_trips == alice.messages
 
 
 def test_error_free_key_leaks_only_block_parities():
