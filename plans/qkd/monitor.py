@@ -214,7 +214,7 @@ class QberMonitor:
         compensation: Compensation,
         *,
         threshold: float = 0.05,
-        resume_below: float = 0.035,
+        resume_below: float = 0.025,
         min_bits: int = 2000,
         max_steps: int = 40,
     ):

@@ -58,7 +58,26 @@ def _after_key_frames(monitor: QberMonitor, frames: int, action) -> threading.Th
     return thread
 
 
-def _run(lab, encoding, monitor, duration_s, seed):
+def _stop_after_recovery(lab, monitor: QberMonitor, blocks_after: int = 1) -> None:
+    """End the acquisition early (as a tagger stopped by hand) once the key is back for ``blocks_after`` blocks."""
+    seen: list[dict] = []
+    saw_block = monitor.saw_block
+
+    def spy(event):
+        seen.append({"resumed": any(h["action"] == "resume" for h in monitor.history), **event})
+        saw_block(event)
+
+    monitor.saw_block = spy
+
+    def wait() -> None:
+        while sum(1 for e in seen if e["resumed"] and not e["suspended"]) < blocks_after:
+            threading.Event().wait(0.2)
+        lab.lab.tagger.streamer.stop()
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
+def _run(lab, encoding, monitor, duration_s, seed, key_basis_probability=0.5):
     received: list[int] = []
     mu1 = lab.lab.world.transmitters["alice"].mean_photon_number()
     (uid,) = lab.RE(
@@ -69,7 +88,7 @@ def _run(lab, encoding, monitor, duration_s, seed):
             duration_s=duration_s,
             intensities=(mu1, 0.2 * mu1, 0.0),
             probabilities=(0.5, 0.3, 0.2),
-            key_basis_probability=0.5,
+            key_basis_probability=key_basis_probability,
             block_size=10_000,
             frame_slots=1 << 18,
             key_sink=lambda bits, key_id: received.append(bits.size),
@@ -88,7 +107,7 @@ def test_a_polarization_drift_mid_run_is_tracked_out_and_the_key_resumes(lab):
     (cal,) = lab.RE(plans.polarization_compensation(lab.lab.tagger, lab.lab.laser, lab.lab.bob_pc))
     assert plans.outcome(lab.catalog[cal])["passed"]
     print("paddles after compensation (deg):", [round(float(p.get()), 2) for p in lab.lab.bob_pc.paddles])
-    monitor = QberMonitor(PolarizationTracking(lab.lab.bob_pc, max_step_deg=8.0), threshold=0.05, resume_below=0.035)
+    monitor = QberMonitor(PolarizationTracking(lab.lab.bob_pc, max_step_deg=8.0), threshold=0.05, resume_below=0.02)
     axis = np.ones(3) / math.sqrt(3)
     kick = np.cos(0.35) * np.eye(2) - 1j * np.sin(0.35) * np.tensordot(axis, SIGMA, 1)  # 0.7 rad: QBER ~9 % in Z, X
     drifted: list[tuple[float, float]] = []
@@ -102,7 +121,8 @@ def test_a_polarization_drift_mid_run_is_tracked_out_and_the_key_resumes(lab):
             drifted.append(world_qber(world))
 
     _after_key_frames(monitor, 3, inject)
-    uid, received = _run(lab, "polarization", monitor, 3.0, seed=21)
+    _stop_after_recovery(lab, monitor)
+    uid, received = _run(lab, "polarization", monitor, 20.0, seed=21)  # at most; stopped once the key is back
     assert drifted and min(drifted[0]) > 0.05  # the kick put both bases above the threshold
     events = lab.table(uid, "monitor")
     actions = list(events["monitor_action"])
@@ -113,8 +133,8 @@ def test_a_polarization_drift_mid_run_is_tracked_out_and_the_key_resumes(lab):
     assert actions[0] == "suspend" and "QBER Z" in events["monitor_reason"].iloc[0]
     assert actions.count("resume") == 1 and actions.index("resume") > actions.index("step")
     resume = events[events["monitor_action"] == "resume"].iloc[0]
-    assert resume["monitor_qber_z"] < 0.035 and resume["monitor_qber_x"] < 0.035
-    assert max(world_qber(world)) < 0.015  # the world itself is back near its 1 % floor
+    assert resume["monitor_qber_z"] < 0.02 and resume["monitor_qber_x"] < 0.02
+    assert max(world_qber(world)) < 0.02  # the world itself is back near its 1 % floor
     # every frame is recorded; those taken while suspended are marked and gave no key
     frames = lab.table(uid, "frames")
     suspended = frames[frames["frame_suspended"]]
@@ -123,7 +143,9 @@ def test_a_polarization_drift_mid_run_is_tracked_out_and_the_key_resumes(lab):
     blocks = lab.table(uid, "blocks")
     print(blocks[["block", "accepted", "suspended", "qber_x", "qber_z", "key_bits", "reason"]].to_string())
     assert not blocks.loc[blocks["suspended"], "accepted"].any()
-    after = blocks[blocks["block"] > blocks.loc[blocks["suspended"], "block"].max()]
+    after = blocks[(blocks.index > events.index[actions.index("resume")]) & (blocks["sifted_key_bits"] >= 5000)]
+    # back at the link's floor: ~1 % misalignment plus ~1 % from double clicks (squashed to random bits),
+    # which the frame checks leave out and the blocks count (2.1-2.2 % on the aligned link, docs/qkd.md)
     assert len(after) >= 1 and (after["qber_z"] < 0.035).all() and (after["qber_x"] < 0.035).all()
     assert sum(received) == blocks.loc[blocks["accepted"], "key_bits"].sum()
     assert lab.catalog[uid].metadata["start"]["qkd_monitor"]["threshold"] == 0.05
@@ -133,7 +155,7 @@ def test_a_polarization_drift_mid_run_is_tracked_out_and_the_key_resumes(lab):
 def test_a_time_bin_phase_jump_is_held_out_by_the_piezo(lab):
     link = next(link for link in lab.lab.world.links if type(link).__name__ == "TimeBinBB84Link")
     piezo = lab.lab.bob_piezo
-    monitor = QberMonitor(PhaseHold(piezo, v_2pi_v=60.0), threshold=0.05, resume_below=0.035)
+    monitor = QberMonitor(PhaseHold(piezo, v_2pi_v=60.0), threshold=0.05, resume_below=0.025)
     piezo.set(60.0).wait(10)  # one V_2pi: the same fringe as 0 V, room to dither both ways
     before = link.phase_rad(lab.lab.world)
 
@@ -142,14 +164,18 @@ def test_a_time_bin_phase_jump_is_held_out_by_the_piezo(lab):
             link.interferometer_phase_rad += 0.7  # X QBER (1 - V cos 0.7) / 2 ~ 12 %
 
     _after_key_frames(monitor, 3, jump)
-    uid, _ = _run(lab, "time-bin", monitor, 1.5, seed=22)
+    _stop_after_recovery(lab, monitor)
+    uid, _ = _run(lab, "time-bin", monitor, 20.0, seed=22, key_basis_probability=0.75)  # X: the key basis
     events = lab.table(uid, "monitor")
-    print(events[["monitor_action", "monitor_frame", "monitor_qber_x", "monitor_setting", "monitor_reason"]])
+    print(
+        events[["monitor_action", "monitor_frame", "monitor_qber_x", "monitor_setting", "monitor_reason"]].to_string()
+    )
+    print(lab.table(uid, "blocks")[["block", "accepted", "suspended", "qber_x", "qber_z", "reason"]].to_string())
     assert events["monitor_action"].iloc[0] == "suspend" and "QBER X" in events["monitor_reason"].iloc[0]
     assert "resume" in set(events["monitor_action"])
     # the piezo took up the jump: 0.7 rad = 6.7 V at V_2pi 60 V, to within the hold's noise
     moved_v = float(piezo.voltage_v.get()) - 60.0
     assert abs(math.remainder(link.phase_rad(lab.lab.world) - before, 2 * math.pi)) < 0.25, moved_v
     blocks = lab.table(uid, "blocks")
-    last = blocks.iloc[-1]
-    assert not last["suspended"] and last["qber_x"] < 0.035
+    last = blocks[blocks["sifted_key_bits"] >= 5000].iloc[-1]  # not the partial block flushed at the end
+    assert not last["suspended"] and last["qber_x"] < 0.03
