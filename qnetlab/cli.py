@@ -307,6 +307,30 @@ from qnetlab.nightly.cli import nightly as _nightly  # noqa: E402 (light: typer 
 
 app.command(name="nightly")(_nightly)
 
+report_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Reports read back from the catalog.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command(name="qkd")
+def report_qkd(
+    day: Annotated[str, typer.Option("--day", help="the day of the runs, YYYY-MM-DD (local time)")],
+    data_dir: DataDirOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report directory", show_default="<data>/reports")] = None,
+) -> None:
+    """The QKD runs of one day: QBER, sifted and secret key rate, availability (HTML with PNG plots)."""
+    from datetime import date
+
+    try:
+        chosen = date.fromisoformat(day)
+    except ValueError:
+        _fail(f"--day {day!r} is not a date YYYY-MM-DD")
+    from qnetlab.catalog import open_catalog, resolve_data_dir
+    from qnetlab.qkd_report import write_day_report
+
+    directory = resolve_data_dir(data_dir)
+    path = write_day_report(open_catalog(directory), chosen, out or directory / "reports")
+    typer.echo(f"report: {path}")
+
 
 def main() -> None:
     try:

@@ -73,6 +73,7 @@ class Session:
     writer: Any = None  # the CatalogWriter (holds this process's live file)
     clock: RunClock | None = None
     live_plots: Any = None  # the CalibrationLivePlots subscription, when live_plots=True
+    qkd_plots: Any = None  # the QkdLivePlots subscription (QKD runs' blocks), when live_plots=True
 
     @property
     def config_path(self) -> Path:
@@ -165,8 +166,9 @@ def start(
 
     The settings in force in the data directory's calibration store
     (:mod:`qnetlab.calibration_store`) are applied after the config's start-up settings.
-    live_plots : plot calibration scans as they run (matplotlib; for IPython, off in the CLI and CI);
-        the subscription is ``session.live_plots`` (its ``figures`` by step)
+    live_plots : plot calibration scans and QKD runs as they run (matplotlib; for IPython, off in the CLI
+        and CI); the subscriptions are ``session.live_plots`` (its ``figures`` by step) and
+        ``session.qkd_plots`` (QBER per basis, sifted and secret key rate per block)
     """
     from bluesky import RunEngine
 
@@ -211,12 +213,15 @@ def start(
             bec = BestEffortCallback()
             bec.disable_plots()
             RE.subscribe(bec)
-        plots = None
+        plots = qkd_plots = None
         if live_plots:
             from qnetlab.plans.calibration.live_plots import CalibrationLivePlots
+            from qnetlab.plans.qkd.live import QkdLivePlots
 
             plots = CalibrationLivePlots()
             RE.subscribe(plots)
+            qkd_plots = QkdLivePlots()
+            RE.subscribe(qkd_plots)
         if progress:
             from bluesky.utils import ProgressBarManager
 
@@ -239,6 +244,7 @@ def start(
         writer=writer,
         clock=clock,
         live_plots=plots,
+        qkd_plots=qkd_plots,
     )
 
 

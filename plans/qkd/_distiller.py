@@ -39,6 +39,7 @@ class BlockOutcome:
     detections: int
     acquired_s: float
     suspended: bool = False
+    withheld: str = ""  # why an accepted key was not handed out (key output suspended by the monitor)
 
     def event(self) -> dict[str, Any]:
         """Scalars for one event of the ``blocks`` stream (no key bits: length and SHA-256 only)."""
@@ -46,10 +47,11 @@ class BlockOutcome:
         q_key, q_test, fk = r.qber_key, r.qber_test, r.finite_key
         nan = float("nan")
         counts = r.counts
+        accepted = bool(r.accepted) and not self.withheld
         return {
             "block": self.index,
-            "accepted": bool(r.accepted),
-            "reason": r.reason or "key",
+            "accepted": accepted,
+            "reason": (r.reason or self.withheld) or "key",
             "frames": self.frames,
             "slots": self.slots,
             "acquired_s": self.acquired_s,
@@ -64,10 +66,10 @@ class BlockOutcome:
             "phi_x": fk.phi_x if fk else nan,
             "leaked_ec_bits": r.leaked_ec_bits,
             "verification_bits": r.verification_bits,
-            "key_bits": r.length,
-            "key_sha256": r.sha256 or "",
+            "key_bits": r.length if accepted else 0,
+            "key_sha256": (r.sha256 or "") if accepted else "",
             "sifted_rate_hz": r.sifted_key_bits / self.acquired_s if self.acquired_s else 0.0,
-            "secret_rate_hz": r.length / self.acquired_s if self.acquired_s else 0.0,
+            "secret_rate_hz": r.length / self.acquired_s if self.acquired_s and accepted else 0.0,
             "suspended": self.suspended,
         }
 
@@ -117,6 +119,8 @@ class BlockDistiller:
         self._todo: queue.Queue = queue.Queue()
         self._done: queue.Queue = queue.Queue()
         self.suspended = False  # frames taken while suspended are dropped (the monitor says why)
+        self.suspend_reason = ""
+        self._suspensions = 0
         self.error: BaseException | None = None
         self._scratch = tempfile.TemporaryDirectory(prefix="qnetlab-bb84-")
         self._store = KeyStore(Path(self._scratch.name) / "distilled")
@@ -137,10 +141,20 @@ class BlockDistiller:
         if self._key_bits >= self.block_size:
             self.flush()
 
+    def suspend(self, reason: str) -> None:
+        """Stop key output: close the block being gathered; blocks distilled until :meth:`resume` keep no key."""
+        self.suspended, self.suspend_reason = True, reason
+        self._suspensions += 1
+        self.flush()
+
+    def resume(self) -> None:
+        """Key output again, from the next frame on."""
+        self.suspended = False
+
     def flush(self) -> None:
         """Queue the frames gathered so far as one block (nothing if none)."""
         if self._frames:
-            self._todo.put((self._blocks, self._frames))
+            self._todo.put((self._blocks, self._frames, self._suspensions - int(self.suspended)))
             self._blocks += 1
             self._frames, self._key_bits = [], 0
 
@@ -169,20 +183,25 @@ class BlockDistiller:
 
     def _work(self) -> None:
         while (item := self._todo.get()) is not None:
-            index, frames = item
+            index, frames, suspensions = item
             try:
-                self._done.put(self._distil(index, frames))
+                self._done.put(self._distil(index, frames, suspensions))
             except BaseException as error:  # reported by the plan
                 self.error = error
         return
 
-    def _distil(self, index: int, frames: list[Frame]) -> BlockOutcome:
+    def _distil(self, index: int, frames: list[Frame], suspensions: int) -> BlockOutcome:
         alice, bob = block_records(frames, self.codes)
         for frame in frames:
             self.codes.pop(frame.index, None)
         key_id = f"{self.run_id}.{index:05d}"
         result = distill_block(alice, bob, self.params, self._store, self.rng, key_id=key_id)
+        suspended = self.suspended or self._suspensions != suspensions  # suspended while queued or distilling
+        withheld = f"suspended: {self.suspend_reason}" if suspended and result.accepted else ""
         if result.accepted:
-            self.key_sink(self._store.take(key_id), key_id)
+            key = self._store.take(key_id)
+            if not withheld:
+                self.key_sink(key, key_id)
         slots = int(alice.slot.size)
-        return BlockOutcome(index, result, len(frames), slots, int(bob.slot.size), slots * self.period_ps * 1e-12)
+        seconds = slots * self.period_ps * 1e-12
+        return BlockOutcome(index, result, len(frames), slots, int(bob.slot.size), seconds, suspended, withheld)

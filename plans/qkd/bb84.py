@@ -107,8 +107,8 @@ def bb84(
     key_basis_probability : Alice's probability of the key basis X
     channels : role -> tagger input, with "sync"; the sim lab's cabling if None
     frame_slots : pattern slots per upload (alternating with one fewer)
-    monitor : an object whose ``check(distiller, collector)`` plan runs on every loop (to suspend
-        key output, compensate and resume); none is built yet (issue 14), so None
+    monitor : a :class:`qnetlab.plans.qkd.monitor.QberMonitor` (suspends key output when the QBER
+        drifts, compensates between frames, resumes; stream ``monitor``), or None
     seed : seeds Alice's pattern and the distillation (tests only; None: the OS's CSPRNG)
 
     Returns
@@ -132,6 +132,8 @@ def bb84(
     params = DistillParams(mu, eps_sec=eps_sec, eps_cor=eps_cor, qber_abort=qber_abort)
     distiller = BlockDistiller(params, block_size, cast(KeySink, key_sink), run_id, receiver.period_ps, rng_post)
     collector = FrameCollector(receiver, sync, distiller.add, rng_post)
+    if monitor is not None:
+        monitor.attach(distiller, collector)
     directory = Path(getattr(tagger, "stream_directory", None) or ".").parent / "qkd" / time.strftime("%Y/%m/%d")
     record = PatternRecord(directory / f"{run_id}-alice.h5")
     _md = {
@@ -154,9 +156,11 @@ def bb84(
         },
         "qkd_run_id": run_id,
         "alice_pattern_file": str(record.path),
+        "qkd_monitor": monitor.describe() if monitor is not None else None,
         **(md or {}),
     }
-    frame_signals = _signals("frame", ["index", "slots", "pattern_sha256", "detections", "calibration", "sync_ps"])
+    frame_keys = ["index", "slots", "pattern_sha256", "detections", "calibration", "suspended", "sync_ps"]
+    frame_signals = _signals("frame", frame_keys)
     block_signals: dict[str, Signal] = {}
     state = {"uploads": 0, "started": False, "blocks": 0, "keys": 0, "key_bits": 0}
     uploaded: dict[int, str] = {}
@@ -185,6 +189,8 @@ def bb84(
             state["keys"] += int(event["accepted"])
             state["key_bits"] += int(event["key_bits"])
             logger.info("%s", block_line(event))
+            if monitor is not None:
+                monitor.saw_block(event)
             yield from bps.trigger_and_read(_readables(block_signals), name="blocks")
 
     def report_frames(done: int) -> MsgGenerator[None]:
@@ -197,6 +203,7 @@ def bb84(
                 "pattern_sha256": uploaded.get(index, ""),
                 "detections": info.get("detections", -1),
                 "calibration": info.get("calibration", False),
+                "suspended": info.get("suspended", False),
                 "sync_ps": info.get("sync_ps", -1),
             }
             for key, value in values.items():
@@ -225,9 +232,9 @@ def bb84(
             for error in (collector.error, distiller.error):
                 if error is not None:
                     raise error
-            if monitor is not None:
-                yield from monitor.check(distiller, collector)
             cut = collector.frames_cut
+            if monitor is not None:
+                yield from monitor.check(distiller, collector, between_frames=not done and cut >= state["uploads"])
             yield from report_frames(cut)
             if not done and cut >= state["uploads"]:
                 upload()
