@@ -1,11 +1,13 @@
 """The worked examples in notebooks/ run from top to bottom and show their plots.
 
-Set ``QNETLAB_NOTEBOOK_OUTPUT_DIR`` (CI does) to keep each executed notebook, outputs and
-plots included, for a reader.
+Each executed notebook, outputs and plots included, is kept for a reader in
+``$QNETLAB_NOTEBOOK_OUTPUT_DIR``, else in ``build/notebooks/`` of the checkout (ignored by
+git), so a CI run of the suite leaves them beside its other artefacts.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -13,7 +15,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def _kept_dir() -> Path:
+    return Path(os.environ.get("QNETLAB_NOTEBOOK_OUTPUT_DIR") or REPO / "build" / "notebooks")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -22,13 +29,16 @@ def test_notebook_runs(path):
     NotebookClient(
         notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
+    keep = _kept_dir()
+    keep.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, keep / path.name)
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
-    if os.environ.get("QNETLAB_NOTEBOOK_OUTPUT_DIR"):
-        keep = Path(os.environ["QNETLAB_NOTEBOOK_OUTPUT_DIR"])
-        keep.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, keep / path.name)
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook shows no plot (inline backend?)"
+    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
+    assert not errors, errors
+    images = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
+    assert images, "the notebook shows no plot (inline backend?)"
+    for number, image in enumerate(images):  # each plot also as a PNG, to look at
+        (keep / f"{path.stem}-{number}.png").write_bytes(base64.b64decode(image))
 
 
 def test_there_are_notebooks():
