@@ -37,7 +37,7 @@ DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="data directory", show_default="$QNETLAB_DATA_DIR, else ./data")
 ]
 
-PLANS = ("count_rates", "record_tags", "bb84")
+PLANS = ("count_rates", "record_tags", "bb84", "bbm92")
 
 
 def _fail(message: str) -> NoReturn:
@@ -150,6 +150,10 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
             from qnetlab._qkd_cli import bb84_recipe
 
             recipe = bb84_recipe(s, duration, typer.echo)
+        elif plan == "bbm92":
+            from qnetlab._qkd_cli import bbm92_recipe
+
+            recipe = bbm92_recipe(s, duration, typer.echo)
         else:
             # collect every 0.25 s: a process killed outright loses at most about that much from the catalog
             recipe = plans.record_tags(
