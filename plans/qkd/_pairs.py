@@ -78,7 +78,7 @@ def coincidences(
     hit = j < tb.size
     hit[hit] = tb[j[hit]] <= ta[hit] + window_ps
     ia, jb = np.flatnonzero(hit), j[hit]
-    first = np.concatenate(([True], np.diff(jb) != 0))  # one of Bob's events pairs once
+    first = np.concatenate(([True], np.diff(jb) != 0))[: jb.size]  # one of Bob's events pairs once
     ia, jb = ia[first], jb[first]
     return Coincidences(bit_a[ia].astype(np.uint8), dbl_a[ia], bit_b[jb].astype(np.uint8), dbl_b[jb])
 
