@@ -104,7 +104,8 @@ def bbm92(
     channels = (analyzer_a.channel_t, analyzer_a.channel_r, analyzer_b.channel_t, analyzer_b.channel_r)
     chosen_channels("bbm92", tagger, channels)
     rng_bases = pattern_generator(seed)
-    rng_post = pattern_generator(None if seed is None else seed + 1)
+    rng_post = pattern_generator(None if seed is None else seed + 1)  # the worker thread's alone
+    rng_squash = pattern_generator(None if seed is None else seed + 2)  # double clicks, on the plan's thread
     run_id = uuid.uuid4().hex[:12]
     params = PairParams(eps_sec=eps_sec, eps_cor=eps_cor, qber_abort=qber_abort)
     q = key_basis_probability
@@ -163,14 +164,13 @@ def bbm92(
                 yield from bps.collect(tagger, name=TAGS_STREAM)
 
         yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
-        for error in (distiller.error,):
-            if error is not None:
-                raise error
+        if distiller.error is not None:
+            raise distiller.error
         t, c = tags.tags()
         pairs = coincidences(t, c, channels, window_ps, delay_b_ps)
         accidentals = coincidences(t, c, channels, window_ps, delay_b_ps + accidental_offset_ps).size
         sifted = basis_a == basis_b
-        bits_a, bits_b = squashed_bits(pairs, rng_post, BASES[basis_b] in flip_bob)
+        bits_a, bits_b = squashed_bits(pairs, rng_squash, BASES[basis_b] in flip_bob)
         if not sifted:
             bits_a = bits_b = np.empty(0, np.uint8)
         distiller.add(Segment(index, basis_a, basis_b, duration, pairs.size, bits_a, bits_b))
