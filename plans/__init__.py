@@ -2,7 +2,7 @@
 
 Public names: :func:`count_rates`, :func:`record_tags`, :class:`PlanArgumentError`; the
 entanglement plans :func:`visibility_curves`, :func:`chsh`, :func:`state_tomography` with
-:func:`pair_analyzers` (:mod:`qnetlab.plans.entanglement`); QKD: :func:`bb84`
+:func:`pair_analyzers` (:mod:`qnetlab.plans.entanglement`); QKD: :func:`bb84`, :func:`bbm92`
 (:mod:`qnetlab.plans.qkd`); shared stubs in :mod:`qnetlab.plans.stubs`. ``plans.list()`` lists
 every plan with its parameters, units and limits (also ``qnetlab plans`` in a shell).
 """
@@ -21,7 +21,7 @@ from qnetlab.plans.calibration import (
 )
 from qnetlab.plans.count_rates import count_rates
 from qnetlab.plans.entanglement import chsh, pair_analyzers, state_tomography, visibility_curves
-from qnetlab.plans.qkd import bb84
+from qnetlab.plans.qkd import bb84, bbm92
 from qnetlab.plans.record_tags import record_tags
 
 # not `list`: a star import would shadow the builtin
@@ -29,6 +29,7 @@ __all__ = [
     "PlanArgumentError",
     "PlanInfo",
     "bb84",
+    "bbm92",
     "chsh",
     "count_rates",
     "detector_dark_counts",

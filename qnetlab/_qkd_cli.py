@@ -1,4 +1,4 @@
-"""``qnetlab run bb84``: the plan built for the CLI, keys to the KMS link store, one line per block."""
+"""``qnetlab run bb84`` / ``bbm92``: the plans built for the CLI, keys to the KMS link store, one line per block."""
 
 from __future__ import annotations
 
@@ -39,6 +39,36 @@ def bb84_recipe(s, duration_s: float, echo: Callable[[str], None]):
         probabilities=(0.5, 0.3, 0.2),
         key_basis_probability=0.5,
         key_sink=sink,
+        link=LINK,
+    )
+
+
+def _link_sink(s):
+    from qnetlab.analysis.qkd.keystore import KeyStore
+    from qnetlab.kms.pool import deposit_link_key
+
+    roots = {node: s.data_dir / "kms" / "keys" / node for node in NODES}
+    for root in roots.values():
+        KeyStore(root)  # created owner-only
+    return functools.partial(deposit_link_key, roots, NODES, LINK)
+
+
+def bbm92_recipe(s, duration_s: float, echo: Callable[[str], None]):
+    """The bbm92 plan on the default tagger and the pair source's analyzers, printing a line per block.
+
+    Keys go to ``<data dir>/kms/keys/<node>/alice-bob`` at both nodes, as for bb84.
+    """
+    from qnetlab.plans.entanglement import pair_analyzers
+    from qnetlab.plans.qkd import bbm92, block_line
+
+    analyzer_a, analyzer_b = pair_analyzers(s.lab)
+    s.RE.subscribe(_BlockLines(echo, block_line))
+    return bbm92(
+        s.lab.default_device("tagger"),
+        analyzer_a,
+        analyzer_b,
+        duration_s=duration_s,
+        key_sink=_link_sink(s),
         link=LINK,
     )
 

@@ -38,7 +38,7 @@ DataDirOption = Annotated[
 ]
 
 ENTANGLEMENT_PLANS = ("chsh", "visibility", "tomography")  # qnetlab/_entanglement_cli.py
-PLANS = ("count_rates", "record_tags", "bb84", *ENTANGLEMENT_PLANS)
+PLANS = ("count_rates", "record_tags", "bb84", "bbm92", *ENTANGLEMENT_PLANS)
 
 
 def _fail(message: str) -> NoReturn:
@@ -153,6 +153,10 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
             from qnetlab._qkd_cli import bb84_recipe
 
             recipe = bb84_recipe(s, duration, typer.echo)
+        elif plan == "bbm92":
+            from qnetlab._qkd_cli import bbm92_recipe
+
+            recipe = bbm92_recipe(s, duration, typer.echo)
         elif plan in ENTANGLEMENT_PLANS:
             from qnetlab._entanglement_cli import entanglement_recipe
 

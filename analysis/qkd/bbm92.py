@@ -43,13 +43,16 @@ import numpy as np
 from .estimation import binary_entropy
 
 __all__ = [
+    "BBM92FiniteKey",
     "SystemBBM92",
     "bbm92_asymptotic_rate",
     "bbm92_expected_finite_rate",
+    "bbm92_finite_key",
     "bbm92_finite_key_length",
     "bbm92_gain_error",
     "bbm92_optimal_lambda",
     "bbm92_transmittances",
+    "mfl_rate",
 ]
 
 
@@ -101,10 +104,22 @@ def bbm92_gain_error(sys: SystemBBM92, distance_km: float, lam: float) -> tuple[
     return float(q), float((sys.e0 * q - correlated) / q)
 
 
+def mfl_rate(
+    gain: float, qber: float, q_basis: float = 0.5, f_ec: float = 1.16, phase_error: float | None = None
+) -> float:
+    """Ma, Fung and Lo's asymptotic rate q Q [1 - f h(E) - h(E_p)], before the floor (per pulse, or per second
+    when ``gain`` is a coincidence rate in Hz).
+
+    ``phase_error`` defaults to the bit error ``qber`` (a basis-independent source, Koashi-Preskill);
+    on the bench it is the other basis's measured QBER.
+    """
+    e_p = qber if phase_error is None else phase_error
+    return q_basis * gain * (1 - f_ec * float(binary_entropy(qber)) - float(binary_entropy(min(e_p, 0.5))))
+
+
 def _rate_unfloored(sys: SystemBBM92, distance_km: float, lam: float, q_basis: float) -> float:
     q, e = bbm92_gain_error(sys, distance_km, lam)
-    h = float(binary_entropy(e))
-    return q_basis * q * (1 - sys.f_ec * h - h)
+    return mfl_rate(q, e, q_basis, sys.f_ec)
 
 
 def bbm92_asymptotic_rate(sys: SystemBBM92, distance_km: float, lam: float, q_basis: float = 0.5) -> float:
@@ -128,6 +143,39 @@ def bbm92_optimal_lambda(sys: SystemBBM92, distance_km: float) -> float:
         lambda x: -_rate_unfloored(sys, distance_km, x, 0.5), bounds=(a, b), method="bounded", options={"xatol": 1e-9}
     )
     return float(res.x) if -res.fun >= raw[i] else float(grid[i])
+
+
+@dataclass(frozen=True)
+class BBM92FiniteKey:
+    """One block's Tomamichel et al. Eq. (2): inputs, the deviation ``mu`` and the length (bits)."""
+
+    n_key: int
+    n_test: int
+    e_test: float
+    leak_ec: float
+    mu: float
+    bits: float
+    """Eq. (2) before the floor (negative: no key)."""
+    length: int
+    reason: str = ""
+
+
+def bbm92_finite_key(
+    n_key: int, n_test: int, e_test: float, leak_ec: float, eps_sec: float = 1e-10, eps_cor: float = 1e-15
+) -> BBM92FiniteKey:
+    """:func:`bbm92_finite_key_length` with its parts, floored to whole bits (``reason`` says why none)."""
+    bits = bbm92_finite_key_length(n_key, n_test, e_test, leak_ec, eps_sec, eps_cor)
+    mu = math.inf
+    if n_key > 0 and n_test > 0:
+        mu = math.sqrt((n_key + n_test) / (n_key * n_test) * (n_test + 1) / n_test * math.log(2 / eps_sec))
+    length = max(0, math.floor(bits)) if math.isfinite(bits) else 0
+    reason = ""
+    if length == 0:
+        reason = (
+            f"Tomamichel et al. Eq. (2) gives {bits:.0f} bits: n = {n_key}, k = {n_test}, "
+            f"e_test + mu = {e_test:.4f} + {mu:.4f}, leak_EC = {leak_ec:.0f}"
+        )
+    return BBM92FiniteKey(int(n_key), int(n_test), float(e_test), float(leak_ec), mu, bits, length, reason)
 
 
 def bbm92_finite_key_length(
