@@ -8,6 +8,7 @@ would show in process listings and shell history.
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from qnetlab.catalog import API_KEY_ENV, CATALOG_URI_ENV
 CATALOG_URI_HELP = (
     "Tiled catalog server URL (http[s]://HOST:PORT) instead of the embedded catalog; API key from $QNETLAB_API_KEY"
 )
+CONNECT_TIMEOUT_S = 10.0
 CATALOG_URI_DEFAULT = "$QNETLAB_CATALOG_URI, else the embedded catalog in the data directory"
 
 
@@ -38,9 +40,14 @@ def open_served(uri: str, origin: str = "--catalog-uri", api_key: str | None = N
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CatalogUriError(f"{origin} {uri!r}: not a catalog server URL (expected http[s]://HOST:PORT)")
     try:
-        parts.port  # noqa: B018  (raises on a port that is not a number)
-    except ValueError as error:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:  # a port that is not a number
         raise CatalogUriError(f"{origin} {uri!r}: {error}") from None
+    try:  # fail fast: tiled's client retries a refused connection for about 25 s
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise CatalogUriError(f"{origin} {uri!r}: cannot connect to {parts.hostname}:{port} ({reason})") from None
     from qnetlab.catalog import open_catalog
 
     try:
@@ -52,11 +59,11 @@ def open_served(uri: str, origin: str = "--catalog-uri", api_key: str | None = N
 def _why(error: BaseException) -> str:
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
-    if status == 401:
-        return f"the server refused the API key (HTTP 401; set ${API_KEY_ENV})"
+    text = " ".join(str(error).split()) or type(error).__name__
+    if status in (401, 403) or "requires API key" in text:  # tiled says so without a status on a bad key
+        return f"the server refused the API key (set ${API_KEY_ENV} to the server's key)"
     if status is not None:
         return f"the server answered HTTP {status} (is it a Tiled catalog server?)"
-    text = " ".join(str(error).split()) or type(error).__name__
     return f"cannot use the catalog server ({type(error).__name__}: {text[:200]})"
 
 
