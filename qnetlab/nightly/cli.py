@@ -67,6 +67,8 @@ def nightly(
 
         if drift_hours is not None and not 0 <= drift_hours <= 24 * 30:
             _fail(f"--drift-hours must be between 0 and 720, got {drift_hours}")
+        if report_dir is not None:
+            _fail("--report-dir does not apply with --queue: the worker writes the report under its data directory")
         try:
             load_nightly_config(nightly_config)  # refuse a bad file here, before it is queued
         except NightlyConfigError as error:

@@ -78,7 +78,7 @@ def test_the_summary_stream_holds_each_step_with_its_runs(night):
     table = catalog[uids[-1]]["steps"].read()
     assert list(table["nightly_step"]) == ["rates", "broken", "paddle", "after"]
     assert list(table["nightly_status"]) == ["passed", "failed", "passed", "skipped"]
-    assert [json.loads(v) for v in table["nightly_run_uids"]] == [[uids[0]], uids[1:3], [uids[3]], []]
+    assert [json.loads(v) for v in table["nightly_run_uids"].values] == [[uids[0]], uids[1:3], [uids[3]], []]
     assert list(table["nightly_attempts"]) == [1, 2, 1, 0]
 
 
@@ -88,7 +88,7 @@ def test_what_passed_is_stored_with_its_run_and_applied(night):
 
     (entry,) = CalibrationStore(data).history("bob_pc.paddle1_deg")
     assert entry["value"] == 40.0 and entry["run_uid"] == uids[3] and entry["step"] == "paddle"
-    assert paddle_deg == pytest.approx(40.0, abs=0.01)
+    assert paddle_deg == pytest.approx(40.0, abs=0.1)  # the MPC320 reads back in encoder steps (~0.05 deg)
 
 
 def test_bad_arguments_of_the_queue_plan_name_the_argument(tmp_path):

@@ -76,6 +76,13 @@ def test_the_nightly_item_runs_while_a_second_plan_waits_its_turn(tmp_path, redi
     data = tmp_path / "data"
     night = _night(tmp_path, readings=5)
     with _manager(tmp_path, redis, data) as manager:
+        api = manager.address.api()
+        try:  # offered with its parameter descriptions, as queueserver reads them from the docstring
+            offered = {p["name"]: p for p in api.plans_allowed()["plans_allowed"]["nightly"]["parameters"]}
+        finally:
+            api.close()
+        assert set(offered) == {"config", "drift_hours", "report"}
+        assert "nightly config file" in offered["config"]["description"].lower()
         command = ["nightly", "--queue", "--queue-dir", str(tmp_path / "queue"), "--nightly", str(night)]
         cli = subprocess.Popen(  # cron's command: submit the night, start the queue, wait, exit by the verdict
             [sys.executable, "-c", "from qnetlab.cli import main; main()", *command],
