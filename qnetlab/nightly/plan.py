@@ -131,6 +131,7 @@ def _step(session: Any, step: Step, job: JobResult, store: CalibrationStore, wat
 def _summary_run(job: JobResult, report: Path | None):
     """The night's summary run: the verdict in its start document, one ``steps`` event per step."""
     signals = {key: Signal(name=f"nightly_{key}", value="") for key in _STEP_FIELDS}
+    readables: list[Any] = list(signals.values())  # ophyd Signals, untyped against bluesky's Readable
     md = {
         "plan_name": SUMMARY_PLAN,
         "nightly_id": job.nightly_id,
@@ -150,7 +151,7 @@ def _summary_run(job: JobResult, report: Path | None):
             values += (json.dumps(step.run_uids), json.dumps(figures))
             for key, value in zip(_STEP_FIELDS, values, strict=True):
                 signals[key].put(value)
-            yield from bps.trigger_and_read(list(signals.values()), name="steps")
+            yield from bps.trigger_and_read(readables, name="steps")
 
     return (yield from record())
 
