@@ -70,17 +70,19 @@ class CatalogWriter:
     Parameters
     ----------
     catalog : the ``runs`` container
-    data_dir : the embedded catalog's data directory (None for a served catalog: no lock)
+    data_dir : the data directory (None: no live file, no lock)
+    lock : take the data directory's catalog lock per document (the embedded catalog); a served
+        catalog needs none, but keeps the live file, so a node closes its dead processes' runs there too
     """
 
-    def __init__(self, catalog, data_dir: Path | None):
+    def __init__(self, catalog, data_dir: Path | None, *, lock: bool = True):
         from bluesky.callbacks.tiled_writer import TiledWriter
 
         # batch_size 1: every event and StreamDatum reaches the catalog when emitted, so a
         # process that dies loses nothing already collected
         self._writer = TiledWriter(catalog, batch_size=1)
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-        self._data_dir = data_dir
+        self._data_dir = data_dir if lock else None
         self.live = LiveFile(data_dir) if data_dir is not None else None
 
     abort_reason: str | None = None  # set by whoever aborts: the stop reason when bluesky leaves it blank
@@ -90,16 +92,16 @@ class CatalogWriter:
             doc = {**doc, "reason": self.abort_reason}
         if self._data_dir is None:
             self._writer(name, doc)
-            return
-        from qnetlab.catalog import data_dir_lock, is_disk_full, release_reserve
+        else:
+            from qnetlab.catalog import data_dir_lock, is_disk_full, release_reserve
 
-        with data_dir_lock(self._data_dir):
-            try:
-                self._writer(name, doc)
-            except Exception as error:
-                if not is_disk_full(error) or not release_reserve(self._data_dir):
-                    raise
-                self._writer(name, doc)  # the reserve freed room to record this (e.g. the stop document)
+            with data_dir_lock(self._data_dir):
+                try:
+                    self._writer(name, doc)
+                except Exception as error:
+                    if not is_disk_full(error) or not release_reserve(self._data_dir):
+                        raise
+                    self._writer(name, doc)  # the reserve freed room to record this (e.g. the stop document)
         if self.live is not None and name == "start":
             self.live.started(doc["uid"])
         elif self.live is not None and name == "stop":

@@ -110,7 +110,8 @@ def open_catalog(
     """The container of Bluesky runs.
 
     Opening the embedded catalog also closes the runs of processes that died (exit_status
-    ``fail``, every tag in their files linked; see :func:`qnetlab._run_liveness.close_orphaned_runs`).
+    ``fail``, every tag in their files linked; see :func:`qnetlab._run_liveness.close_orphaned_runs`);
+    so does opening a served one with ``data_dir`` given (the runs of that directory's dead processes).
 
     Parameters
     ----------
@@ -128,7 +129,14 @@ def open_catalog(
         client = from_uri(uri, api_key=api_key)
         if RUNS not in client:
             _create_runs_container(client)
-        return client[RUNS]
+        runs = client[RUNS]
+        if close_orphans and data_dir is not None:  # this node's dead processes' runs, in the server
+            from qnetlab._run_liveness import close_orphaned_runs
+
+            directory = resolve_data_dir(data_dir)
+            with data_dir_lock(directory):
+                close_orphaned_runs(runs, directory)
+        return runs
     from qnetlab._run_liveness import close_orphaned_runs
 
     directory = resolve_data_dir(data_dir)

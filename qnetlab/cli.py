@@ -40,6 +40,8 @@ DataDirOption = Annotated[
 ENTANGLEMENT_PLANS = ("chsh", "visibility", "tomography")  # qnetlab/_entanglement_cli.py
 PLANS = ("count_rates", "record_tags", "bb84", "bbm92", *ENTANGLEMENT_PLANS)
 
+from qnetlab.served.cli import CatalogUriOption, served_catalog  # noqa: E402 (light: typer only)
+
 
 def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
@@ -66,6 +68,7 @@ def run(
     ] = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    catalog_uri: CatalogUriOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no live table or progress bar (the bar is shown only on a terminal)")
     ] = False,
@@ -80,11 +83,12 @@ def run(
     source = resolve_config(config)
     chosen = _check_run_arguments(plan, duration, channels, num, source)
     directory = _check_data_dir(data_dir)
+    uri, _ = served_catalog(catalog_uri)
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
 
     try:
-        _run_plan(plan, source.path, directory, duration, chosen, num, quiet, seed)
+        _run_plan(plan, source.path, directory, duration, chosen, num, quiet, seed, uri)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
 
@@ -137,13 +141,15 @@ def _check_data_dir(data_dir: Path | None) -> Path:
         raise  # unreachable: _fail exits
 
 
-def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> None:
+def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed, catalog_uri=None) -> None:
     from qnetlab import plans, session
     from qnetlab._cli_signals import aborting_on_signals
 
     progress = not quiet and sys.stderr.isatty()  # a log file (cron, CI) gets no redrawn bars
     uids: list[str] = []
-    with session.start(config, seed=seed, data_dir=data_dir, live_table=not quiet, progress=progress) as s:
+    with session.start(
+        config, seed=seed, data_dir=data_dir, catalog_uri=catalog_uri, live_table=not quiet, progress=progress
+    ) as s:
         s.RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
         tagger = s.lab.default_device("tagger")
         transmitter = s.lab.default_device("transmitter", required=False)
@@ -188,6 +194,8 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed) -> N
             table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
+    if catalog_uri:
+        typer.echo(f"catalog: {catalog_uri}")
     if s.seed is not None:
         typer.echo(f"seed: {s.seed} ({s.seed_origin}; --seed {s.seed} repeats this run)")
     timing = s.clock.summary() if s.clock is not None else None
@@ -260,6 +268,7 @@ def runs(
     limit: Annotated[int, typer.Option(help="how many of the newest runs")] = 20,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    catalog_uri: CatalogUriOption = None,
 ) -> None:
     """List the newest runs in the catalog (runs whose process died are closed as failed first)."""
     del config  # every command takes --config; the catalog does not depend on the lab
@@ -269,7 +278,13 @@ def runs(
 
     if limit < 1:
         _fail(f"--limit must be at least 1, got {limit}")
-    listed = list_runs(_check_data_dir(data_dir), limit)
+    _, served = served_catalog(catalog_uri)
+    if served is not None:
+        from qnetlab.served.catalog_client import list_served_runs
+
+        listed = list_served_runs(served, limit)
+    else:
+        listed = list_runs(_check_data_dir(data_dir), limit)
     if not listed:
         typer.echo("no runs yet")
         return
@@ -281,13 +296,17 @@ def runs(
 
 
 @app.command()
-def repair(data_dir: DataDirOption = None) -> None:
-    """Close the runs whose recording process died: exit_status fail, every tag in their files linked."""
+def repair(data_dir: DataDirOption = None, catalog_uri: CatalogUriOption = None) -> None:
+    """Close the runs whose recording process died: exit_status fail, every tag in their files linked.
+
+    With a served catalog: the runs that this data directory's dead processes left open there.
+    """
     from qnetlab._run_liveness import close_orphaned_runs
     from qnetlab.catalog import data_dir_lock, open_catalog
 
     directory = _check_data_dir(data_dir)
-    catalog = open_catalog(directory, close_orphans=False)
+    _, served = served_catalog(catalog_uri)
+    catalog = served if served is not None else open_catalog(directory, close_orphans=False)
     with data_dir_lock(directory):
         closed = close_orphaned_runs(catalog, directory)
     for uid in closed:

@@ -160,7 +160,7 @@ def start(
         else the simulated lab shipped with qnetlab; see :mod:`qnetlab.config_source`)
     seed : the simulated world's seed (default ``$QNETLAB_SEED``, else the config's, else fresh)
     data_dir : data directory (default ``$QNETLAB_DATA_DIR``, else ``./data``)
-    catalog_uri : a Tiled server URL instead of the embedded catalog
+    catalog_uri : a Tiled server URL instead of the embedded catalog (default ``$QNETLAB_CATALOG_URI``)
     live_table : print a live table of each run
     progress : show a progress bar while the RunEngine waits on long acquisitions
 
@@ -173,12 +173,13 @@ def start(
     from bluesky import RunEngine
 
     from qnetlab._run_liveness import CatalogWriter
-    from qnetlab.catalog import STREAM_RESERVE_FILE, open_catalog, resolve_data_dir
+    from qnetlab.catalog import CATALOG_URI_ENV, STREAM_RESERVE_FILE, open_catalog, resolve_data_dir
     from qnetlab.instruments import load_lab
     from qnetlab.instruments.config import load_config
 
     source = resolve_config(config)
     directory = resolve_data_dir(data_dir)
+    catalog_uri = catalog_uri or os.environ.get(CATALOG_URI_ENV) or None
     lab_config = load_config(source.path)
     chosen_seed, seed_origin = choose_seed(lab_config, seed)
     if lab_config.world is not None and chosen_seed is not None:
@@ -202,7 +203,7 @@ def start(
         from qnetlab._failures import raise_status_cause
 
         RE.preprocessors.append(raise_status_cause)
-        writer = CatalogWriter(catalog, directory if catalog_uri is None else None)
+        writer = CatalogWriter(catalog, directory, lock=catalog_uri is None)  # live file also when served
         RE.subscribe(writer)
         clock = RunClock(lab.world) if lab.world is not None else None
         if clock is not None:

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from qnetlab.served.cli import DEFAULT_QUEUE_DIR, CatalogUriOption, QueueDirOption, served_catalog
+
 # the nightly steps of the simulated lab, shipped with qnetlab (a copy of config/nightly.yaml, checked equal)
 DEFAULT_NIGHTLY = Path(__file__).resolve().parent.parent / "data" / "nightly.yaml"
 
@@ -36,16 +38,43 @@ def nightly(
         typer.Option("--drift-hours", help="simulated labs: run the world forward this long first [default: config]"),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    catalog_uri: CatalogUriOption = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue", help="submit the night to the node's queue (qnetlab queue start) as one item and wait for it"
+        ),
+    ] = False,
+    queue_dir: QueueDirOption = DEFAULT_QUEUE_DIR,
+    queue_timeout: Annotated[
+        float, typer.Option("--queue-timeout", help="with --queue: how long to wait for the night (s)")
+    ] = 4 * 3600.0,
 ) -> None:
     """Run the nightly calibration: each step's summary, an HTML report, exit 0 only if every step passed.
 
     Exit status: 0 all passed, 1 a step failed or was skipped, 2 bad arguments or config,
     130/143 stopped by Ctrl-C/SIGTERM (the running run aborted and closed, the steps left
-    skipped, the report written).
+    skipped, the report written). With --queue the node's worker runs the night (its lab config,
+    data directory and catalog; --config is not used) and writes the report on the node; Ctrl-C
+    stops waiting, not the night.
     """
     from qnetlab.cli import _check_config_file, _check_data_dir, _fail
     from qnetlab.config_source import resolve_config
 
+    if queue:
+        from qnetlab.nightly.config import NightlyConfigError, load_nightly_config
+        from qnetlab.served.cli import run_queued_nightly
+
+        if drift_hours is not None and not 0 <= drift_hours <= 24 * 30:
+            _fail(f"--drift-hours must be between 0 and 720, got {drift_hours}")
+        if report_dir is not None:
+            _fail("--report-dir does not apply with --queue: the worker writes the report under its data directory")
+        try:
+            load_nightly_config(nightly_config)  # refuse a bad file here, before it is queued
+        except NightlyConfigError as error:
+            _fail(str(error))
+        passed = run_queued_nightly(queue_dir, nightly_config, drift_hours, catalog_uri, data_dir, queue_timeout)
+        raise typer.Exit(code=0 if passed else 1)
     source = resolve_config(config)
     _check_config_file(source)
     config = source.path
@@ -58,11 +87,12 @@ def nightly(
     except NightlyConfigError as error:
         _fail(str(error))
     directory = _check_data_dir(data_dir)
+    uri, _ = served_catalog(catalog_uri)
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
 
     try:
-        job, report = _run(config, steps, directory, report_dir or directory / "reports", drift_hours, quiet)
+        job, report = _run(config, steps, directory, report_dir or directory / "reports", drift_hours, quiet, uri)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
     typer.echo(job.verdict())
@@ -72,7 +102,7 @@ def nightly(
     raise typer.Exit(code=0 if job.passed else 1)
 
 
-def _run(config, steps, data_dir, report_dir, drift_hours, quiet):
+def _run(config, steps, data_dir, report_dir, drift_hours, quiet, catalog_uri=None):
     from tqdm import tqdm
 
     from qnetlab import session
@@ -88,7 +118,7 @@ def _run(config, steps, data_dir, report_dir, drift_hours, quiet):
         bar.write(result.summary_line(), file=sys.stdout)
         bar.update(1)
 
-    with session.start(config, data_dir=data_dir, live_table=False, progress=False) as s:
+    with session.start(config, data_dir=data_dir, catalog_uri=catalog_uri, live_table=False, progress=False) as s:
         logging.getLogger("bluesky").setLevel(logging.CRITICAL)  # one line per step here, not tracebacks
         watch = LabHealthWatch(s.lab, s.RE)
         watch.install()

@@ -15,9 +15,14 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from qnetlab.served.catalog_client import CATALOG_URI_DEFAULT, CATALOG_URI_HELP
+
 serve_app = typer.Typer(no_args_is_help=True, help="Serve engines a lab shares: the catalog.")
 queue_app = typer.Typer(no_args_is_help=True, help="A lab node's plan queue (bluesky-queueserver over Redis).")
 
+CatalogUriOption = Annotated[
+    str | None, typer.Option("--catalog-uri", help=CATALOG_URI_HELP, show_default=CATALOG_URI_DEFAULT)
+]
 QueueDirOption = Annotated[
     Path, typer.Option("--queue-dir", help="the node's queue directory (Redis, RE Manager files, address)")
 ]
@@ -91,7 +96,64 @@ def _address(queue_dir: Path):
     path = queue_dir / "address.json"
     if not path.is_file():
         _fail(f"{path}: no queue running for this directory (start one with 'qnetlab queue start')")
-    return QueueAddress(**json.loads(path.read_text()))
+    known = set(QueueAddress.__dataclass_fields__)
+    return QueueAddress(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
+
+
+def served_catalog(option: str | None):
+    """The served catalog chosen by ``--catalog-uri`` or ``$QNETLAB_CATALOG_URI`` (None: embedded).
+
+    Exits 2 with one line naming the URI when it cannot be used; returns ``(uri, runs container)``.
+    """
+    from qnetlab.served.catalog_client import CatalogUriError, chosen_uri, open_served
+
+    uri, origin = chosen_uri(option)
+    if uri is None:
+        return None, None
+    try:
+        return uri, open_served(uri, origin)
+    except CatalogUriError as error:
+        _fail(str(error))
+
+
+def run_queued_nightly(
+    queue_dir: Path, nightly_config: Path, drift_hours: float | None, catalog_uri: str | None, data_dir, timeout_s
+) -> bool:
+    """``qnetlab nightly --queue``: submit the night to the node's queue, wait, print its summary; passed?"""
+    from qnetlab.served import nightly_queue, queue
+    from qnetlab.served.catalog_client import CatalogUriError, chosen_uri, open_served
+    from qnetlab.served.processes import ServiceError
+
+    address = _address(queue_dir)
+    uri, origin = chosen_uri(catalog_uri)
+    if uri is None and address.catalog_uri:
+        uri, origin = address.catalog_uri, f"catalog of {queue_dir / 'address.json'}"
+    if uri is not None:
+        try:
+            catalog = open_served(uri, origin)
+        except CatalogUriError as error:
+            _fail(str(error))
+    else:
+        from qnetlab.catalog import open_catalog
+
+        catalog = open_catalog(data_dir or address.data_dir)
+    from bluesky_queueserver_api.comm_base import RequestFailedError
+
+    try:
+        item = nightly_queue.submit_nightly(address, nightly_config, drift_hours)
+        ahead = queue.status(address)["items_in_queue"] - 1
+        typer.echo(f"queued nightly: item {item} ({ahead} item(s) before it); starting the queue")
+        queue.start_queue(address)
+        night = nightly_queue.wait_for_night(address, item, catalog, timeout_s)
+    except (RequestFailedError, ServiceError) as error:
+        _fail(str(error).splitlines()[0], code=1)
+    for line in night.summary:
+        typer.echo(line)
+    typer.echo(night.verdict)
+    for line in night.recoveries:
+        typer.echo(f"  suspended and recovered: {line}")
+    typer.echo(f"report: {night.report or '(none)'}")
+    return night.passed
 
 
 @queue_app.command("start")
@@ -100,15 +162,14 @@ def queue_start(
     queue_dir: QueueDirOption = DEFAULT_QUEUE_DIR,
     node: Annotated[str, typer.Option(help="node name (prefix of its Redis keys)")] = "lab",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory of the node")] = None,
-    catalog_uri: Annotated[
-        str | None, typer.Option("--catalog-uri", envvar="QNETLAB_CATALOG_URI", help="catalog server URL")
-    ] = None,
+    catalog_uri: CatalogUriOption = None,
     redis_port: Annotated[int | None, typer.Option(help="a running Redis on 127.0.0.1 (default: start one)")] = None,
 ) -> None:
     """Start the node's RE Manager (and Redis), open the lab in its worker, serve until Ctrl-C."""
     from qnetlab.served import queue
     from qnetlab.served.processes import ServiceError
 
+    catalog_uri, _ = served_catalog(catalog_uri)  # checked before anything starts
     redis = None
     try:
         if redis_port is None:

@@ -44,10 +44,16 @@ PERMISSIONS = {
 
 @dataclass
 class QueueAddress:
-    """Where a node's RE Manager listens (ZMQ control and info sockets on loopback or a host)."""
+    """Where a node's RE Manager listens (ZMQ control and info sockets), and where its worker records.
+
+    ``data_dir`` and ``catalog_uri`` are the worker's (``catalog_uri`` None: the embedded catalog in
+    ``data_dir``), so a client on the node reads back the runs of its items; never the API key.
+    """
 
     control: str
     info: str
+    data_dir: str | None = None
+    catalog_uri: str | None = None
 
     def api(self, timeout_s: float = 10.0) -> Any:
         """A bluesky-queueserver-api client of this manager."""
@@ -94,10 +100,12 @@ def start_manager(
     permissions = directory / "user_group_permissions.yaml"
     permissions.write_text(yaml.safe_dump(PERMISSIONS, sort_keys=False))
     control_port, info_port = control_port or free_port(), info_port or free_port()
-    address = QueueAddress(f"tcp://127.0.0.1:{control_port}", f"tcp://127.0.0.1:{info_port}")
-    env = dict(os.environ, QNETLAB_CONFIG=str(Path(config).resolve()))
-    if data_dir is not None:
-        env["QNETLAB_DATA_DIR"] = str(Path(data_dir).resolve())
+    worker_data = Path(data_dir or os.environ.get("QNETLAB_DATA_DIR") or "data").resolve()
+    catalog_uri = catalog_uri or os.environ.get("QNETLAB_CATALOG_URI") or None
+    address = QueueAddress(
+        f"tcp://127.0.0.1:{control_port}", f"tcp://127.0.0.1:{info_port}", str(worker_data), catalog_uri
+    )
+    env = dict(os.environ, QNETLAB_CONFIG=str(Path(config).resolve()), QNETLAB_DATA_DIR=str(worker_data))
     if catalog_uri:
         env["QNETLAB_CATALOG_URI"] = catalog_uri
     if api_key:
@@ -171,6 +179,21 @@ def status(address: QueueAddress) -> dict:
         return state
     finally:
         api.close()
+
+
+def wait_for_item(address: QueueAddress, item_uid: str, timeout_s: float) -> dict:
+    """Wait until item ``item_uid`` is in the history (done, whatever its exit status); returns it."""
+    deadline = time.monotonic() + timeout_s
+    api = address.api()
+    try:
+        while time.monotonic() < deadline:
+            for item in reversed(api.history_get()["items"]):
+                if item["item_uid"] == item_uid:
+                    return dict(item)
+            time.sleep(0.5)
+    finally:
+        api.close()
+    raise ServiceError(f"RE Manager at {address.control}: item {item_uid} not done within {timeout_s:g} s")
 
 
 def wait_until_idle(address: QueueAddress, timeout_s: float) -> dict:

@@ -18,6 +18,7 @@ import os
 
 from qnetlab import plans as _plans
 from qnetlab import session as _session
+from qnetlab.nightly.plan import queue_nightly as _queue_nightly
 
 _s = _session.start(
     os.environ["QNETLAB_CONFIG"],
@@ -46,3 +47,4 @@ _offered = {name: getattr(_plans, name) for name in _plans.__all__}  # plans, no
 globals().update(
     {name: _with_evaluated_annotations(plan) for name, plan in _offered.items() if inspect.isfunction(plan)}
 )
+nightly = _with_evaluated_annotations(_queue_nightly(_s))

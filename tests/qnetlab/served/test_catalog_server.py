@@ -94,3 +94,52 @@ with session.start(sys.argv[1], data_dir=sys.argv[2], live_table=False, progress
     local_t, local_ch = read_run_tags(catalog, uid)
     assert served_t.size > 1000
     assert (served_t == local_t).all() and (served_ch == local_ch).all()
+
+
+def test_cli_run_with_catalog_uri_writes_to_the_served_catalog(catalog_server, tmp_path):
+    uri, api_key, nodes = catalog_server
+    from typer.testing import CliRunner
+
+    from qnetlab.catalog import open_catalog
+    from qnetlab.cli import app
+
+    data = nodes / "cli"
+    env = {"QNETLAB_API_KEY": api_key, "QNETLAB_CATALOG_URI": None}
+    args = ["run", "count_rates", "-d", "0.05", "--num", "2", "-c", str(SIM_LAB), "--data-dir", str(data), "-q"]
+    result = CliRunner().invoke(app, [*args, "--catalog-uri", uri], env=env)
+    assert result.exit_code == 0, result.output
+    (uid,) = [line.split()[-1] for line in result.output.splitlines() if line.startswith("run uid:")]
+    run = open_catalog(uri=uri, api_key=api_key)[uid]
+    assert run.metadata["stop"]["exit_status"] == "success"
+    assert len(run["primary"].read()["time"]) == 2
+    assert not (data / "catalog.db").exists()  # nothing went to an embedded catalog
+
+    listed = CliRunner().invoke(app, ["runs", "--limit", "50", "--catalog-uri", uri], env=env)
+    assert listed.exit_code == 0 and uid in listed.output, listed.output
+
+
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [
+        ("not-a-url", "not a catalog server URL"),
+        ("http://127.0.0.1:1", "cannot connect"),
+        ("http://127.0.0.1:port", "Port could not be cast"),
+        ("served", "refused the API key"),  # the real server, with a wrong key
+    ],
+)
+def test_a_bad_catalog_uri_is_one_line_naming_it(catalog_server, tmp_path, uri, why):
+    from typer.testing import CliRunner
+
+    from qnetlab.cli import app
+
+    if uri == "served":
+        uri = catalog_server[0]
+    env = {"QNETLAB_API_KEY": "not-the-key", "QNETLAB_CATALOG_URI": None}
+    for command in (
+        ["run", "count_rates", "-c", str(SIM_LAB), "--data-dir", str(tmp_path), "-q", "--catalog-uri", uri],
+        ["runs", "--catalog-uri", uri],
+    ):
+        result = CliRunner().invoke(app, command, env=env)
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"error: --catalog-uri {uri!r}: ") and why in line, line
