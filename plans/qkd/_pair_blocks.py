@@ -120,11 +120,11 @@ class PairDistiller(BlockDistiller):
     def flush(self) -> None:
         """Queue the segments gathered so far as one block (nothing if none holds a sifted bit)."""
         if any(s.sifted and s.bits_a.size for s in self._segments):
-            self._todo.put((self._blocks, self._segments))
+            self._todo.put((self._blocks, self._segments, self._suspensions - int(self.suspended)))
             self._blocks += 1
             self._segments, self._pending_bits = [], [0, 0]
 
-    def _distil(self, index: int, frames: list[Any]) -> BlockOutcome:
+    def _distil(self, index: int, frames: list[Any], suspensions: int) -> BlockOutcome:
         segments = cast(list[Segment], frames)
         key = [s for s in segments if s.sifted and s.basis_a == KEY_BASIS]
         test = [s for s in segments if s.sifted and s.basis_a != KEY_BASIS]
@@ -138,9 +138,16 @@ class PairDistiller(BlockDistiller):
             joined(key, "a"), joined(key, "b"), joined(test, "a"), joined(test, "b"),
             self.pair_params, self._store, self.rng, key_id=key_id,
         )  # fmt: skip
+        suspended = self.suspended or self._suspensions != suspensions  # suspended while queued or distilling
+        withheld = f"suspended: {self.suspend_reason}" if suspended and result.accepted else ""
         if result.accepted:
-            self.key_sink(self._store.take(key_id), key_id)
+            key = self._store.take(key_id)
+            if not withheld:
+                self.key_sink(key, key_id)
         acquired = float(sum(s.duration_s for s in segments))
         coincidences = int(sum(s.coincidences for s in segments))
         detections = int(sum(s.bits_a.size for s in segments))
-        return PairOutcome(index, result, len(segments), 0, detections, acquired, False, finite, coincidences)
+        return PairOutcome(
+            index, result, len(segments), 0, detections, acquired, suspended, withheld,
+            finite=finite, coincidences=coincidences,
+        )  # fmt: skip

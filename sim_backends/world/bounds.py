@@ -48,4 +48,6 @@ def check_detector_roles(link: str, detectors: dict, roles: tuple[str, ...] | No
     missing = [role for role in required if role not in detectors]
     if missing:
         raise ValueError(f"detectors: a {link!r} link needs the roles {list(required)}; {missing} not given")
+
+
 MountZeroDeg = Annotated[float, Interval(ge=-90.0, le=90.0)]  # deg; a plate's axis repeats every 180 deg

@@ -463,7 +463,8 @@ CASES = [
         "waveplate-misspelt",
         _set("world", "actuators", "ent_a_qwp", "retardence_waves", value=0.25),
         r"world\.actuators\.ent_a_qwp: ",
-        r"unknown key\(s\) \['retardence_waves'\]; the keys of this table are \['angle_deg', 'mount_zero_deg', 'retardance_waves'\]",
+        r"unknown key\(s\) \['retardence_waves'\]; the keys of this table are "
+        r"\['angle_deg', 'mount_zero_deg', 'retardance_waves'\]",
     ),
     (
         "waveplate-retardance-zero",
