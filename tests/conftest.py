@@ -83,10 +83,18 @@ _ONE_WORKER_FOLDERS = ("qnetlab/served", "qnetlab/kms", "analysis/timetags")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Give every test its xdist group: its module, or its folder for the folders above (unless it names one)."""
+    """Give every test its xdist group: its module, or its folder for the folders above (unless it names
+    one); then put the groups holding slow tests or servers first, so the two workers end together
+    instead of one finishing a long group alone (longest first, the order kept within a group)."""
+    groups: dict[int, str] = {}
     for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        path = Path(str(item.fspath)).resolve().relative_to(REPO / "tests").as_posix()
-        group = next((folder for folder in _ONE_WORKER_FOLDERS if path.startswith(folder + "/")), path)
-        item.add_marker(pytest.mark.xdist_group(group))
+        marker = item.get_closest_marker("xdist_group")
+        if marker is None:
+            path = Path(str(item.fspath)).resolve().relative_to(REPO / "tests").as_posix()
+            group = next((folder for folder in _ONE_WORKER_FOLDERS if path.startswith(folder + "/")), path)
+            item.add_marker(pytest.mark.xdist_group(group))
+        else:
+            group = marker.args[0] if marker.args else marker.kwargs.get("name", "default")
+        groups[id(item)] = group
+    heavy = {groups[id(i)] for i in items if i.get_closest_marker("slow") or groups[id(i)] in _ONE_WORKER_FOLDERS}
+    items.sort(key=lambda i: groups[id(i)] not in heavy)  # stable: collection order within each part
