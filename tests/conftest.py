@@ -76,7 +76,7 @@ def data_dir(tmp_path, monkeypatch):
     return path
 
 
-# The suite runs on two xdist workers (pyproject's addopts). Each test module stays on one worker
+# The suite runs on three xdist workers (pyproject's addopts). Each test module stays on one worker
 # (its module-scoped lab is built once); the folders whose conftest starts session-wide servers
 # (PostgreSQL and Redis, the KME network, a shared tag file) stay together so they start once.
 _ONE_WORKER_FOLDERS = ("qnetlab/served", "qnetlab/kms", "analysis/timetags")
@@ -84,7 +84,7 @@ _ONE_WORKER_FOLDERS = ("qnetlab/served", "qnetlab/kms", "analysis/timetags")
 
 def pytest_collection_modifyitems(config, items):
     """Give every test its xdist group: its module, or its folder for the folders above (unless it names
-    one); then put the groups holding slow tests or servers first, so the two workers end together
+    one); then put the groups holding slow tests or servers first, so the workers end together
     instead of one finishing a long group alone (longest first, the order kept within a group)."""
     groups: dict[int, str] = {}
     for item in items:
