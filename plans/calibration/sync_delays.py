@@ -5,7 +5,7 @@ decoy level) on the polarization link, her previous pattern, encoding and output
 after. The sync and the detectors are streamed (stream ``timetags``, linked); each
 channel's pulse phase and marker slot are found
 (:func:`qnetlab.analysis.calibration.sync_delays.sync_offsets_ps`), one event per channel
-in stream ``offsets``; every detector's delay is moved by −offset, so the clicks of slot k
+in stream ``offsets`` (with the pulse period); every detector's delay is moved by −offset, so the clicks of slot k
 arrive k pulses after the sync on every channel (a whole pulse or cable difference
 included, which a phase alone could not tell). Applied delays are checked by a second
 acquisition (``timetags_after``): every offset must then be within ``tolerance_ps`` of
@@ -81,6 +81,7 @@ def tagger_sync_delays(
         md,
     )
     signals = {name: Signal(name=name, value=0.0) for name in OFFSET_FIELDS}
+    period = Signal(name="period_ps", value=0.0)
 
     @bpp.run_decorator(md=_md)
     def inner() -> MsgGenerator[None]:
@@ -106,7 +107,8 @@ def tagger_sync_delays(
             for offset in found.values():
                 for name in OFFSET_FIELDS:
                     signals[name].put(float(getattr(offset, name)))
-                yield from bps.trigger_and_read(readables(*signals.values()), name="offsets")
+                period.put(period_ps)
+                yield from bps.trigger_and_read(readables(*signals.values(), period), name="offsets")
             before = {f"ch{ch}_offset_ps": o.offset_ps for ch, o in found.items()}
             kept = {f"{tag.name}.input{ch}_delay_ps": old[ch] for ch in inputs}
             bad = [f"ch{ch}: ±{o.offset_err_ps:.1f} ps" for ch, o in found.items() if o.offset_err_ps > max_error_ps]

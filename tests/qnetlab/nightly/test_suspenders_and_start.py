@@ -50,6 +50,7 @@ def test_session_starts_from_the_stored_calibration(lab_session):
     assert s.lab.bob_pc.paddle2_deg.get() == pytest.approx(33.0, abs=0.1)
     assert s.lab.tagger.driver.set_input_delay(3, -120) == -120  # the emulator holds the stored delay
     assert s.lab.world.taggers["tagger"].channels[3].delay_ps == -120
+    assert s.lab.tagger.input_delay_ps(3) == -120  # the device knows it too: a delay step starts from it
     assert s.lab.snspd.ch1.bias_ua.get() == pytest.approx(9.5)
 
 
