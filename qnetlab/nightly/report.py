@@ -50,20 +50,21 @@ def past_outcomes(
     return sorted(history, key=lambda item: item[0])
 
 
-def _specific_figures(step: Any, run: Any) -> list[str] | None:
-    """The step-specific figures of ``run`` with the numbers each derived; None when the step has none."""
+def _specific_figures(step: Any, run: Any) -> tuple[list[str], bool]:
+    """(HTML of ``run``'s step-specific figures with the numbers each derived, whether any was drawn).
+
+    A builder that fails leaves a line saying why (the generic figures are drawn instead).
+    """
     from qnetlab.nightly import report_figures as figures
     from qnetlab.nightly.step_figures import step_figures
 
     try:
         shown = step_figures(run)
     except Exception as error:  # a figure must never cost the report: say why it is missing
-        return [
-            f'<p class="figure-error">step figures not drawn: {html.escape(type(error).__name__)}: '
-            f"{html.escape(str(error))}</p>"
-        ]
+        why = f"{type(error).__name__}: {error}"
+        return [f'<p class="figure-error">step figures not drawn: {html.escape(why)}</p>'], False
     if not shown:
-        return None
+        return [], False
     parts = []
     for item in shown:
         parts.append(_img(figures.png(item.figure), f"{step.name} {item.alt}"))
@@ -73,7 +74,7 @@ def _specific_figures(step: Any, run: Any) -> list[str] | None:
         )
         if numbers:
             parts.append(f'<p class="derived">from the recorded data: {numbers}</p>')
-    return parts
+    return parts, True
 
 
 def _step_section(step: Any, catalog: Any) -> str:
@@ -99,12 +100,12 @@ def _step_section(step: Any, catalog: Any) -> str:
             for n in sorted(set(step.figures_before) | set(step.figures_after))
         )
         parts.append(f"<table><tr><th>figure</th><th>before</th><th>after</th></tr>{rows}</table>")
-    specific = None
+    own = False
     run = catalog[step.run_uids[-1]] if step.run_uids and step.status != "skipped" else None
     if run is not None and "calibration" in run:
-        specific = _specific_figures(step, run)
-        parts += specific or []
-    if specific is None:  # a step without figures of its own: the generic ones
+        specific, own = _specific_figures(step, run)
+        parts += specific
+    if not own:  # a step without figures of its own: the generic ones
         if step.figures_after or step.figures_before:
             fig = figures.before_after_figure(step.name, step.figures_before, step.figures_after, step.status)
             parts.append(_img(figures.png(fig), f"{step.name} before/after"))

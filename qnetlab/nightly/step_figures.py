@@ -238,6 +238,13 @@ BUILDERS: dict[str, Callable[[Any], list[Shown]]] = {
 
 
 def step_figures(run: Any) -> list[Shown]:
-    """The step-specific figures of a calibration run (none for a step without a builder)."""
-    builder = BUILDERS.get(run.metadata["start"].get("calibration_step"))
+    """The step-specific figures of a run of one of qnetlab's calibration plans (none for another plan).
+
+    The builders know the streams of :mod:`qnetlab.plans.calibration`'s plans, so a run is
+    theirs only when its ``plan_name`` is the step too (a lab's own plan may follow the
+    outcome contract under a step's name, with other streams).
+    """
+    start = run.metadata["start"]
+    step = start.get("calibration_step")
+    builder = BUILDERS.get(step) if start.get("plan_name") == step else None
     return builder(run) if builder is not None else []
