@@ -273,7 +273,7 @@ def sync_offsets_figure(
             centres = (np.asarray(edges[:-1], float) + np.asarray(edges[1:], float)) / 2
             phase_ax.plot(centres, hist, "-", color=f"C{i}", lw=1)
         slot_ax.axvspan(-0.5, 3.5, color="grey", alpha=0.15, lw=0)
-        slot_ax.set_xlim(-1, len(counts))
+        slot_ax.set_xlim(-1, max((len(c) for c in slots.values()), default=1))
         slot_ax.set_ylim(0, 1.6)
         slot_ax.set_xlabel("slot after the sync (pulses); shaded: where the marker belongs")
         slot_ax.set_ylabel("clicks / median")

@@ -145,9 +145,11 @@ def trend_figure(step: str, history: list[tuple[float, dict[str, float], dict[st
     axes = fig.subplots(rows, columns, squeeze=False, sharex=True).ravel()
     for ax, (family, members) in zip(axes, panels, strict=False):
         for i, (member, name) in enumerate(members.items()):
-            for when, style in ((2, "-"), (1, "--")):  # index of figures_after / figures_before in a night
-                nights = [(night[0], night[when], night[3]) for night in history if name in night[when]]
-                if not nights or (when == 1 and family not in before):
+            for when, style in (("after", "-"), ("before", "--")):
+                nights = [
+                    (t, figures, ok) for t, b, a, ok in history if name in (figures := (a if when == "after" else b))
+                ]
+                if not nights or (when == "before" and family not in before):
                     continue
                 times = np.array([datetime.fromtimestamp(t) for t, _, _ in nights], dtype="datetime64[s]")
                 value = np.array([f[name] for _, f, _ in nights], float)
@@ -155,8 +157,8 @@ def trend_figure(step: str, history: list[tuple[float, dict[str, float], dict[st
                 spans = [_interval(f, name) for _, f, _ in nights]
                 if all(span is not None for span in spans):
                     ax.errorbar(times, value, yerr=np.array(spans, float).T, fmt="none", ecolor=f"C{i}", lw=0.8)
-                label = (member or family) + (" before" if when == 1 else "")
-                size = 4 if when == 2 else 3
+                label = (member or family) + (" before" if when == "before" else "")
+                size = 4 if when == "after" else 3
                 ax.plot(times, value, style, color=f"C{i}", lw=1, label=label)
                 ax.plot(times[passed], value[passed], "o", color=f"C{i}", ms=size)
                 ax.plot(times[~passed], value[~passed], "o", mfc="none", color=f"C{i}", ms=size + 2)
