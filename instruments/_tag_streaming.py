@@ -78,8 +78,12 @@ class TagStreamer:
         if remaining <= 0:
             self._finish()
             return
+        # read before the start: a short capture may be over before the drain thread first runs
+        capture_at_start = int(self._stream.getCaptureDuration())
         self._stream.startFor(remaining, clear=False)
-        self._thread = threading.Thread(target=self._drain_loop, daemon=True, name=f"{self.path.stem}-stream")
+        self._thread = threading.Thread(
+            target=self._drain_loop, args=(capture_at_start,), daemon=True, name=f"{self.path.stem}-stream"
+        )
         self._thread.start()
 
     def pause(self) -> None:
@@ -101,9 +105,8 @@ class TagStreamer:
         return self._done.is_set()
 
     # --- the thread -------------------------------------------------------------------
-    def _drain_loop(self) -> None:
+    def _drain_loop(self, capture_at_start: int) -> None:
         base_ps = self.acquired_ps
-        capture_at_start = int(self._stream.getCaptureDuration())
         try:
             while True:
                 time.sleep(self._poll_s)
