@@ -17,6 +17,7 @@ from qnetlab.plans.calibration import (
     polarization_tracking_step,
     snspd_bias,
     tagger_delays,
+    tagger_sync_delays,
     timebin_phase,
 )
 from qnetlab.plans.count_rates import count_rates
@@ -42,6 +43,7 @@ __all__ = [
     "snspd_bias",
     "state_tomography",
     "tagger_delays",
+    "tagger_sync_delays",
     "timebin_phase",
     "visibility_curves",
 ]

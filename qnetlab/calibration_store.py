@@ -107,6 +107,11 @@ def apply_settings(lab: Any, settings: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"calibration store: setting {name!r}: the lab has no device {device_name!r}")
         device = lab.devices[device_name]
         delay = _TAGGER_DELAY.match(path)
+        if delay and hasattr(device, "set_input_delay") and hasattr(device, "input_delay_ps"):
+            channel = int(delay.group(1))  # through the device: it records the delay in force (plans read it)
+            device.set_input_delay(channel, int(value)).wait(timeout=60)
+            applied[name] = device.input_delay_ps(channel)
+            continue
         if delay and hasattr(device, "driver") and hasattr(device.driver, "set_input_delay"):
             applied[name] = device.driver.set_input_delay(int(delay.group(1)), int(value))
             continue

@@ -4,6 +4,7 @@
 :func:`polarization_compensation`  Bob's paddles until QBER in Z and X is at the floor
 :func:`polarization_tracking_step` a small correction between the blocks of a QKD run
 :func:`tagger_delays`            input delays so pair coincidence peaks sit at zero
+:func:`tagger_sync_delays`       receiver input delays so slot 0 of Alice's pattern sits on her sync
 :func:`timebin_phase`            piezo scan, fringe fit, lock at the maximum (and a hold step)
 :func:`detector_dark_counts`     dark counts with Alice's output off
 :func:`snspd_bias`               bias sweep, plateau rule, latch reset
@@ -19,6 +20,7 @@ from qnetlab.plans.calibration.polarization_compensation import (
     polarization_compensation,
     polarization_tracking_step,
 )
+from qnetlab.plans.calibration.sync_delays import tagger_sync_delays
 from qnetlab.plans.calibration.tagger_delays import tagger_delays
 from qnetlab.plans.calibration.timebin_phase import timebin_phase, timebin_phase_hold_step
 
@@ -31,6 +33,7 @@ __all__ = [
     "polarization_tracking_step",
     "snspd_bias",
     "tagger_delays",
+    "tagger_sync_delays",
     "timebin_phase",
     "timebin_phase_hold_step",
 ]

@@ -27,6 +27,7 @@ STEPS = (
     "detector_dark_counts",
     "snspd_bias",
     "tagger_delays",
+    "tagger_sync_delays",
     "polarization_compensation",
     "timebin_phase",
     "pair_source",

@@ -70,7 +70,11 @@ def detector_dark_counts(
     """
     chosen = chosen_channels("detector_dark_counts", tagger, channels)
     tag: Any = tagger
-    _md = step_metadata("detector_dark_counts", {"tagger": tag.name, "channels": chosen, "duration_s": duration_s}, md)
+    _md = step_metadata(
+        "detector_dark_counts",
+        {"tagger": tag.name, "channels": chosen, "duration_s": duration_s, "max_dark_hz": max_dark_hz},
+        md,
+    )
 
     @bpp.run_decorator(md=_md)
     def inner() -> MsgGenerator[None]:
@@ -136,6 +140,9 @@ def snspd_bias(
             "snspd": ctrl.name,
             "channels": {str(n): ch for n, ch in wiring.items()},
             "biases_ua": list(biases_ua),
+            "duration_s": duration_s,
+            "plateau_fraction": plateau_fraction,
+            "dark_budget_hz": dark_budget_hz,
         },
         md,
     )

@@ -56,7 +56,17 @@ def pair_source(
     a_t, a_r, b_t, b_r = (int(c) for c in channels)
     names = [cast(Any, hwp_a).name, cast(Any, hwp_b).name]
     _md = step_metadata(
-        "pair_source", {"tagger": cast(Any, tagger).name, "analyzers": names, "threshold": threshold}, md
+        "pair_source",
+        {
+            "tagger": cast(Any, tagger).name,
+            "analyzers": names,
+            "channels": [a_t, a_r, b_t, b_r],
+            "duration_s": duration_s,
+            "window_ps": window_ps,
+            "da_angles_deg": list(da_angles_deg),
+            "threshold": threshold,
+        },
+        md,
     )
     parallel = Signal(name="coincidences_parallel", value=0)
     orthogonal = Signal(name="coincidences_orthogonal", value=0)

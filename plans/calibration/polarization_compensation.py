@@ -149,6 +149,7 @@ def polarization_compensation(
             "sync_channel": sync_channel,
             "duration_s": duration_s,
             "target_qber": target_qber,
+            "misalignment": misalignment,
         },
         md,
     )

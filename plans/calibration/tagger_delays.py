@@ -71,7 +71,8 @@ def tagger_delays(
     if len(set(stops)) != len(stops):
         raise PlanArgumentError(f"{STEP}: pairs: each stop channel may be moved once, got {list(pairs)}")
     channels = chosen_channels(STEP, tag, sorted({int(x) for pair in pairs for x in pair}))
-    _md = step_metadata(STEP, {"tagger": tag.name, "pairs": [list(p) for p in pairs], "duration_s": duration_s}, md)
+    plan_args = {"tagger": tag.name, "pairs": [list(p) for p in pairs], "duration_s": duration_s}
+    _md = step_metadata(STEP, plan_args | {"bin_width_ps": bin_width_ps, "tolerance_ps": tolerance_ps}, md)
     keys = {pair: f"peak_{pair[0]}_{pair[1]}_ps" for pair in pairs}
 
     @bpp.run_decorator(md=_md)

@@ -122,7 +122,19 @@ def timebin_phase(
     piezo_any: Any = piezo
     _md = step_metadata(
         STEP,
-        {"tagger": tag.name, "piezo": piezo_any.name, "start_v": start_v, "stop_v": stop_v, "num": num},
+        {
+            "tagger": tag.name,
+            "piezo": piezo_any.name,
+            "x0_channel": x0_channel,
+            "x1_channel": x1_channel,
+            "start_v": start_v,
+            "stop_v": stop_v,
+            "num": num,
+            "duration_s": duration_s,
+            "gate_ps": gate_ps,
+            "v_2pi_v": v_2pi_v,
+            "min_visibility": min_visibility,
+        },
         md,
     )
     voltages = np.array([_on_grid(v) for v in np.linspace(start_v, stop_v, num)])
@@ -138,15 +150,16 @@ def timebin_phase(
             x0_before, x1_before = yield from _measure(tagger, channels, duration_s, period_ps, gate_ps)
             contrast_before = point.put(x0_before, x1_before)
             yield from bps.trigger_and_read(readables(piezo, *point.signals), name="start")
-            counts = []
+            counts, read_v = [], []
             for voltage in voltages:
                 yield from bps.checkpoint()
                 yield from bps.mv(piezo, float(voltage))
                 x0, x1 = yield from _measure(tagger, channels, duration_s, period_ps, gate_ps)
                 point.put(x0, x1)
                 counts.append(x0)
+                read_v.append(float((yield from bps.rd(piezo))))  # the fit uses the voltages recorded
                 yield from bps.trigger_and_read(readables(piezo, *point.signals))
-            fit = fit_fringe(voltages, np.array(counts, float), v_2pi_v)
+            fit = fit_fringe(np.array(read_v), np.array(counts, float), v_2pi_v)
             lock_v = _on_grid(fit.maximum_voltage_v((start_v, stop_v), near_v=(start_v + stop_v) / 2))
             yield from bps.mv(piezo, lock_v)
             x0, x1 = yield from _measure(tagger, channels, duration_s, period_ps, gate_ps)

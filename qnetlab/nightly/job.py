@@ -25,6 +25,7 @@ from qnetlab.nightly.outcome import outcome
 from qnetlab.plans._arguments import PlanArgumentError
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+SUMMARY_FIGURES = 6  # figures of merit on a step's summary line (all of them are in the report)
 
 
 @dataclass
@@ -46,9 +47,10 @@ class StepResult:
 
     def summary_line(self) -> str:
         """One line: status, name, time, the figures before -> after, the run."""
-        figures = ", ".join(
-            f"{k} {self.figures_before.get(k, float('nan')):.4g} -> {v:.4g}" for k, v in self.figures_after.items()
-        )
+        shown = list(self.figures_after.items())[:SUMMARY_FIGURES]
+        figures = ", ".join(f"{k} {self.figures_before.get(k, float('nan')):.4g} -> {v:.4g}" for k, v in shown)
+        if len(self.figures_after) > len(shown):
+            figures += f" (+{len(self.figures_after) - len(shown)} more in the report)"
         run = f" run {self.run_uids[-1][:8]}" if self.run_uids else ""
         why = f": {self.reason}" if self.reason else ""
         tries = f" ({self.attempts} attempts)" if self.attempts > 1 else ""

@@ -1,10 +1,12 @@
 """The per-night HTML report: one file, PNGs embedded as base64, every number read from the catalog.
 
 Top: the night's one-line verdict. Then one section per step: status and why, its runs,
-the figures of merit before and after (table and plot), the raw points it recorded, the
-trend of its figures over past nights (the ``calibration`` streams of earlier runs of
-the same step, found by ``nightly_step`` in their start documents), and the settings it
-left in force. The suspenders' recoveries close the report.
+the figures of merit before and after (table), the step's own figures drawn from what its
+run recorded (:mod:`qnetlab.nightly.step_figures`: fringe fit, delay peaks, bias curves,
+detector rates, QBER per round; a step without a builder gets a generic before/after plot
+and its raw points), the trend of its figures over past nights (the ``calibration``
+streams of earlier runs of the same step, found by ``nightly_step`` in their start
+documents), and the settings it left in force. The suspenders' recoveries close the report.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ def _number(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, int | float) else html.escape(str(value))
 
 
-def past_outcomes(catalog: Any, step: str, limit: int = TREND_NIGHTS) -> list[tuple[float, dict[str, float], bool]]:
-    """``(start time, figures_after, passed)`` of the newest ``limit`` completed runs of nightly step ``step``."""
+def past_outcomes(
+    catalog: Any, step: str, limit: int = TREND_NIGHTS
+) -> list[tuple[float, dict[str, float], dict[str, float], bool]]:
+    """``(start time, figures_before, figures_after, passed)`` of the newest ``limit`` completed runs of ``step``."""
     from tiled.queries import Key
 
     runs = catalog.search(Key("start.nightly_step") == step)
@@ -41,8 +45,36 @@ def past_outcomes(catalog: Any, step: str, limit: int = TREND_NIGHTS) -> list[tu
             decoded = outcome(run)
         except (ValueError, KeyError):
             continue  # a run that raised has no outcome
-        history.append((run.metadata["start"]["time"], decoded["figures_after"], decoded["passed"]))
+        start = run.metadata["start"]["time"]
+        history.append((start, decoded["figures_before"], decoded["figures_after"], decoded["passed"]))
     return sorted(history, key=lambda item: item[0])
+
+
+def _specific_figures(step: Any, run: Any) -> tuple[list[str], bool]:
+    """(HTML of ``run``'s step-specific figures with the numbers each derived, whether any was drawn).
+
+    A builder that fails leaves a line saying why (the generic figures are drawn instead).
+    """
+    from qnetlab.nightly import report_figures as figures
+    from qnetlab.nightly.step_figures import step_figures
+
+    try:
+        shown = step_figures(run)
+    except Exception as error:  # a figure must never cost the report: say why it is missing
+        why = f"{type(error).__name__}: {error}"
+        return [f'<p class="figure-error">step figures not drawn: {html.escape(why)}</p>'], False
+    if not shown:
+        return [], False
+    parts = []
+    for item in shown:
+        parts.append(_img(figures.png(item.figure), f"{step.name} {item.alt}"))
+        numbers = ", ".join(
+            f'{html.escape(n)} <span data-derived="{html.escape(step.name)}.{html.escape(n)}">{_number(v)}</span>'
+            for n, v in item.numbers.items()
+        )
+        if numbers:
+            parts.append(f'<p class="derived">from the recorded data: {numbers}</p>')
+    return parts, True
 
 
 def _step_section(step: Any, catalog: Any) -> str:
@@ -68,11 +100,16 @@ def _step_section(step: Any, catalog: Any) -> str:
             for n in sorted(set(step.figures_before) | set(step.figures_after))
         )
         parts.append(f"<table><tr><th>figure</th><th>before</th><th>after</th></tr>{rows}</table>")
-        fig = figures.before_after_figure(step.name, step.figures_before, step.figures_after, step.status)
-        parts.append(_img(figures.png(fig), f"{step.name} before/after"))
-    if step.run_uids and step.status != "skipped":
-        run = catalog[step.run_uids[-1]]
-        if "primary" in run:
+    own = False
+    run = catalog[step.run_uids[-1]] if step.run_uids and step.status != "skipped" else None
+    if run is not None and "calibration" in run:
+        specific, own = _specific_figures(step, run)
+        parts += specific
+    if not own:  # a step without figures of its own: the generic ones
+        if step.figures_after or step.figures_before:
+            fig = figures.before_after_figure(step.name, step.figures_before, step.figures_after, step.status)
+            parts.append(_img(figures.png(fig), f"{step.name} before/after"))
+        if run is not None and "primary" in run:
             table = run_table(run, "primary")
             if len(table) >= 3:  # a scan, not a single reading (its numbers are in the table above)
                 parts.append(_img(figures.png(figures.scan_figure(step.name, table)), f"{step.name} points"))

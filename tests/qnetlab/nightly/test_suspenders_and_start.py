@@ -50,6 +50,7 @@ def test_session_starts_from_the_stored_calibration(lab_session):
     assert s.lab.bob_pc.paddle2_deg.get() == pytest.approx(33.0, abs=0.1)
     assert s.lab.tagger.driver.set_input_delay(3, -120) == -120  # the emulator holds the stored delay
     assert s.lab.world.taggers["tagger"].channels[3].delay_ps == -120
+    assert s.lab.tagger.input_delay_ps(3) == -120  # the device knows it too: a delay step starts from it
     assert s.lab.snspd.ch1.bias_ua.get() == pytest.approx(9.5)
 
 
@@ -71,8 +72,12 @@ def test_snspd_latching_during_a_run_suspends_it_and_the_run_resumes(lab_session
     before = len(watch.recoveries)
     world_h = s.lab.world.detectors["pol_h"]
     timer = threading.Timer(1.0, lambda: setattr(world_h, "latched", True))
-    timer.start()
-    job = run_job(s, _rates_night(min_rate_hz=1000.0, channels=(2,), readings=8), watch=watch)
+    # counted from the run's start, not the job's: on a loaded machine the job may take over 1 s to open it
+    token = s.RE.subscribe(lambda name, doc: timer.start(), "start")
+    try:
+        job = run_job(s, _rates_night(min_rate_hz=1000.0, channels=(2,), readings=8), watch=watch)
+    finally:
+        s.RE.unsubscribe(token)
     timer.join()
     (step,) = job.steps
     assert step.status == "passed", step.reason
