@@ -53,10 +53,11 @@ def _link_sink(s):
     return functools.partial(deposit_link_key, roots, NODES, LINK)
 
 
-def bbm92_recipe(s, duration_s: float, echo: Callable[[str], None]):
+def bbm92_recipe(s, duration_s: float, echo: Callable[[str], None], **plan_kwargs: Any):
     """The bbm92 plan on the default tagger and the pair source's analyzers, printing a line per block.
 
     Keys go to ``<data dir>/kms/keys/<node>/alice-bob`` at both nodes, as for bb84.
+    ``plan_kwargs`` go to the plan (tests pin its ``seed``; the CLI never does).
     """
     from qnetlab.plans.entanglement import pair_analyzers
     from qnetlab.plans.qkd import bbm92, block_line
@@ -70,6 +71,7 @@ def bbm92_recipe(s, duration_s: float, echo: Callable[[str], None]):
         duration_s=duration_s,
         key_sink=_link_sink(s),
         link=LINK,
+        **plan_kwargs,
     )
 
 

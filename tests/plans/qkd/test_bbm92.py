@@ -184,7 +184,8 @@ def test_cli_recipe_prints_one_line_per_block_and_keys_go_to_the_kms_store(lab):
     from qnetlab._qkd_cli import bbm92_recipe
 
     lines: list[str] = []
-    (uid,) = lab.RE(bbm92_recipe(lab, 2.0, lines.append))
+    # bases seeded: two 1 s segments of unseeded random bases miss each other a quarter of the time
+    (uid,) = lab.RE(bbm92_recipe(lab, 2.0, lines.append, seed=11))
     blocks = lab.table(uid, "blocks")
     assert len(lines) == len(blocks) >= 1
     for line, (_, blk) in zip(lines, blocks.iterrows(), strict=True):
