@@ -190,18 +190,24 @@ class BlockDistiller:
                 self.error = error
         return
 
+    def _hand_out(self, result, key_id: str, suspensions: int) -> tuple[bool, str]:
+        """Take an accepted key from the store to the sink, unless key output was suspended while
+        the block was queued or distilling; returns (suspended, why the key was withheld)."""
+        suspended = self.suspended or self._suspensions != suspensions
+        withheld = f"suspended: {self.suspend_reason}" if suspended and result.accepted else ""
+        if result.accepted:
+            key = self._store.take(key_id)
+            if not withheld:
+                self.key_sink(key, key_id)
+        return suspended, withheld
+
     def _distil(self, index: int, frames: list[Frame], suspensions: int) -> BlockOutcome:
         alice, bob = block_records(frames, self.codes)
         for frame in frames:
             self.codes.pop(frame.index, None)
         key_id = f"{self.run_id}.{index:05d}"
         result = distill_block(alice, bob, self.params, self._store, self.rng, key_id=key_id)
-        suspended = self.suspended or self._suspensions != suspensions  # suspended while queued or distilling
-        withheld = f"suspended: {self.suspend_reason}" if suspended and result.accepted else ""
-        if result.accepted:
-            key = self._store.take(key_id)
-            if not withheld:
-                self.key_sink(key, key_id)
+        suspended, withheld = self._hand_out(result, key_id, suspensions)
         slots = int(alice.slot.size)
         seconds = slots * self.period_ps * 1e-12
         return BlockOutcome(index, result, len(frames), slots, int(bob.slot.size), seconds, suspended, withheld)

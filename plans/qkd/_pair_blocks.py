@@ -138,12 +138,7 @@ class PairDistiller(BlockDistiller):
             joined(key, "a"), joined(key, "b"), joined(test, "a"), joined(test, "b"),
             self.pair_params, self._store, self.rng, key_id=key_id,
         )  # fmt: skip
-        suspended = self.suspended or self._suspensions != suspensions  # suspended while queued or distilling
-        withheld = f"suspended: {self.suspend_reason}" if suspended and result.accepted else ""
-        if result.accepted:
-            key = self._store.take(key_id)
-            if not withheld:
-                self.key_sink(key, key_id)
+        suspended, withheld = self._hand_out(result, key_id, suspensions)
         acquired = float(sum(s.duration_s for s in segments))
         coincidences = int(sum(s.coincidences for s in segments))
         detections = int(sum(s.bits_a.size for s in segments))
