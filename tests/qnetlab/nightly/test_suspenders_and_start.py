@@ -3,8 +3,6 @@ and a session starting from the calibration store's settings."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from conftest import SIM_LAB
 
@@ -71,14 +69,20 @@ def test_snspd_latching_during_a_run_suspends_it_and_the_run_resumes(lab_session
     s, watch = lab_session
     before = len(watch.recoveries)
     world_h = s.lab.world.detectors["pol_h"]
-    timer = threading.Timer(1.0, lambda: setattr(world_h, "latched", True))
-    # counted from the run's start, not the job's: on a loaded machine the job may take over 1 s to open it
-    token = s.RE.subscribe(lambda name, doc: timer.start(), "start")
+    events = []
+
+    def latch_after_the_second_reading(name, doc):
+        events.append(doc)
+        if len(events) == 2:
+            world_h.latched = True
+
+    # by the run's progress, not a wall-clock timer: a timer raced the readings (on a quiet machine
+    # all eight could end before it fired, on a loaded one the latch fell in the last reading)
+    token = s.RE.subscribe(latch_after_the_second_reading, "event")
     try:
         job = run_job(s, _rates_night(min_rate_hz=1000.0, channels=(2,), readings=8), watch=watch)
     finally:
         s.RE.unsubscribe(token)
-    timer.join()
     (step,) = job.steps
     assert step.status == "passed", step.reason
     assert not world_h.latched
