@@ -181,13 +181,25 @@ def status(address: QueueAddress) -> dict:
         api.close()
 
 
+def _late_answer_is_none(call):
+    """``call()``, or None when the manager answered too late (busy, e.g. its worker opening a lab):
+    a waiting loop asks again until its own deadline instead of failing on one slow answer."""
+    from bluesky_queueserver_api.comm_base import RequestTimeoutError
+
+    try:
+        return call()
+    except RequestTimeoutError:
+        return None
+
+
 def wait_for_item(address: QueueAddress, item_uid: str, timeout_s: float) -> dict:
     """Wait until item ``item_uid`` is in the history (done, whatever its exit status); returns it."""
     deadline = time.monotonic() + timeout_s
     api = address.api()
     try:
         while time.monotonic() < deadline:
-            for item in reversed(api.history_get()["items"]):
+            history = _late_answer_is_none(api.history_get) or {"items": []}
+            for item in reversed(history["items"]):
                 if item["item_uid"] == item_uid:
                     return dict(item)
             time.sleep(0.5)
@@ -202,8 +214,8 @@ def wait_until_idle(address: QueueAddress, timeout_s: float) -> dict:
     api = address.api()
     try:
         while time.monotonic() < deadline:
-            state = api.status()
-            if state["manager_state"] == "idle" and state["items_in_queue"] == 0:
+            state = _late_answer_is_none(api.status)
+            if state is not None and state["manager_state"] == "idle" and state["items_in_queue"] == 0:
                 return dict(state)
             time.sleep(0.2)
     finally:

@@ -64,9 +64,14 @@ def _manager(tmp_path, redis, data_dir, catalog_uri=None):
 
 def _wait(predicate, timeout_s, what):
     deadline = time.monotonic() + timeout_s
+    from bluesky_queueserver_api.comm_base import RequestTimeoutError
+
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except RequestTimeoutError:  # the manager answered late (its worker busy): ask again
+            pass
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
