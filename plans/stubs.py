@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
 from bluesky.protocols import Flyable, Readable
 from bluesky.utils import MsgGenerator, short_uid
 
@@ -26,3 +27,22 @@ def collect_while_completing(flyer: Flyable, stream: str, flush_period_s: float)
         yield from bps.checkpoint()
         done = yield from bps.wait(group=group, timeout=flush_period_s, error_on_timeout=False)
         yield from bps.collect(flyer, name=stream)
+
+
+def stream_tags_linked(tagger, acquisition, stream: str, flush_period_s: float = 0.5) -> MsgGenerator[None]:
+    """Prepare ``tagger`` for ``acquisition``, stream it into ``stream`` until it completes, collecting
+    every ``flush_period_s`` (s); on abort or error stop it and link every tag written to the run."""
+    yield from bps.prepare(tagger, acquisition, wait=True)
+    started = []
+
+    def acquire() -> MsgGenerator[None]:
+        yield from bps.kickoff(tagger, wait=True)
+        started.append(True)
+        yield from collect_while_completing(tagger, stream, flush_period_s=flush_period_s)
+
+    def link_what_was_written() -> MsgGenerator[None]:
+        if started:
+            yield from bps.stop(tagger)
+            yield from bps.collect(tagger, name=stream)
+
+    yield from bpp.finalize_wrapper(acquire(), link_what_was_written())

@@ -24,7 +24,7 @@ from ophyd import Signal
 
 from qnetlab.instruments.timetagger import TagAcquisition
 from qnetlab.plans.entanglement.analyzers import Analyzer
-from qnetlab.plans.stubs import collect_while_completing
+from qnetlab.plans.stubs import stream_tags_linked
 
 OUTCOMES = ("tt", "tr", "rt", "rr")
 """Port pairs, Alice first: T = transmitted (projects on the setting's state), R = reflected."""
@@ -166,20 +166,7 @@ def measure_motors(
     true, shifted = _counters(a, b, window)
     channels = [a.channel_t, a.channel_r, b.channel_t, b.channel_r]
     analyses = [*true, *(c for row in shifted for c in row)]
-    yield from bps.prepare(tagger, TagAcquisition(duration_s, channels, tuple(analyses)), wait=True)
-    started = []
-
-    def acquire() -> MsgGenerator[None]:
-        yield from bps.kickoff(tagger, wait=True)
-        started.append(True)
-        yield from collect_while_completing(tagger, TAGS_STREAM, flush_period_s=0.5)
-
-    def link_what_was_written() -> MsgGenerator[None]:
-        if started:  # also on abort or error: stop the stream and point the run at every tag written
-            yield from bps.stop(tagger)
-            yield from bps.collect(tagger, name=TAGS_STREAM)
-
-    yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
+    yield from stream_tags_linked(tagger, TagAcquisition(duration_s, channels, tuple(analyses)), TAGS_STREAM)
     tags = {s.name: s.get() for s in tagger.stream_summary()}
     singles = np.array([int(tags.get(f"{tagger.name}_ch{c}_tags", 0)) for c in channels])
     coincidences = np.array([c.result() for c in true], dtype=float)

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, cast
 
 import bluesky.plan_stubs as bps
-import bluesky.preprocessors as bpp
 import numpy as np
 from bluesky.utils import MsgGenerator
 from pydantic import Field
@@ -41,7 +40,7 @@ from qnetlab.plans.qkd._distiller import KeySink
 from qnetlab.plans.qkd._pair_blocks import BASES, PairDistiller, PairOutcome, Segment
 from qnetlab.plans.qkd._pairs import SegmentTags, coincidences, squashed_bits
 from qnetlab.plans.qkd.bb84 import block_line
-from qnetlab.plans.stubs import collect_while_completing
+from qnetlab.plans.stubs import stream_tags_linked
 
 logger = logging.getLogger(__name__)
 
@@ -150,20 +149,7 @@ def bbm92(
         yield from bps.checkpoint()
         yield from bps.mv(analyzer_a.qwp, q_a, analyzer_a.hwp, h_a, analyzer_b.qwp, q_b, analyzer_b.hwp, h_b)
         tags = SegmentTags(channels)
-        yield from bps.prepare(tagger, TagAcquisition(duration, list(channels), (tags,)), wait=True)
-        started = []
-
-        def acquire() -> MsgGenerator[None]:
-            yield from bps.kickoff(tagger, wait=True)
-            started.append(True)
-            yield from collect_while_completing(tagger, TAGS_STREAM, flush_period_s=0.5)
-
-        def link_what_was_written() -> MsgGenerator[None]:
-            if started:  # also on abort or error: stop the stream and point the run at every tag written
-                yield from bps.stop(tagger)
-                yield from bps.collect(tagger, name=TAGS_STREAM)
-
-        yield from bpp.finalize_wrapper(acquire(), link_what_was_written())
+        yield from stream_tags_linked(tagger, TagAcquisition(duration, list(channels), (tags,)), TAGS_STREAM)
         if distiller.error is not None:
             raise distiller.error
         t, c = tags.tags()
