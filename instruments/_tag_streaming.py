@@ -4,6 +4,15 @@ A thread starts the stream for the requested duration, polls ``getData`` and app
 each buffer to a :class:`analysis.timetags.tagfile.TagFileWriter` (flushed per append,
 so nothing written is lost if the process dies). It counts tags per channel and feeds
 any live analyses (objects with ``process(timestamps_ps, channels)``) as it goes.
+
+Linked writing (:meth:`TagStreamer.hold_until_linked`, used while a plan collects the
+stream into the catalog): a buffer is held in memory until the catalog has recorded its
+StreamDatum (:meth:`TagStreamer.claim`, then :meth:`TagStreamer.linked`), then written.
+So the file never holds tags the catalog does not link, however long a catalog write
+takes on a loaded machine; a process killed outright loses at most the tags of one
+collect interval (held, not yet linked), and never more than :data:`HOLD_LIMIT_S` of
+them: a buffer held that long is written anyway (repair links it). A pause or the end of
+the stream writes every held buffer.
 ``pause`` stops the hardware stream after draining it; ``resume`` continues into the
 same file; ``stop`` drains, closes the file and ends.
 
@@ -21,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+HOLD_LIMIT_S = 10.0  # wall time a received buffer may wait for its catalog link before it is written
 
 
 class TagStreamer:
@@ -58,11 +69,15 @@ class TagStreamer:
         self._stream = driver.open_stream(self.channels, n_max_events)
         self._analyses = list(analyses)
         self._poll_s = poll_s
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pause = threading.Event()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
-        self.n_tags = 0
+        self.n_tags = 0  # tags in the file
+        self.n_received = 0  # tags received: in the file or held for their catalog link
+        self._held: list[tuple[np.ndarray, np.ndarray, float]] = []  # (timestamps, channels, time received)
+        self._linked_to: int | None = None  # None: write each buffer at once; else tags the catalog links
+        self._wake = threading.Event()
         self.acquired_ps = 0
         self.overflowed = False  # the tagger overflowed, or the stream buffer was full
         self.overflow_intervals_ps: list[list[int | None]] = []
@@ -98,6 +113,24 @@ class TagStreamer:
         self.pause()
         self._finish()
 
+    def hold_until_linked(self) -> None:
+        """From now on write a buffer only once the catalog links it (see the module docstring)."""
+        with self._lock:
+            if self._linked_to is None:
+                self._linked_to = self.n_tags
+
+    def claim(self) -> int:
+        """Tags received so far (what a StreamDatum may link now): in the file, or held."""
+        with self._lock:
+            return self.n_received
+
+    def linked(self, n_tags: int) -> None:
+        """The catalog links the first ``n_tags``: write what is held up to there."""
+        with self._lock:
+            if self._linked_to is not None:
+                self._linked_to = max(self._linked_to, int(n_tags))
+        self._wake.set()
+
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
@@ -110,7 +143,8 @@ class TagStreamer:
         base_ps = self.acquired_ps
         try:
             while True:
-                time.sleep(self._poll_s)
+                if self._wake.wait(self._poll_s):
+                    self._wake.clear()
                 running = self._stream.isRunning()
                 if self._pause.is_set() and running:
                     self._stream.stop()
@@ -119,6 +153,7 @@ class TagStreamer:
                 self.acquired_ps = base_ps + int(self._stream.getCaptureDuration()) - capture_at_start
                 if not running:
                     break
+            self._write_held(everything=True)  # paused or ended: nothing stays in memory only
         except BaseException as error:  # reported through the device's status
             if _disk_full(error):
                 self._free_reserve()  # room to close the file
@@ -137,16 +172,43 @@ class TagStreamer:
         self._record_overflows(chunk)
         timestamps, channels = chunk.timestamps_ps, chunk.channels
         if timestamps.size == 0:
+            self._write_held()
             return
         with self._lock:
-            self._writer.append(timestamps, channels)
-            self.n_tags = self._writer.n_tags
+            self._held.append((timestamps, channels, time.monotonic()))
+            self.n_received += timestamps.size
             found, counts = np.unique(channels, return_counts=True)
             for channel, count in zip(found.tolist(), counts.tolist(), strict=True):
                 if channel in self.counts:
                     self.counts[channel] += count
+        self._write_held()
         for analysis in self._analyses:
             analysis.process(timestamps, channels)
+
+    def _write_held(self, everything: bool = False) -> None:
+        """Append the held buffers the catalog links (all of them if ``everything``, when not
+        linking, or once the oldest was held :data:`HOLD_LIMIT_S`) in one flushed append."""
+        with self._lock:
+            if not self._held:
+                return
+            if everything or self._linked_to is None or time.monotonic() - self._held[0][2] > HOLD_LIMIT_S:
+                limit = self.n_received
+            else:
+                limit = self._linked_to
+            end, take = self.n_tags, 0
+            while take < len(self._held) and end + self._held[take][0].size <= limit:
+                end += self._held[take][0].size
+                take += 1
+            if take == 0:
+                return
+            chunks, self._held = self._held[:take], self._held[take:]
+            if take == 1:
+                timestamps, channels = chunks[0][0], chunks[0][1]
+            else:
+                timestamps = np.concatenate([chunk[0] for chunk in chunks])
+                channels = np.concatenate([chunk[1] for chunk in chunks])
+            self._writer.append(timestamps, channels)
+            self.n_tags = self._writer.n_tags
 
     disk_reserve: Path | None = None  # a ballast file to delete when the disk fills (set by the device)
 
@@ -179,6 +241,8 @@ class TagStreamer:
             if self._done.is_set():
                 return
             try:
+                if self.error is None:
+                    self._write_held(everything=True)  # (a re-entrant call: the lock is an RLock)
                 self._writer.close()
             except Exception as error:  # h5py raises RuntimeError for a full disk: free the reserve, close again
                 self._free_reserve()
@@ -190,6 +254,8 @@ class TagStreamer:
             finally:
                 if self.error is not None:  # a failed flush may still have landed: link what reads back
                     self.n_tags = _readable_tags(self.path, self.n_tags)
+                self._held.clear()
+                self.n_received = self.n_tags
                 self._done.set()
 
 

@@ -316,7 +316,7 @@ class TimeTagger(DriverDevice):
         }
 
     def get_index(self) -> int:
-        return self.streamer.n_tags if self.streamer is not None else 0
+        return self.streamer.claim() if self.streamer is not None else 0
 
     def collect_asset_docs(self, index: int | None = None):
         from event_model import compose_stream_resource
@@ -336,7 +336,8 @@ class TimeTagger(DriverDevice):
             ]
             for bundle in self._asset_bundles:
                 yield "stream_resource", bundle.stream_resource_doc
-        stop = streamer.n_tags if index is None else min(index, streamer.n_tags)
+        received = streamer.claim()
+        stop = received if index is None else min(index, received)
         if stop > self._indices_emitted:
             for bundle in self._asset_bundles:
                 yield (
@@ -344,8 +345,19 @@ class TimeTagger(DriverDevice):
                     bundle.compose_stream_datum(indices={"start": self._indices_emitted, "stop": stop}),
                 )
             self._indices_emitted = stop
-        if streamer.done and self._indices_emitted == streamer.n_tags:
+        if streamer.done and self._indices_emitted == streamer.n_received:
             self._stream_open = False
+
+    def hold_until_linked(self) -> None:
+        """Write the stream's tags to the file only once collected into the catalog (see
+        :mod:`qnetlab.instruments._tag_streaming`): call before collecting periodically."""
+        if self.streamer is not None:
+            self.streamer.hold_until_linked()
+
+    def linked(self) -> None:
+        """The catalog now holds every StreamDatum collected so far (call after each collect)."""
+        if self.streamer is not None:
+            self.streamer.linked(self._indices_emitted)
 
     def stream_summary(self) -> list[Signal]:
         """Readables of the last stream: ``<name>_ch<N>_tags`` per channel and ``<name>_overflowed``."""

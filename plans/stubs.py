@@ -18,15 +18,23 @@ def collect_while_completing(flyer: Flyable, stream: str, flush_period_s: float)
     """Complete ``flyer``, collecting it into ``stream`` every ``flush_period_s`` (s) until done.
 
     Like :func:`bluesky.plan_stubs.collect_while_completing`, with a checkpoint before each
-    collect, so a deferred pause (Ctrl-C) takes effect during a long recording.
+    collect, so a deferred pause (Ctrl-C) takes effect during a long recording. A flyer
+    with ``hold_until_linked``/``linked`` (the tagger) writes its file only after each
+    collect has reached the catalog (the RunEngine emits a collect's documents to its
+    subscribers before the plan goes on), so the file never runs ahead of the catalog.
     """
     group = short_uid("complete")
+    hold, linked = getattr(flyer, "hold_until_linked", None), getattr(flyer, "linked", None)
+    if hold is not None and linked is not None:
+        hold()
     yield from bps.complete(flyer, wait=False, group=group)
     done = False
     while not done:
         yield from bps.checkpoint()
         done = yield from bps.wait(group=group, timeout=flush_period_s, error_on_timeout=False)
         yield from bps.collect(flyer, name=stream)
+        if linked is not None:
+            linked()
 
 
 def stream_tags_linked(tagger, acquisition, stream: str, flush_period_s: float = 0.5) -> MsgGenerator[None]:

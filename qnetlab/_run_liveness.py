@@ -81,6 +81,7 @@ class CatalogWriter:
         # batch_size 1: every event and StreamDatum reaches the catalog when emitted, so a
         # process that dies loses nothing already collected
         self._writer = TiledWriter(catalog, batch_size=1)
+        self._catalog = catalog
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._data_dir = data_dir if lock else None
         self.live = LiveFile(data_dir) if data_dir is not None else None
@@ -102,10 +103,27 @@ class CatalogWriter:
                     if not is_disk_full(error) or not release_reserve(self._data_dir):
                         raise
                     self._writer(name, doc)  # the reserve freed room to record this (e.g. the stop document)
+        if name == "stop" and doc.get("exit_status") != "success":
+            self._fit_to_files(doc["run_start"])
         if self.live is not None and name == "start":
             self.live.started(doc["uid"])
         elif self.live is not None and name == "stop":
             self.live.stopped(doc["run_start"])
+
+    def _fit_to_files(self, uid: str) -> None:
+        """A run that ended early links exactly what its tag files hold (see :func:`fit_external_arrays`)."""
+        import logging
+
+        try:
+            if self._data_dir is None:
+                fit_external_arrays(self._catalog[uid])
+            else:
+                from qnetlab.catalog import data_dir_lock
+
+                with data_dir_lock(self._data_dir):
+                    fit_external_arrays(self._catalog[uid])
+        except Exception as error:  # the stop document is written; the next repair fits them
+            logging.getLogger(__name__).warning("run %s: linking its files as they are failed: %s", uid, error)
 
     def close(self) -> None:
         if self.live is not None:
@@ -163,14 +181,8 @@ def close_orphaned_runs(runs, data_dir: Path) -> list[str]:
 
 def close_run(run, reason: str) -> None:
     """Link every tag in the run's files and write a stop document with exit_status fail."""
-    num_events = {}
-    for stream_name in run:
-        stream = run[stream_name]
-        for key in stream:
-            node = stream[key]
-            if getattr(node, "structure_family", None) == "array":
-                _extend_to_file(node)
-        num_events[stream_name] = _event_count(stream)
+    fit_external_arrays(run)
+    num_events = {stream_name: _event_count(run[stream_name]) for stream_name in run}
     stop = {
         "run_start": run.metadata["start"]["uid"],
         "time": time.time(),
@@ -189,8 +201,22 @@ def _event_count(stream) -> int:
         return 0
 
 
-def _extend_to_file(node) -> None:
-    """Grow an HDF5-backed external array's shape to the length of its dataset in the file."""
+def fit_external_arrays(run) -> None:
+    """Give each HDF5-backed external array of ``run`` the length its dataset has in the file.
+
+    A run that ended early links what its files hold: more than its last StreamDatum (a
+    process killed between collects), or fewer (a buffer linked, then lost to a full disk).
+    """
+    for stream_name in run:
+        stream = run[stream_name]
+        for key in stream:
+            node = stream[key]
+            if getattr(node, "structure_family", None) == "array":
+                _fit_to_file(node)
+
+
+def _fit_to_file(node) -> None:
+    """Set an HDF5-backed external array's shape to the length of its dataset in the file."""
     from bluesky.callbacks.tiled_writer import safe_json_dump  # pyright: ignore[reportPrivateImportUsage]
     from tiled.client.utils import handle_error
     from tiled.utils import path_from_uri
@@ -206,11 +232,12 @@ def _extend_to_file(node) -> None:
     length = _dataset_length(path_from_uri(assets[0].data_uri), dataset)
     structure = source.structure if isinstance(source.structure, dict) else source.structure.__dict__
     shape = list(structure["shape"])
-    if length is None or length <= shape[0]:
+    if length is None or length == shape[0]:
         return
     chunk = structure["chunks"][0][0] if structure["chunks"] and structure["chunks"][0] else length
+    chunk = max(chunk, 1)
     structure["shape"] = [length, *shape[1:]]
-    structure["chunks"] = [[chunk] * (length // chunk) + ([length % chunk] if length % chunk else [])]
+    structure["chunks"] = [[chunk] * (length // chunk) + ([length % chunk] if length % chunk or not length else [])]
     structure["chunks"] += [[n] for n in shape[1:]]
     handle_error(
         node.context.http_client.put(
