@@ -70,12 +70,23 @@ class Lab:
         return "\n".join(lines)
 
     def close(self) -> None:
-        """Disconnect every driver and stop every emulator."""
-        for name, device in self.devices.items():
+        """Disconnect every driver (all at once), then stop every emulator.
+
+        The drivers close in parallel: pyserial's socket transport waits 0.3 s in each
+        close (time for the far end before a reconnect), which one by one cost 1.5 s for
+        the five motor controllers of the sim lab.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        def close_one(name: str, device) -> None:
             try:
                 device.close()
             except Exception as error:  # keep closing the others
                 logger.warning("closing %s failed: %s", name, error)
+
+        if self.devices:
+            with ThreadPoolExecutor(max_workers=len(self.devices), thread_name_prefix="lab-close") as pool:
+                list(pool.map(close_one, *zip(*self.devices.items(), strict=True)))
         for emulator in self.emulators.values():
             close = getattr(emulator, "close", None)
             if close:

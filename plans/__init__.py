@@ -7,23 +7,62 @@ entanglement plans :func:`visibility_curves`, :func:`chsh`, :func:`state_tomogra
 every plan with its parameters, units and limits (also ``qnetlab plans`` in a shell).
 """
 
+from typing import TYPE_CHECKING
+
 from qnetlab.plans._arguments import PlanArgumentError
 from qnetlab.plans._catalogue import PlanInfo, PlanList, plan_catalogue
-from qnetlab.plans.calibration import (
-    detector_dark_counts,
-    outcome,
-    pair_source,
-    polarization_compensation,
-    polarization_tracking_step,
-    snspd_bias,
-    tagger_delays,
-    tagger_sync_delays,
-    timebin_phase,
-)
-from qnetlab.plans.count_rates import count_rates
-from qnetlab.plans.entanglement import chsh, pair_analyzers, state_tomography, visibility_curves
-from qnetlab.plans.qkd import bb84, bbm92
-from qnetlab.plans.record_tags import record_tags
+
+if TYPE_CHECKING:
+    from qnetlab.plans.calibration import (
+        detector_dark_counts,
+        outcome,
+        pair_source,
+        polarization_compensation,
+        polarization_tracking_step,
+        snspd_bias,
+        tagger_delays,
+        tagger_sync_delays,
+        timebin_phase,
+    )
+    from qnetlab.plans.count_rates import count_rates
+    from qnetlab.plans.entanglement import chsh, pair_analyzers, state_tomography, visibility_curves
+    from qnetlab.plans.qkd import bb84, bbm92
+    from qnetlab.plans.record_tags import record_tags
+
+# each plan family is imported on first use: `qnetlab run count_rates` need not load the
+# calibration fits (scipy) or the QKD engine
+_FAMILY = {
+    **dict.fromkeys(
+        [
+            "detector_dark_counts",
+            "outcome",
+            "pair_source",
+            "polarization_compensation",
+            "polarization_tracking_step",
+            "snspd_bias",
+            "tagger_delays",
+            "tagger_sync_delays",
+            "timebin_phase",
+        ],
+        "calibration",
+    ),
+    "count_rates": "count_rates",
+    **dict.fromkeys(["chsh", "pair_analyzers", "state_tomography", "visibility_curves"], "entanglement"),
+    **dict.fromkeys(["bb84", "bbm92"], "qkd"),
+    "record_tags": "record_tags",
+}
+
+
+def __getattr__(name: str):
+    family = _FAMILY.get(name)
+    if family is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{family}"), name)
+    globals()[name] = value
+    return value
+
 
 # not `list`: a star import would shadow the builtin
 __all__ = [
@@ -51,4 +90,4 @@ __all__ = [
 
 def list() -> PlanList:  # the name lab staff type: ``plans.list()``
     """Every plan of this package, with its parameters (type, default, unit, limits, description)."""
-    return plan_catalogue(globals())
+    return plan_catalogue({name: globals().get(name) or __getattr__(name) for name in __all__})
