@@ -58,8 +58,10 @@ class LiveFile:
             self._save()
 
     def release(self) -> None:
+        """Unlock (and remove, unless it lists open runs: the next open closes those as orphans)."""
         if self._fd >= 0:
-            self.path.unlink(missing_ok=True)
+            if not self.open_runs:
+                self.path.unlink(missing_ok=True)
             os.close(self._fd)
             self._fd = -1
 
@@ -153,6 +155,27 @@ def dead_live_files(data_dir: Path):
         except json.JSONDecodeError:
             content = {}
         yield path, content, fd
+
+
+def wait_for_writers(data_dir: Path, timeout_s: float = 60.0) -> None:
+    """Block until no process holds a live file of ``data_dir`` (every catalog writer has ended),
+    e.g. a command's catalog process writing what its killed parent sent; TimeoutError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    for path in sorted((data_dir / LIVE_DIR).glob("*.json")):
+        while True:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                break
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} is still held after {timeout_s} s") from None
+                time.sleep(0.05)
+            finally:
+                os.close(fd)
 
 
 def has_dead_live_files(data_dir: Path) -> bool:

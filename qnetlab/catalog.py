@@ -179,6 +179,25 @@ def list_runs(data_dir: str | Path | None = None, limit: int = 20) -> list[tuple
     return [(key, json.loads(metadata)) for key, metadata in reversed(rows)]
 
 
+def newest_scan_id(data_dir: Path) -> int:
+    """The newest run's scan id read straight from ``catalog.db`` (0 if none), without Tiled."""
+    database = data_dir / "catalog.db"
+    if not database.exists():
+        return 0
+    with data_dir_lock(data_dir):  # not while the catalog is being created
+        try:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
+                root = "SELECT id FROM nodes WHERE parent IS NULL"
+                container = f"SELECT id FROM nodes WHERE key = ? AND parent = ({root})"
+                row = connection.execute(
+                    f"SELECT metadata FROM nodes WHERE parent = ({container}) ORDER BY id DESC LIMIT 1", (RUNS,)
+                ).fetchone()
+        except sqlite3.Error:
+            return 0  # created, not yet initialised
+    scan_id = json.loads(row[0]).get("start", {}).get("scan_id", 0) if row else 0
+    return int(scan_id) if isinstance(scan_id, int) else 0
+
+
 def _catalog_uri(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'catalog.db'}"
 
@@ -292,6 +311,18 @@ def _embedded_client(data_dir: Path):
         )
         context = Context.from_app(build_app(adapter))
         return from_context(context)
+
+
+def last_scan_id(catalog) -> int:
+    """The scan id of the catalog's newest run (0 if none), so this session's ids follow on."""
+    try:
+        uids = list(catalog.keys().tail(1)) if len(catalog) else []
+    except Exception:  # a catalog that cannot list keys: start from 0 as bluesky does
+        return 0
+    if not uids:
+        return 0
+    scan_id = catalog[uids[0]].metadata.get("start", {}).get("scan_id", 0)
+    return int(scan_id) if isinstance(scan_id, int) else 0
 
 
 def run_table(run, stream: str = "primary"):

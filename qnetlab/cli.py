@@ -87,10 +87,22 @@ def run(
     from qnetlab.drivers.errors import InstrumentError
     from qnetlab.instruments import ConfigError
 
+    child = None
+    if uri is None:  # the catalog opens in a child process while this one starts the lab
+        from qnetlab._catalog_process import CatalogProcess
+
+        child = CatalogProcess(directory)
     try:
-        _run_plan(plan, source.path, directory, duration, chosen, num, quiet, seed, uri)
+        _run_plan(plan, source.path, directory, duration, chosen, num, quiet, seed, uri, child)
     except (ConfigError, InstrumentError, ValueError) as error:
         _fail(str(error))
+    finally:
+        if child is not None:
+            child.close()
+        # the lab and its files are closed, the run is in the catalog: exit without waiting for the
+        # simulated world's worker to finish drawing a slice nobody will read (about a second)
+        global _hard_exit
+        _hard_exit = True
 
 
 def _check_run_arguments(plan: str, duration: float, channels: str | None, num: int, config) -> list | None:
@@ -141,16 +153,25 @@ def _check_data_dir(data_dir: Path | None) -> Path:
         raise  # unreachable: _fail exits
 
 
-def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed, catalog_uri=None) -> None:
+def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed, catalog_uri=None, child=None) -> None:
     from qnetlab import plans, session
     from qnetlab._cli_signals import aborting_on_signals
+    from qnetlab._run_events import RunEvents
 
     progress = not quiet and sys.stderr.isatty()  # a log file (cron, CI) gets no redrawn bars
     uids: list[str] = []
     with session.start(
-        config, seed=seed, data_dir=data_dir, catalog_uri=catalog_uri, live_table=not quiet, progress=progress
+        config,
+        seed=seed,
+        data_dir=data_dir,
+        catalog_uri=catalog_uri,
+        live_table=not quiet,
+        progress=progress,
+        catalog_process=child if child is not None else False,
     ) as s:
         s.RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
+        events = RunEvents()  # the results printed below, as the catalog wrote them
+        s.RE.subscribe(events)
         tagger = s.lab.default_device("tagger")
         transmitter = s.lab.default_device("transmitter", required=False)
         if plan == "count_rates":
@@ -188,10 +209,10 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed, cata
         if plan in ENTANGLEMENT_PLANS:  # one summary line (and the figures) instead of the count table
             from qnetlab._entanglement_cli import summary_lines
 
-            results = s.table(uid, "results")
-            lines, table, unit = summary_lines(plan, results.iloc[0]), results.iloc[:, :0], ""
-        else:
-            table, unit = (s.table(uid), "counts/s") if plan == "count_rates" else (s.table(uid, "summary"), "tags")
+            lines, columns, unit = summary_lines(plan, events.table("results").iloc[0]), {}, ""
+        else:  # (plain lists: pandas costs a third of a second to import)
+            stream, unit = ("primary", "counts/s") if plan == "count_rates" else ("summary", "tags")
+            columns = events.columns(stream)
     typer.echo(f"run uid: {uid}")
     typer.echo(f"data directory: {s.data_dir}")
     if catalog_uri:
@@ -203,12 +224,11 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed, cata
         typer.echo(f"{timing} (the simulated world keeps its own clock)")
     for line in lines:
         typer.echo(line)
-    for column in sorted(table.columns, key=_natural_key):
+    for column in sorted(columns, key=_natural_key):
         if column.endswith(("_rate_hz", "_tags")):
-            values = table[column]
-            typer.echo(
-                f"  {column}: {values.mean():.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else "")
-            )
+            values = columns[column]
+            mean = sum(values) / len(values)
+            typer.echo(f"  {column}: {mean:.6g} {unit}" + (f" (mean of {len(values)})" if len(values) > 1 else ""))
 
 
 def _run_failed(uids: list[str], data_dir: Path, error: BaseException) -> None:
@@ -314,7 +334,7 @@ def repair(data_dir: DataDirOption = None, catalog_uri: CatalogUriOption = None)
     typer.echo(f"{len(closed)} run(s) closed" if closed else "no run left open by a dead process")
 
 
-_hard_exit = False  # set after a disk-full failure: HDF5's teardown can crash (SIGSEGV) at interpreter exit
+_hard_exit = False  # set once a run's command has closed everything (and after a full disk: HDF5's teardown can crash)
 
 
 from qnetlab.kms.cli import app as _kms_app  # noqa: E402 (light: typer only)

@@ -27,6 +27,7 @@ from qnetlab.config_source import ConfigSource, resolve_config
 if TYPE_CHECKING:
     from bluesky import RunEngine
 
+    from qnetlab._catalog_process import CatalogProcess
     from qnetlab.instruments.config import LabConfig
     from qnetlab.instruments.lab import Lab
 
@@ -100,8 +101,11 @@ class Session:
         before ``ch10``). An unknown stream raises ``KeyError``
         listing the streams the run has.
         """
+        from qnetlab._catalog_process import CatalogProcess
         from qnetlab._run_tables import stream_table
 
+        if isinstance(self.catalog, CatalogProcess):
+            return self.catalog.table(key, stream)
         return stream_table(self.catalog[key], stream)
 
     def close(self) -> None:
@@ -151,6 +155,7 @@ def start(
     live_table: bool = True,
     progress: bool = True,
     live_plots: bool = False,
+    catalog_process: bool | CatalogProcess = False,
 ) -> Session:
     """Start the lab of ``config`` with a RunEngine that records into the catalog.
 
@@ -169,11 +174,23 @@ def start(
     live_plots : plot calibration scans and QKD runs as they run (matplotlib; for IPython, off in the CLI
         and CI); the subscriptions are ``session.live_plots`` (its ``figures`` by step) and
         ``session.qkd_plots`` (QBER per basis, sifted and secret key rate per block)
+    catalog_process : open and write the embedded catalog in a child process
+        (:mod:`qnetlab._catalog_process`; the command line's runs): it opens while the lab
+        starts, and ``session.catalog`` only answers ``table``; ignored for a served catalog.
+        A :class:`~qnetlab._catalog_process.CatalogProcess` already started for ``data_dir``
+        is used as it is (the command line starts it before it imports the lab)
     """
     from bluesky import RunEngine
 
     from qnetlab._run_liveness import CatalogWriter
-    from qnetlab.catalog import CATALOG_URI_ENV, STREAM_RESERVE_FILE, open_catalog, resolve_data_dir
+    from qnetlab.catalog import (
+        CATALOG_URI_ENV,
+        STREAM_RESERVE_FILE,
+        last_scan_id,
+        newest_scan_id,
+        open_catalog,
+        resolve_data_dir,
+    )
     from qnetlab.instruments import load_lab
     from qnetlab.instruments.config import load_config
 
@@ -185,7 +202,18 @@ def start(
     if lab_config.world is not None and chosen_seed is not None:
         world = lab_config.world.model_copy(update={"seed": chosen_seed})
         lab_config = lab_config.model_copy(update={"world": world})
-    lab = load_lab(lab_config)
+    child = None
+    if catalog_process is not False and catalog_uri is None:
+        from qnetlab._catalog_process import CatalogProcess
+
+        # opens the catalog on the other core while the lab starts
+        child = catalog_process if isinstance(catalog_process, CatalogProcess) else CatalogProcess(directory)
+    try:
+        lab = load_lab(lab_config)
+    except BaseException:
+        if child is not None:
+            child.close()
+        raise
     for device in lab:
         if hasattr(device, "stream_directory"):
             device.stream_directory = directory / "timetags"
@@ -194,16 +222,20 @@ def start(
         from qnetlab.calibration_store import CalibrationStore, apply_settings
 
         apply_settings(lab, CalibrationStore(directory).current())  # start from the last good calibration
-        catalog = open_catalog(directory, uri=catalog_uri)
         md: dict[str, Any] = {"lab": lab.config.name, "config_file": str(source.path)}
-        md["scan_id"] = _last_scan_id(catalog)
+        if child is not None:  # the run may start before the child has the catalog open
+            md["scan_id"] = newest_scan_id(directory)
+            catalog = writer = child
+        else:
+            catalog = open_catalog(directory, uri=catalog_uri)
+            md["scan_id"] = last_scan_id(catalog)
+            writer = CatalogWriter(catalog, directory, lock=catalog_uri is None)  # live file also when served
         if chosen_seed is not None:
             md["sim_seed"] = chosen_seed
         RE = RunEngine(md)
         from qnetlab._failures import raise_status_cause
 
         RE.preprocessors.append(raise_status_cause)
-        writer = CatalogWriter(catalog, directory, lock=catalog_uri is None)  # live file also when served
         RE.subscribe(writer)
         clock = RunClock(lab.world) if lab.world is not None else None
         if clock is not None:
@@ -227,8 +259,10 @@ def start(
             from bluesky.utils import ProgressBarManager
 
             RE.waiting_hook = ProgressBarManager()  # pyright: ignore[reportAttributeAccessIssue]  # typed None in bluesky
-    except Exception:
+    except BaseException:
         lab.close()
+        if child is not None:
+            child.close()
         raise
     from qnetlab._operator_errors import install_ipython_handler, quiet_ophyd_set_failures
 
@@ -247,15 +281,3 @@ def start(
         live_plots=plots,
         qkd_plots=qkd_plots,
     )
-
-
-def _last_scan_id(catalog: Any) -> int:
-    """The scan id of the catalog's newest run (0 if none), so this session's ids follow on."""
-    try:
-        uids = list(catalog.keys().tail(1)) if len(catalog) else []
-    except Exception:  # a catalog that cannot list keys: start from 0 as bluesky does
-        return 0
-    if not uids:
-        return 0
-    scan_id = catalog[uids[0]].metadata.get("start", {}).get("scan_id", 0)
-    return int(scan_id) if isinstance(scan_id, int) else 0

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from qnetlab._run_liveness import wait_for_writers
+
 REPO = Path(__file__).resolve().parents[2]
 SMALL_LAB = Path(__file__).with_name("small_lab.yaml")
 LINKED_KEY = "tagger_tag_delta_ps"
@@ -115,6 +117,7 @@ def test_kill_9_leaves_the_catalog_covering_the_file(tmp_path):
         time.sleep(0.25)
     process.kill()
     process.wait()
+    wait_for_writers(data_dir)  # the command's catalog process writes what it was sent, then ends
     in_file = _file_tags(path)
     before_repair = _newest_run(data_dir, close_orphans=False)
     assert "stop" not in before_repair.metadata or not before_repair.metadata["stop"]
