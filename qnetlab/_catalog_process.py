@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+ANSWER_TIMEOUT_S = 300.0  # a catalog being created on a loaded machine takes seconds, never minutes
 ANSWERED = {"stop"}  # documents whose write the RunEngine waits for (then the run is in the catalog)
 
 
@@ -112,6 +113,8 @@ class CatalogProcess:
     def _answer(self, kind: str) -> Any:
         """The child's next answer of ``kind``; what it reports meanwhile is taken in."""
         while True:
+            if not self._recv_conn.poll(ANSWER_TIMEOUT_S):
+                raise CatalogWriteError(f"the catalog process gave no answer in {ANSWER_TIMEOUT_S:g} s")
             try:
                 got = self._recv_conn.recv()
             except (EOFError, OSError):
