@@ -107,7 +107,7 @@ class ReceiverExpectation:
         }
 
 
-def _registrations(detectors: dict[str, list[list[tuple[float, tuple[int, int]]]]], n_dead: int, weights):
+def _registrations(detectors: dict[str, list[list[tuple[float, tuple[int, int] | None]]]], n_dead: int, weights):
     """Live fractions, then per state the registered outcome distribution of each detector.
 
     ``detectors[name][state]``: the detector's gates in time order as (fire probability,
