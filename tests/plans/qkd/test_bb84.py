@@ -24,7 +24,7 @@ NODES = ["alice", "bob"]
 def lab(tmp_path_factory):
     s = session.start(SIM_LAB, data_dir=tmp_path_factory.mktemp("data"), live_table=False, progress=False)
     world = s.lab.world
-    world.time_scale = 0.25  # a 50 ms slice of light per 0.2 s: about one frame per slice (an upload takes ~20 ms)
+    world.time_scale = 0.05  # few simulated tags between pattern uploads (the upload is the slow part)
     fiber = world.fibers["pol_fiber"]
     fiber.rotation = np.eye(2, dtype=complex)  # aligned, not drifting: tracking is another test's business
     fiber.polarization_drift_time_s = math.inf
