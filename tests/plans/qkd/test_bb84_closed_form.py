@@ -56,7 +56,10 @@ QBER_ALLOWANCE = 5e-4  # absolute, same reason
 def lab(tmp_path_factory):
     s = session.start(SIM_LAB, data_dir=tmp_path_factory.mktemp("data"), live_table=False, progress=False)
     world = s.lab.world
-    world.time_scale = 0.25  # one 50 ms slice of light per ~0.2 s: one frame per slice (the upload takes ~20 ms)
+    # a 50 ms slice of light per 0.5 s of wall time: about one frame per slice (an upload takes ~20 ms); 0.25
+    # cuts a frame per 0.2 s on a quiet machine but simulates 2.5x the light per second, which three loaded
+    # xdist workers pay for: 21-27 s per test there against 7-9 s at 0.1
+    world.time_scale = 0.1
     fiber = world.fibers["pol_fiber"]
     fiber.rotation = np.eye(2, dtype=complex)  # aligned and still: tracking is another test's business
     fiber.polarization_drift_time_s = math.inf
@@ -142,7 +145,7 @@ def run_block(lab, encoding: str, length_km: float, seed: int):
                 lab.lab.tagger,
                 lab.lab.laser,
                 encoding=encoding,
-                duration_s=10.0,  # at most: stopped after the first block
+                duration_s=60.0,  # at most: stopped after the first block
                 intensities=(mu1, 0.2 * mu1, 0.0),
                 probabilities=P_LEVELS,
                 key_basis_probability=Q_X,
