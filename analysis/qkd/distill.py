@@ -139,7 +139,8 @@ def distill_block(
     bob_side.reconcile(alice_side.handle)
     leaked = alice_side.leaked_bits
     q_key = qber_from_counts(xa.size, bob_side.corrected, params.confidence)
-    res = replace(res, qber_key=q_key, leaked_ec_bits=leaked)
+    counts["m_key"] = np.bincount(x_int[bob_side.key != xb], minlength=3)[:3].tolist()  # Bob's corrections per level
+    res = replace(res, qber_key=q_key, leaked_ec_bits=leaked, counts=counts)
 
     tag = verification.make_tag(xa, params.eps_cor, rng)
     res = replace(res, verification_bits=tag.bits)

@@ -26,6 +26,7 @@ from qnetlab.analysis.qkd.sifting import AliceRecord, BobRecord
 from qnetlab.plans.qkd._frames import Frame
 
 KeySink = Callable[[np.ndarray, str], object]
+LEVELS = ("signal", "decoy", "vacuum")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,18 @@ class BlockOutcome:
     acquired_s: float
     suspended: bool = False
     withheld: str = ""  # why an accepted key was not handed out (key output suspended by the monitor)
+    per_level: dict[str, list[int]] | None = None  # slots sent and Bob's detections per intensity level
+
+    def level_counts(self) -> dict[str, int]:
+        """Public counts per intensity level: slots, detections, sifted bits and errors per basis (-1: not known)."""
+        counts = self.result.counts
+        per = {**(self.per_level or {}), "sifted_x": counts.get("n_key"), "errors_x": counts.get("m_key")}
+        per |= {"sifted_z": counts.get("n_test"), "errors_z": counts.get("m_test")}
+        return {
+            f"{what}_{level}": int(values[i]) if values is not None else -1
+            for what, values in per.items()
+            for i, level in enumerate(LEVELS)
+        }
 
     def event(self) -> dict[str, Any]:
         """Scalars for one event of the ``blocks`` stream (no key bits: length and SHA-256 only)."""
@@ -71,6 +84,7 @@ class BlockOutcome:
             "sifted_rate_hz": r.sifted_key_bits / self.acquired_s if self.acquired_s else 0.0,
             "secret_rate_hz": r.length / self.acquired_s if self.acquired_s and accepted else 0.0,
             "suspended": self.suspended,
+            **self.level_counts(),
         }
 
 
@@ -210,4 +224,10 @@ class BlockDistiller:
         suspended, withheld = self._hand_out(result, key_id, suspensions)
         slots = int(alice.slot.size)
         seconds = slots * self.period_ps * 1e-12
-        return BlockOutcome(index, result, len(frames), slots, int(bob.slot.size), seconds, suspended, withheld)
+        per_level = {
+            "slots": np.bincount(alice.intensity, minlength=3)[:3].tolist(),
+            "detections": np.bincount(alice.intensity[bob.slot], minlength=3)[:3].tolist(),  # Alice's slots are 0..n-1
+        }
+        return BlockOutcome(
+            index, result, len(frames), slots, int(bob.slot.size), seconds, suspended, withheld, per_level
+        )

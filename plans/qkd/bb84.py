@@ -235,9 +235,9 @@ def bb84(
             cut = collector.frames_cut
             if monitor is not None:
                 yield from monitor.check(distiller, collector, between_frames=not done and cut >= state["uploads"])
-            yield from report_frames(cut)
             if not done and cut >= state["uploads"]:
-                upload()
+                upload()  # first: the light of the next frame goes out while the catalog hears of this one
+            yield from report_frames(cut)
             yield from report_blocks(distiller.finished())
 
     def finish() -> MsgGenerator[None]:

@@ -36,7 +36,11 @@ POWER_RANGE_DBM = (-20.0, 10.0)
 WAVELENGTH_RANGE_NM = (1500.0, 1600.0)
 MAX_PATTERN_SLOTS = 1 << 20
 ENCODINGS = {"NONE": "none", "POL": "polarization", "TBIN": "time_bin"}
-VALID_CODES = frozenset("0123456789AB")
+DIGITS = b"0123456789AB"
+_DIGIT_OF_CODE = np.frombuffer(DIGITS, np.uint8)  # code -> ASCII digit
+_CODE_OF_BYTE = np.full(256, 255, np.uint8)  # ASCII byte (upper or lower case) -> code, 255: not a digit 0-B
+_CODE_OF_BYTE[_DIGIT_OF_CODE] = np.arange(len(DIGITS), dtype=np.uint8)
+_CODE_OF_BYTE[np.frombuffer(DIGITS.lower(), np.uint8)] = np.arange(len(DIGITS), dtype=np.uint8)
 
 
 class ScpiLaserEmulator(ScpiServer):
@@ -63,7 +67,7 @@ class ScpiLaserEmulator(ScpiServer):
             "SOUR:PULS:FREQ?": lambda: f"{tx.rep_rate_hz:.6E}",
             "OUTP?": lambda: "1" if tx.output_on else "0",
             "SOUR:ENC?": lambda: {v: k for k, v in ENCODINGS.items()}[tx.encoding],
-            "SOUR:PATT:DATA?": lambda: "".join("0123456789AB"[c] for c in tx.pattern),
+            "SOUR:PATT:DATA?": lambda: _DIGIT_OF_CODE[tx.pattern].tobytes().decode("ascii"),
             "SOUR:PATT:LENG?": lambda: str(tx.pattern.size),
             "SOUR:PATT:STAT?": lambda: "1" if tx.pattern_on else "0",
             "SOUR:PATT:LEV?": lambda: f"{tx.level_ratios[1]:.4f},{tx.level_ratios[2]:.4f}",
@@ -113,13 +117,11 @@ class ScpiLaserEmulator(ScpiServer):
             self._tx.encoding = encoding
 
     def _set_pattern(self, argument: str) -> None:
-        text = argument.upper()
-        if not text or len(text) > MAX_PATTERN_SLOTS:
-            return self.push_error(-223, "Too much data" if text else "Missing parameter")
-        if not VALID_CODES.issuperset(text):
+        if not argument or len(argument) > MAX_PATTERN_SLOTS:
+            return self.push_error(-223, "Too much data" if argument else "Missing parameter")
+        values = _CODE_OF_BYTE[np.frombuffer(argument.encode("ascii", errors="replace"), np.uint8)]
+        if (values == 255).any():
             return self.push_error(-224, "Illegal parameter value")
-        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        values = np.where(codes >= ord("A"), codes - ord("A") + 10, codes - ord("0")).astype(np.uint8)
         with self._lock:
             self._tx.pattern = values
 

@@ -28,6 +28,7 @@ import threading
 log = logging.getLogger(__name__)
 
 FAULTS = ("timeout", "drop", "garble", "truncate")
+RECORD_BYTES = 4096  # what ``exchanges`` keeps of a message: bulk data (a 1 MB laser pattern) only begins
 
 
 class ProtocolServer:
@@ -41,7 +42,8 @@ class ProtocolServer:
         self._faults: collections.deque[str | None] = collections.deque()
         self._closing = threading.Event()
         self._clients: list[socket.socket] = []
-        self.exchanges: list[tuple[bytes, bytes | None]] = []  # (received, sent) for tests
+        # (received, sent) for tests, each cut to RECORD_BYTES: uploads of 1 MB per frame would otherwise pile up
+        self.exchanges: list[tuple[bytes, bytes | None]] = []
         self._thread = threading.Thread(target=self._accept_loop, daemon=True, name=f"{self.name}-emulator")
         self._thread.start()
 
@@ -119,7 +121,7 @@ class ProtocolServer:
         """Answer one message; return False when the connection was dropped."""
         fault = self._faults.popleft() if self._faults else None
         if fault == "drop":
-            self.exchanges.append((frame, None))
+            self._record(frame, None)
             return False
         try:
             reply = self.reply_to(frame)
@@ -127,15 +129,18 @@ class ProtocolServer:
             log.exception("%s emulator failed on %r", self.name, frame)
             reply = None
         if fault == "timeout" or not reply:
-            self.exchanges.append((frame, None))
+            self._record(frame, None)
             return True
         if fault == "garble":
             reply = self.garbled(reply)
         elif fault == "truncate":
             reply = self.truncated(reply)
-        self.exchanges.append((frame, reply))
+        self._record(frame, reply)
         client.sendall(reply)
         return True
+
+    def _record(self, frame: bytes, reply: bytes | None) -> None:
+        self.exchanges.append((frame[:RECORD_BYTES], None if reply is None else reply[:RECORD_BYTES]))
 
 
 class LineProtocolServer(ProtocolServer):

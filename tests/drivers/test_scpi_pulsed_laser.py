@@ -165,3 +165,52 @@ def test_bad_patterns_are_refused_before_sending(rig):
     with pytest.raises(ValueError, match="vacuum_ratio <= decoy_ratio"):
         laser.set_levels(0.1, 0.3)
     assert emulator.exchanges == []
+
+
+def test_a_full_pattern_memory_round_trips_and_the_record_keeps_its_start_only(rig):
+    import numpy as np
+
+    from qnetlab.sim_backends.emulators.socket_server import RECORD_BYTES
+
+    laser, emulator, world = rig
+    codes = np.random.default_rng(3).integers(0, 12, 1 << 20).astype(np.uint8)
+    laser.upload_pattern(codes)
+    assert np.array_equal(world.laser.pattern, codes)
+    assert np.array_equal(laser.pattern(), codes)
+    sent, _ = emulator.exchanges[0]
+    assert sent == (b"SOUR:PATT:DATA " + bytes(b"0123456789AB"[c] for c in codes[:RECORD_BYTES]))[:RECORD_BYTES]
+    assert all(len(raw) <= RECORD_BYTES and len(reply or b"") <= RECORD_BYTES for raw, reply in emulator.exchanges)
+
+
+def test_pattern_read_back_takes_lower_case_and_refuses_other_characters(rig, monkeypatch):
+    import numpy as np
+
+    laser, _emulator, _ = rig
+    monkeypatch.setattr(laser, "ask", lambda cmd: "0a1b")
+    assert np.array_equal(laser.pattern(), [0, 10, 1, 11])
+    monkeypatch.setattr(laser, "ask", lambda cmd: "01C2")
+    with pytest.raises(MalformedReply, match="hex digits 0-B"):
+        laser.pattern()
+
+
+def test_emulator_refuses_a_pattern_with_a_code_out_of_range(rig):
+    laser, _emulator, world = rig
+    with pytest.raises(DeviceError, match="-224"):
+        laser.write("SOUR:PATT:DATA 01C")
+    assert world.laser.pattern.size == 1  # unchanged
+
+
+def test_messages_leave_at_once_also_after_a_reconnect(rig):
+    """TCP_NODELAY: a setting and its SYST:ERR? are not held back for the instrument's delayed ACK."""
+    import socket
+
+    laser, emulator, _ = rig
+
+    def nodelay() -> int:
+        sock = laser.visa_handle.visalib.sessions[laser.visa_handle.session].interface
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+    assert nodelay() == 1
+    emulator.inject("drop")
+    assert laser.power_dbm() == -10.0  # reconnected and retried
+    assert nodelay() == 1
