@@ -9,10 +9,10 @@ the live file, the disk reserve, the fit of an early-ended run's arrays to its f
 
 The parent sends ``(kind, ...)`` messages down a pipe. It need not wait for the catalog to
 open: a run can start at once (its scan id read straight from SQLite,
-:func:`qnetlab.catalog.newest_scan_id`), its documents wait in the pipe. The stop document
-waits for the child's answer, so a run is in the catalog when the RunEngine returns. A
-write that failed (or a catalog that cannot open) comes back as
-:class:`CatalogWriteError` on the next document. The
+:func:`qnetlab.catalog.newest_scan_id`), its documents wait in the pipe. No document waits for
+its write: :meth:`CatalogProcess.flush` waits until all are written (the command line
+closes the lab first, then flushes, so the two overlap). A write that failed (or a catalog
+that cannot open) comes back as :class:`CatalogWriteError` on the next document or flush. The
 child ignores SIGINT and SIGTERM (the parent aborts the run and sends the stop document)
 and ends when the pipe closes, after writing all it was sent: a parent killed outright
 leaves every document it emitted in the catalog. The child holds the live file, so the
@@ -21,6 +21,7 @@ run counts as orphaned once the child is gone.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 ANSWER_TIMEOUT_S = 300.0  # a catalog being created on a loaded machine takes seconds, never minutes
-ANSWERED = {"stop"}  # documents whose write the RunEngine waits for (then the run is in the catalog)
 
 
 class CatalogWriteError(RuntimeError):
@@ -78,9 +78,13 @@ class CatalogProcess:
         self._raise_failures()
         self._send(("doc", name, doc))
         self._sent_documents = True
-        if name in ANSWERED:
-            self._answer("written")
-            self._raise_failures()
+
+    def flush(self) -> None:
+        """Block until the child has written every document sent; raise :class:`CatalogWriteError`
+        for any that failed. Reads (:meth:`table`) need no flush: the pipe keeps their order."""
+        self._send(("flush",))
+        self._answer("flushed")
+        self._raise_failures()
 
     def table(self, key: int | str = -1, stream: str = "primary"):
         """A recorded run's stream as a DataFrame (see :meth:`qnetlab.session.Session.table`)."""
@@ -89,8 +93,14 @@ class CatalogProcess:
 
     def close(self) -> None:
         """Let the child write what it was sent, and end (waiting for it only if it was sent documents:
-        a command refused before its run does not wait for the catalog to open)."""
+        a command refused before its run does not wait for the catalog to open). A write that failed
+        is logged here; call :meth:`flush` first to have it raised."""
         if self._process.poll() is None:
+            if self._sent_documents:
+                try:
+                    self.flush()
+                except CatalogWriteError as error:
+                    logging.getLogger(__name__).error("%s", error)
             try:
                 self._send_conn.close()
             except OSError:
@@ -185,8 +195,8 @@ def _serve(read_fd: int, write_fd: int, data_dir: Path) -> None:
                 except Exception as error:
                     text = " ".join(str(error).split()) or type(error).__name__
                     answer(("failed", f"catalog write of the {name} document failed: {text}"))
-                if name in ANSWERED:
-                    answer(("written", name))
+            elif message[0] == "flush":
+                answer(("flushed", None))
             elif message[0] == "table":
                 from qnetlab._run_tables import stream_table
 

@@ -204,6 +204,14 @@ def _run_plan(plan, config, data_dir, duration, channels, num, quiet, seed, cata
         if received.signum is not None:
             typer.secho(f"aborted: run {uids[-1] if uids else '(none)'} closed", fg=typer.colors.YELLOW, err=True)
             raise typer.Exit(code=received.exit_code)
+        s.lab.close()  # while the catalog process writes the run's last documents
+        if child is not None:
+            from qnetlab._catalog_process import CatalogWriteError
+
+            try:
+                child.flush()  # the run is in the catalog
+            except CatalogWriteError as error:
+                _run_failed(uids, s.data_dir, error)
         uid = uids[-1]
         lines: list[str] = []
         if plan in ENTANGLEMENT_PLANS:  # one summary line (and the figures) instead of the count table

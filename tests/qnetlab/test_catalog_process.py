@@ -85,14 +85,18 @@ def test_a_parent_killed_mid_run_leaves_every_document_it_sent(tmp_path):
     assert after.metadata["stop"]["exit_status"] == "fail" and "died" in after.metadata["stop"]["reason"]
 
 
-def test_a_failed_write_fails_the_next_document(tmp_path):
+def test_a_failed_write_fails_the_flush_then_the_next_document(tmp_path):
     child = CatalogProcess(tmp_path / "data")
+    bad = {"uid": "e1", "descriptor": "no-such-descriptor", "time": 0.0, "seq_num": 1, "data": {}}
     try:
-        child.wait_ready()
-        child("event", {"uid": "e1", "descriptor": "no-such-descriptor", "time": 0.0, "seq_num": 1, "data": {}})
+        child("event", bad)
         with pytest.raises(CatalogWriteError, match="catalog write of the event document failed"):
-            for _ in range(100):  # the failure comes back on a later document
-                child("event", {"uid": "e2", "descriptor": "x", "time": 0.0, "seq_num": 2, "data": {}})
+            child.flush()
+        child("event", {**bad, "uid": "e2"})
+        deadline = time.monotonic() + 60
+        with pytest.raises(CatalogWriteError, match="catalog write of the event document failed"):
+            while time.monotonic() < deadline:  # reported on a later document, once written
+                child("event", {**bad, "uid": "e3"})
                 time.sleep(0.05)
     finally:
         child.close()
