@@ -59,7 +59,7 @@ def test_polarization_bb84_gives_keys_only_to_the_key_store(lab, tmp_path, caplo
             lab.lab.tagger,
             lab.lab.laser,
             encoding="polarization",
-            duration_s=3.0,
+            duration_s=1.0,
             intensities=_mu(lab),
             probabilities=(0.5, 0.3, 0.2),
             key_basis_probability=0.5,
