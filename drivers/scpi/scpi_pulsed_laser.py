@@ -10,11 +10,9 @@ strings here only, and the pinned-bytes tests show exactly what is sent.
 
 from __future__ import annotations
 
-import socket
 from functools import partial
 
 import numpy as np
-from pyvisa import constants
 from qcodes.validators import Bool, Enum, Numbers
 
 from qnetlab.drivers.errors import MalformedReply
@@ -39,7 +37,6 @@ class ScpiPulsedLaser(ScpiVisaInstrument):
 
     def __init__(self, name: str, address: str, **kwargs):
         super().__init__(name, address, **kwargs)
-        self._no_delay()
         self.power_dbm = self.add_parameter(
             "power_dbm",
             unit="dBm",
@@ -78,28 +75,6 @@ class ScpiPulsedLaser(ScpiVisaInstrument):
             set_parser=int,
             vals=Bool(),
         )
-
-    def _no_delay(self) -> None:
-        """Send each message at once on a LAN socket (TCP_NODELAY, NI-VISA's default; pyvisa-py's is off).
-
-        Without it a setting followed by its ``SYST:ERR?`` waits for the instrument's delayed
-        ACK (Nagle's algorithm): ~40 ms per setting, 80-100 ms per pattern upload on loopback.
-        """
-        if "SOCKET" not in self._resource.upper():
-            return
-        try:
-            self.visa_handle.set_visa_attribute(constants.ResourceAttribute.tcpip_nodelay, constants.VI_TRUE)
-        except Exception:  # a backend without the attribute: messages are merely slower
-            pass
-        # pyvisa-py (0.8.1) records the attribute without applying it to its socket: set the option there
-        sessions = getattr(self.visa_handle.visalib, "sessions", {})
-        sock = getattr(sessions.get(self.visa_handle.session), "interface", None)
-        if isinstance(sock, socket.socket):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _reconnect(self) -> None:
-        super()._reconnect()
-        self._no_delay()
 
     def set_levels(self, decoy_ratio: float, vacuum_ratio: float) -> None:
         """Decoy and vacuum mean photon numbers relative to the signal level (0 <= v <= d <= 1)."""
