@@ -45,6 +45,12 @@ class ScpiVisaInstrument(VisaInstrument):
             raise InstrumentError(name, "connect", f"cannot open {address}: {error}") from None
         self._no_delay()
 
+    def close(self) -> None:
+        from qnetlab.drivers._registry_lock import REGISTRY_LOCK
+
+        with REGISTRY_LOCK:  # QCoDeS's registry is not thread-safe; a lab closes its drivers in parallel
+            super().close()
+
     # --- transport -------------------------------------------------------------------
     def _reconnect(self) -> None:
         """Close and reopen the link with the same timeout and terminators."""

@@ -130,8 +130,11 @@ class AptInstrument(Instrument):
             self._port = None
 
     def close(self) -> None:
-        self._close_port()
-        super().close()
+        from qnetlab.drivers._registry_lock import REGISTRY_LOCK
+
+        self._close_port()  # (pyserial's 0.3 s wait: outside the lock, so a lab's ports close in parallel)
+        with REGISTRY_LOCK:
+            super().close()
 
     @property
     def _link(self) -> Any:  # a pyserial port: Serial, or what serial_for_url returns for socket://
