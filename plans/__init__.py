@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from qnetlab.plans._arguments import PlanArgumentError
 from qnetlab.plans._catalogue import PlanInfo, PlanList, plan_catalogue
+from qnetlab.plans.count_rates import count_rates  # (eager: a module named as its plan would shadow it)
+from qnetlab.plans.record_tags import record_tags
 
 if TYPE_CHECKING:
     from qnetlab.plans.calibration import (
@@ -24,13 +26,11 @@ if TYPE_CHECKING:
         tagger_sync_delays,
         timebin_phase,
     )
-    from qnetlab.plans.count_rates import count_rates
-    from qnetlab.plans.entanglement import chsh, pair_analyzers, state_tomography, visibility_curves
+    from qnetlab.plans.entanglement import chsh, mount_zeros, pair_analyzers, state_tomography, visibility_curves
     from qnetlab.plans.qkd import bb84, bbm92
-    from qnetlab.plans.record_tags import record_tags
 
-# each plan family is imported on first use: `qnetlab run count_rates` need not load the
-# calibration fits (scipy) or the QKD engine
+# the calibration, entanglement and QKD families are imported on first use: `qnetlab run
+# count_rates` need not load the calibration fits (scipy) or the QKD engine
 _FAMILY = {
     **dict.fromkeys(
         [
@@ -46,10 +46,8 @@ _FAMILY = {
         ],
         "calibration",
     ),
-    "count_rates": "count_rates",
-    **dict.fromkeys(["chsh", "pair_analyzers", "state_tomography", "visibility_curves"], "entanglement"),
+    **dict.fromkeys(["chsh", "mount_zeros", "pair_analyzers", "state_tomography", "visibility_curves"], "entanglement"),
     **dict.fromkeys(["bb84", "bbm92"], "qkd"),
-    "record_tags": "record_tags",
 }
 
 
@@ -73,6 +71,7 @@ __all__ = [
     "chsh",
     "count_rates",
     "detector_dark_counts",
+    "mount_zeros",
     "outcome",
     "pair_analyzers",
     "pair_source",
